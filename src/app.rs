@@ -1,0 +1,169 @@
+//! Wiring: builds every part from the config, spawns each task in one place, and
+//! owns the order of shutdown — stop intake, let the engine drain, let the outbox
+//! finish what is in flight, flush, exit — under a deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::channels::imap::ImapIntake;
+use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{resolve_secret, Config, ConfigError};
+use crate::control::{server, ControlContext, ControlError};
+use crate::engine::{Engine, EngineHandle, Routing};
+use crate::config::ImapAuth;
+use crate::intake::directory::{Directory, DirectoryError};
+use crate::intake::email::EmailLimits;
+use crate::outbox::render::{HelpdeskInfo, RenderError, Renderer};
+use crate::outbox::transport::Transports;
+use crate::outbox::{Dispatcher, RetryPolicy};
+use crate::shutdown::Shutdown;
+use crate::store::{Store, StoreError};
+
+/// How long shutdown may take before in-flight work is abandoned (it stays
+/// queued and is redone at the next start).
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Templates(#[from] RenderError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Smtp(#[from] SmtpSetupError),
+}
+
+/// The store with an engine running on it: what both the daemon and the
+/// stopped-daemon CLI need.
+pub struct Core {
+    pub store: Store,
+    pub engine: EngineHandle,
+    pub engine_task: tokio::task::JoinHandle<()>,
+    pub outbox_wake: Arc<Notify>,
+    pub control: Arc<ControlContext>,
+}
+
+impl Core {
+    pub fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
+        let store = Store::open(&config.store.path)?;
+        let outbox_wake = Arc::new(Notify::new());
+        let (engine, engine_task) = Engine::new(store.clone(), config, clock.clone(), outbox_wake.clone()).spawn();
+        let directory = match &config.intake.directory_file {
+            Some(path) => Directory::load(path)?,
+            None => Directory::default(),
+        };
+        let control = Arc::new(ControlContext {
+            engine: engine.clone(),
+            store: store.clone(),
+            routing: Arc::new(Routing::from_config(config)),
+            rules: config.classify.clone(),
+            directory: Arc::new(directory),
+            clock,
+            message_id_domain: config.helpdesk.message_id_domain.clone(),
+        });
+        Ok(Core { store, engine, engine_task, outbox_wake, control })
+    }
+
+    /// Drops every way in, waits for the engine to finish what it was sent, flushes.
+    pub async fn stop(self) -> Result<(), AppError> {
+        let Core { store, engine, engine_task, control, .. } = self;
+        drop(engine);
+        drop(control);
+        if tokio::time::timeout(DRAIN_DEADLINE, engine_task).await.is_err() {
+            warn!("engine did not drain within {DRAIN_DEADLINE:?}; unfinished commands will be redone at next start");
+        }
+        store.flush().await?;
+        Ok(())
+    }
+}
+
+/// Runs the daemon until `shutdown` fires.
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let renderer = Arc::new(Renderer::new(config.outbox.templates_dir.as_deref())?);
+    let mut transports = Transports::default();
+    if let Some(smtp) = &config.smtp {
+        let password = match &smtp.username {
+            Some(_) => Some(resolve_secret("smtp", &smtp.password_file, &smtp.password_env)?),
+            None => None,
+        };
+        transports.email = Some(Arc::new(SmtpChannel::new(smtp, password)?));
+    }
+    let core = Core::start(&config, clock.clone())?;
+
+    let imap_task = match &config.imap {
+        Some(imap) => {
+            let password = match imap.auth {
+                ImapAuth::Login => Some(resolve_secret("imap", &imap.password_file, &imap.password_env)?),
+                ImapAuth::Xoauth2 => None,
+            };
+            let intake = ImapIntake {
+                config: imap.clone(),
+                password,
+                engine: core.engine.clone(),
+                store: core.store.clone(),
+                limits: email_limits(&config),
+                max_message_bytes: mb(config.intake.max_message_mb),
+                rules: config.classify.clone(),
+                directory: core.control.directory.clone(),
+                clock: clock.clone(),
+            };
+            Some(tokio::spawn(intake.run(shutdown.clone())))
+        }
+        None => None,
+    };
+
+    let socket = config.control_socket();
+    let listener = server::bind(&socket)?;
+    let control_task = tokio::spawn(server::serve(listener, socket.clone(), core.control.clone(), shutdown.clone()));
+
+    let dispatcher = Dispatcher {
+        store: core.store.clone(),
+        engine: core.engine.clone(),
+        renderer,
+        transports,
+        calendar: config.policy().calendar,
+        helpdesk: HelpdeskInfo { name: config.helpdesk.name.clone(), address: config.helpdesk.address.clone() },
+        clock,
+        wake: core.outbox_wake.clone(),
+        retry: RetryPolicy::from_config(&config.outbox),
+    };
+    let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));
+    info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
+
+    let mut stop = shutdown.clone();
+    stop.wait().await;
+    info!("shutting down: stopping intake, draining the engine and the outbox");
+    if let Some(task) = imap_task {
+        let _ = task.await;
+    }
+    let _ = control_task.await;
+    if tokio::time::timeout(DRAIN_DEADLINE, outbox_task).await.is_err() {
+        warn!("outbox did not finish within {DRAIN_DEADLINE:?}; unsent notices stay queued");
+    }
+    core.stop().await?;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+pub fn email_limits(config: &Config) -> EmailLimits {
+    EmailLimits {
+        max_attachment_bytes: mb(config.intake.max_attachment_mb),
+        max_total_bytes: mb(config.intake.max_message_mb),
+        own_message_id_domain: config.helpdesk.message_id_domain.clone(),
+    }
+}
+
+fn mb(megabytes: f64) -> u64 {
+    (megabytes * 1024.0 * 1024.0) as u64
+}

@@ -1,0 +1,400 @@
+//! Mail intake: async-imap over rustls. Finds unprocessed messages, turns each
+//! into a request for the engine, and only after the engine has durably
+//! committed it marks the message processed (`\Seen`, or moved). Waits with IDLE
+//! when the server has it, else polls; reconnects with backoff after any drop.
+//!
+//! Invariant: async-imap types stop here. A crash between commit and marking
+//! means the message is fetched again; the engine's Message-ID index makes that
+//! a no-op, so nothing is lost and nothing is doubled.
+
+use std::fmt::Debug;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::types::Fetch;
+use async_imap::{Client, Session};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+use tracing::{debug, info, warn};
+
+use crate::clock::Clock;
+use crate::config::{AfterProcessing, ImapAuth, ImapConfig, Security};
+use crate::engine::{EngineError, EngineHandle};
+use crate::intake::classify::Rules;
+use crate::intake::directory::Directory;
+use crate::intake::email::{parse_email, EmailLimits};
+use crate::intake::prepare;
+use crate::shutdown::Shutdown;
+use crate::store::{Quarantined, Store, StoreError};
+
+/// Bound on connect, login and every command but the big fetch.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Servers drop IDLE after 30 minutes (RFC 2177); renew well before.
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Messages fetched per round trip.
+const CHUNK: usize = 50;
+/// Of a message over the size cap, this much of the text is read.
+const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to IMAP server {host}:{port}: {reason} — check [imap].host/port and that the server is up")]
+    Connect { host: String, port: u16, reason: String },
+    #[error("TLS with IMAP server {host}: {reason} — check [imap].security and [imap].ca_file")]
+    Tls { host: String, reason: String },
+    #[error("IMAP login to {host}:{port} as {user} failed: {reason} — check [imap].password_file / password_env")]
+    Login { host: String, port: u16, user: String, reason: String },
+    #[error("IMAP XOAUTH2 login to {host} as {user} was rejected: {reason} — the access token has probably EXPIRED; refresh {source_hint}")]
+    TokenRejected { host: String, user: String, reason: String, source_hint: String },
+    #[error("cannot get an XOAUTH2 token: {0}")]
+    Token(String),
+    #[error("IMAP {op} failed: {reason}")]
+    Protocol { op: &'static str, reason: String },
+    #[error("IMAP {0} timed out")]
+    Timeout(&'static str),
+    #[error("IMAP mailbox {mailbox:?} cannot be selected: {reason} — check [imap].mailbox")]
+    Mailbox { mailbox: String, reason: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapIo for T {}
+type Stream = Box<dyn ImapIo>;
+
+pub struct ImapIntake {
+    pub config: ImapConfig,
+    /// Resolved password for `auth = "login"`.
+    pub password: Option<String>,
+    pub engine: EngineHandle,
+    pub store: Store,
+    pub limits: EmailLimits,
+    pub max_message_bytes: u64,
+    pub rules: Rules,
+    pub directory: Arc<Directory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ImapIntake {
+    /// Runs until shutdown; every failure ends in a logged reconnect, never an exit.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let mut backoff = Duration::from_secs(1);
+        while !shutdown.is_set() {
+            let result = tokio::select! {
+                r = self.connect() => r,
+                _ = shutdown.wait() => break,
+            };
+            match result {
+                Ok(session) => {
+                    backoff = Duration::from_secs(1);
+                    match self.serve(session, &mut shutdown).await {
+                        Ok(()) => break,
+                        Err(e) => warn!(error = %e, "IMAP session ended; reconnecting"),
+                    }
+                }
+                Err(e) => warn!(error = %e, retry_in = ?backoff, "IMAP connection failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.wait() => break,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        debug!("IMAP intake stopped");
+    }
+
+    fn port(&self) -> u16 {
+        self.config.port.unwrap_or(if self.config.security == Security::Tls { 993 } else { 143 })
+    }
+
+    async fn connect(&self) -> Result<Session<Stream>, ImapError> {
+        let (host, port) = (self.config.host.clone(), self.port());
+        let tcp = timed("connect", TcpStream::connect((host.as_str(), port)))
+            .await?
+            .map_err(|e| ImapError::Connect { host: host.clone(), port, reason: e.to_string() })?;
+        let client = match self.config.security {
+            Security::Plain => greeted(Client::new(Box::new(tcp) as Stream)).await?,
+            Security::Tls => greeted(Client::new(Box::new(self.tls(tcp).await?) as Stream)).await?,
+            Security::Starttls => {
+                let mut plain = greeted(Client::new(tcp)).await?;
+                timed("STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
+                    .await?
+                    .map_err(|e| ImapError::Tls { host: host.clone(), reason: format!("STARTTLS refused: {e}") })?;
+                Client::new(Box::new(self.tls(plain.into_inner()).await?) as Stream)
+            }
+        };
+        let user = self.config.username.clone();
+        let login = match self.config.auth {
+            ImapAuth::Login => {
+                let password = self.password.clone().unwrap_or_default();
+                timed("login", client.login(&user, password)).await?.map_err(|(e, _)| ImapError::Login { host: host.clone(), port, user: user.clone(), reason: e.to_string() })
+            }
+            ImapAuth::Xoauth2 => {
+                let token = self.token().await?;
+                timed("login", client.authenticate("XOAUTH2", XOAuth2 { user: user.clone(), token })).await?.map_err(|(e, _)| {
+                    let source_hint = match (&self.config.oauth_token_file, &self.config.oauth_token_command) {
+                        (Some(f), _) => format!("[imap].oauth_token_file {}", f.display()),
+                        (_, Some(c)) => format!("the token printed by [imap].oauth_token_command {c:?}"),
+                        _ => "the token".into(),
+                    };
+                    ImapError::TokenRejected { host: host.clone(), user: user.clone(), reason: e.to_string(), source_hint }
+                })
+            }
+        };
+        let session = login?;
+        info!(host = %host, port, user = %user, "IMAP logged in");
+        Ok(session)
+    }
+
+    async fn tls(&self, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+        let host = &self.config.host;
+        let fail = |reason: String| ImapError::Tls { host: host.clone(), reason };
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &self.config.ca_file {
+            let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read ca_file {}: {e}", path.display())))?;
+            for cert in rustls_pemfile_certs(&pem).map_err(|e| fail(format!("ca_file {}: {e}", path.display())))? {
+                roots.add(cert).map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from(host.clone()).map_err(|e| fail(format!("bad server name: {e}")))?;
+        timed("TLS handshake", TlsConnector::from(Arc::new(config)).connect(name, tcp)).await?.map_err(|e| fail(e.to_string()))
+    }
+
+    async fn token(&self) -> Result<String, ImapError> {
+        if let Some(path) = &self.config.oauth_token_file {
+            return std::fs::read_to_string(path)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| ImapError::Token(format!("cannot read [imap].oauth_token_file {}: {e}", path.display())));
+        }
+        let command = self.config.oauth_token_command.clone().unwrap_or_default();
+        let out = timed("token command", tokio::process::Command::new("sh").arg("-c").arg(&command).output())
+            .await?
+            .map_err(|e| ImapError::Token(format!("cannot run [imap].oauth_token_command: {e}")))?;
+        if !out.status.success() {
+            return Err(ImapError::Token(format!("[imap].oauth_token_command exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Selects the mailbox, then alternates "process what is there" and "wait".
+    async fn serve(&self, mut session: Session<Stream>, shutdown: &mut Shutdown) -> Result<(), ImapError> {
+        let mailbox = self.config.mailbox.clone();
+        let selected = timed("SELECT", session.select(&mailbox)).await?.map_err(|e| ImapError::Mailbox { mailbox: mailbox.clone(), reason: e.to_string() })?;
+        self.note_uidvalidity(selected.uid_validity)?;
+        let capabilities = timed("CAPABILITY", session.capabilities()).await?.map_err(|e| protocol("CAPABILITY", e))?;
+        let idle = self.config.idle && capabilities.has_str("IDLE");
+        if self.config.after_processing == AfterProcessing::Move {
+            // Creating an existing mailbox fails harmlessly.
+            let _ = timed("CREATE", session.create(&self.config.processed_mailbox)).await;
+        }
+        loop {
+            self.drain(&mut session, shutdown).await?;
+            if shutdown.is_set() {
+                let _ = timed("LOGOUT", session.logout()).await;
+                return Ok(());
+            }
+            if idle {
+                let mut handle = session.idle();
+                timed("IDLE", handle.init()).await?.map_err(|e| protocol("IDLE", e))?;
+                let (wait, stop) = handle.wait_with_timeout(IDLE_RENEW);
+                tokio::select! {
+                    r = wait => { r.map_err(|e| protocol("IDLE", e))?; }
+                    _ = shutdown.wait() => {}
+                }
+                drop(stop);
+                session = timed("DONE", handle.done()).await?.map_err(|e| protocol("IDLE DONE", e))?;
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(self.config.poll_seconds)) => {}
+                    _ = shutdown.wait() => {}
+                }
+            }
+        }
+    }
+
+    /// A new UIDVALIDITY means the server renumbered the mailbox; the
+    /// Message-ID index keeps already-ticketed mail from being ticketed again.
+    fn note_uidvalidity(&self, validity: Option<u32>) -> Result<(), ImapError> {
+        let key = format!("imap:{}:{}:uidvalidity", self.config.username, self.config.mailbox);
+        let now = validity.unwrap_or(0).to_be_bytes();
+        match self.store.meta(&key)? {
+            Some(old) if old.as_slice() != now => warn!(mailbox = %self.config.mailbox, "UIDVALIDITY changed; relying on Message-ID de-duplication"),
+            _ => {}
+        }
+        self.store.set_meta(&key, &now)?;
+        Ok(())
+    }
+
+    /// Processes every unprocessed message, oldest first, a chunk at a time.
+    async fn drain(&self, session: &mut Session<Stream>, shutdown: &Shutdown) -> Result<(), ImapError> {
+        let query = match self.config.after_processing {
+            AfterProcessing::Seen => "UNSEEN",
+            AfterProcessing::Move => "ALL",
+        };
+        let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query)).await?.map_err(|e| protocol("SEARCH", e))?.into_iter().collect();
+        uids.sort_unstable();
+        if !uids.is_empty() {
+            debug!(count = uids.len(), "unprocessed messages");
+        }
+        for chunk in uids.chunks(CHUNK) {
+            if shutdown.is_set() {
+                break;
+            }
+            let done = self.process_chunk(session, chunk).await?;
+            self.mark_processed(session, &done).await?;
+        }
+        Ok(())
+    }
+
+    /// Returns the UIDs whose outcome is committed (or quarantined).
+    async fn process_chunk(&self, session: &mut Session<Stream>, uids: &[u32]) -> Result<Vec<u32>, ImapError> {
+        let set = uid_set(uids);
+        let sizes: Vec<Fetch> = timed("FETCH", async { session.uid_fetch(&set, "(UID RFC822.SIZE)").await?.try_collect().await })
+            .await?
+            .map_err(|e| protocol("FETCH", e))?;
+        let (mut big, mut normal) = (Vec::new(), Vec::new());
+        for f in &sizes {
+            let (Some(uid), size) = (f.uid, f.size.unwrap_or(0)) else { continue };
+            if u64::from(size) > self.max_message_bytes {
+                big.push((uid, size));
+            } else {
+                normal.push(uid);
+            }
+        }
+        let mut done = Vec::new();
+        if !normal.is_empty() {
+            let fetched: Vec<Fetch> = timed_long(async { session.uid_fetch(uid_set(&normal), "(UID BODY.PEEK[])").await?.try_collect().await })
+                .await?
+                .map_err(|e| protocol("FETCH", e))?;
+            for f in &fetched {
+                let (Some(uid), Some(raw)) = (f.uid, f.body()) else { continue };
+                self.ingest(uid, raw.to_vec(), None).await?;
+                done.push(uid);
+            }
+        }
+        for (uid, size) in big {
+            let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
+            let fetched: Vec<Fetch> = timed_long(async { session.uid_fetch(uid.to_string(), &query).await?.try_collect().await })
+                .await?
+                .map_err(|e| protocol("FETCH", e))?;
+            let Some(f) = fetched.first() else { continue };
+            let mut raw = f.header().unwrap_or_default().to_vec();
+            raw.extend_from_slice(f.text().unwrap_or_default());
+            let note = format!(
+                "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
+                f64::from(size) / 1e6,
+                self.max_message_bytes as f64 / 1e6
+            );
+            self.ingest(uid, raw, Some(note)).await?;
+            done.push(uid);
+        }
+        Ok(done)
+    }
+
+    /// Parses and hands one message to the engine. A message the parser cannot
+    /// survive goes to quarantine instead of blocking the mailbox.
+    async fn ingest(&self, uid: u32, raw: Vec<u8>, oversize: Option<String>) -> Result<(), ImapError> {
+        let now = self.clock.now();
+        let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parse_email(&raw, &self.limits, now)));
+        let mut message = match parsed {
+            Ok(m) => m,
+            Err(_) => {
+                let id = self.store.generate_id()?;
+                let origin = format!("imap:{} uid {uid}", self.config.mailbox);
+                warn!(%origin, quarantine = id, "message could not be parsed; quarantined (see `itdesk quarantine list`)");
+                self.store.quarantine(&Quarantined { id, at: now, origin, reason: "the mail parser failed on this message".into(), raw })?;
+                self.store.flush().await?;
+                return Ok(());
+            }
+        };
+        if let Some(note) = oversize {
+            for a in &mut message.attachments {
+                a.data.clear();
+            }
+            message.warnings.push(note);
+        }
+        let outcome = self.engine.intake(prepare(message, &self.rules, &self.directory)).await?;
+        debug!(uid, outcome = ?outcome, "message processed");
+        Ok(())
+    }
+
+    async fn mark_processed(&self, session: &mut Session<Stream>, uids: &[u32]) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        match self.config.after_processing {
+            AfterProcessing::Seen => {
+                timed("STORE", async { session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await })
+                    .await?
+                    .map_err(|e| protocol("STORE", e))?;
+            }
+            AfterProcessing::Move => {
+                timed("MOVE", session.uid_mv(&set, &self.config.processed_mailbox)).await?.map_err(|e| protocol("MOVE", e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn greeted<T: AsyncRead + AsyncWrite + Unpin + Send + Debug>(mut client: Client<T>) -> Result<Client<T>, ImapError> {
+    match timed("greeting", client.read_response()).await? {
+        Some(Ok(_)) => Ok(client),
+        Some(Err(e)) => Err(protocol("greeting", e)),
+        None => Err(ImapError::Protocol { op: "greeting", reason: "server closed the connection".into() }),
+    }
+}
+
+struct XOAuth2 {
+    user: String,
+    token: String,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+    }
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no PEM certificate in it".into());
+    }
+    Ok(certs)
+}
+
+/// `1,2,3,7` — short and correct for any set.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn protocol(op: &'static str, e: impl std::fmt::Display) -> ImapError {
+    ImapError::Protocol { op, reason: e.to_string() }
+}
+
+async fn timed<T>(op: &'static str, fut: impl std::future::Future<Output = T>) -> Result<T, ImapError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut).await.map_err(|_| ImapError::Timeout(op))
+}
+
+async fn timed_long<T>(fut: impl std::future::Future<Output = T>) -> Result<T, ImapError> {
+    tokio::time::timeout(FETCH_TIMEOUT, fut).await.map_err(|_| ImapError::Timeout("FETCH"))
+}

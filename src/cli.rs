@@ -1,0 +1,398 @@
+//! The command line: `itdesk run` starts the daemon; every other command talks to
+//! the running daemon over the control socket, or — when it is stopped — opens
+//! the store itself. Data goes to stdout (`--json` for scripts), logs to stderr.
+//! This is the binary's edge, the one place that uses `anyhow`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::app::{self, Core};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::control::{client, handle, Change, ControlRequest};
+use crate::core::id::TicketId;
+use crate::core::ticket::{ProblemType, Status, Ticket, Urgency};
+
+#[derive(Parser)]
+#[command(name = "itdesk", version, about = "IT-helpdesk intake daemon: email and chat in, tickets out")]
+pub struct Cli {
+    /// Config file (TOML); see config/itdesk.example.toml.
+    #[arg(long, short, global = true, env = "ITDESK_CONFIG", default_value = "/etc/itdesk/itdesk.toml")]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (SIGTERM/SIGINT stop it in order, losing nothing).
+    Run,
+    /// Check a config file: exit 0 if good, else name the key and what is wrong.
+    CheckConfig,
+    /// Work with tickets.
+    #[command(subcommand)]
+    Tickets(TicketCommand),
+    /// Write every ticket as JSON lines.
+    Export {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Read tickets written by `export` (refuses IDs that exist).
+    Import { file: PathBuf },
+    /// The queue of outgoing notices and timers, and the dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Args)]
+struct Actor {
+    /// Who is doing this (logged on the ticket).
+    #[arg(long, env = "USER", default_value = "admin")]
+    by: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum TicketCommand {
+    /// Log a request that came in by phone or in person (same intake as mail).
+    Open {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        body: String,
+        #[arg(long, value_parser = parse_urgency)]
+        urgency: Option<Urgency>,
+        #[arg(long = "type", value_parser = parse_type)]
+        problem_type: Option<ProblemType>,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take the ticket yourself.
+    Claim { id: String, #[command(flatten)] actor: Actor },
+    Assign { id: String, #[arg(long)] to: String, #[command(flatten)] actor: Actor },
+    /// Internal note, never shown to the requester.
+    Note { id: String, text: String, #[command(flatten)] actor: Actor },
+    /// A handling step (处理过程), shown in progress updates.
+    Step { id: String, text: String, #[command(flatten)] actor: Actor },
+    /// Send a message to the requester.
+    Reply { id: String, text: String, #[command(flatten)] actor: Actor },
+    /// Ask the requester something; the SLA clock pauses until they answer.
+    Ask { id: String, text: String, #[command(flatten)] actor: Actor },
+    Urgency {
+        id: String,
+        #[arg(value_parser = parse_urgency)]
+        urgency: Urgency,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Type {
+        id: String,
+        #[arg(value_parser = parse_type)]
+        problem_type: ProblemType,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Set a new ETA ("YYYY-MM-DD HH:MM" local time); the requester is told why.
+    Eta { id: String, eta: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
+    Escalate { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
+    Resolve { id: String, #[arg(long)] fix: String, #[command(flatten)] actor: Actor },
+    Reopen { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
+    Close { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead letter back in the queue.
+    Retry { entry: u64 },
+}
+
+fn parse_urgency(s: &str) -> Result<Urgency, String> {
+    Urgency::parse(s).ok_or_else(|| format!("unknown urgency {s:?}: use urgent, high, medium or low"))
+}
+fn parse_type(s: &str) -> Result<ProblemType, String> {
+    ProblemType::parse(s).ok_or_else(|| format!("unknown type {s:?}: use hardware, software, network, access or other"))
+}
+fn parse_status(s: &str) -> Result<Status, String> {
+    Status::parse(s).ok_or_else(|| format!("unknown status {s:?}"))
+}
+fn parse_id(s: &str) -> anyhow::Result<TicketId> {
+    TicketId::parse(s).with_context(|| format!("{s:?} is not a ticket ID like IT20231001001"))
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("itdesk: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("itdesk: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Run => {
+            let (trigger, shutdown) = crate::shutdown::channel();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                trigger.trigger();
+            });
+            app::run(config, shutdown).await?;
+            Ok(())
+        }
+        Command::CheckConfig => {
+            config.check_secrets()?;
+            let channels: Vec<&str> = [config.imap.as_ref().map(|_| "imap"), config.smtp.as_ref().map(|_| "smtp")].into_iter().flatten().collect();
+            println!("{}: ok (store {}, channels: {})", cli.config.display(), config.store.path.display(), if channels.is_empty() { "none".into() } else { channels.join(", ") });
+            Ok(())
+        }
+        Command::Tickets(cmd) => tickets(&config, cmd).await,
+        Command::Export { output } => {
+            let Value::Array(tickets) = request(&config, ControlRequest::Export).await? else { bail!("unexpected answer to export") };
+            let mut text = String::new();
+            for t in &tickets {
+                text.push_str(&serde_json::to_string(t)?);
+                text.push('\n');
+            }
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("exported {} tickets to {}", tickets.len(), path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let tickets = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| serde_json::from_str::<Ticket>(l).with_context(|| format!("{} line {}: not a ticket", file.display(), i + 1)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let answer = request(&config, ControlRequest::Import { tickets }).await?;
+            println!("{answer}");
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::List { json }) => {
+            let answer = request(&config, ControlRequest::OutboxList).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                print_outbox(&answer);
+            }
+            Ok(())
+        }
+        Command::Outbox(OutboxCommand::Retry { entry }) => {
+            request(&config, ControlRequest::OutboxRetry { entry }).await?;
+            println!("dead letter {entry} queued again");
+            Ok(())
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
+    let (req, json) = match cmd {
+        TicketCommand::Open { from, name, subject, body, urgency, problem_type, json } => {
+            (ControlRequest::Open { from, name, subject, body, urgency, problem_type }, json)
+        }
+        TicketCommand::List { status, json } => {
+            let answer = request(config, ControlRequest::List { status }).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                print_list(&answer);
+            }
+            return Ok(());
+        }
+        TicketCommand::Show { id, json } => (ControlRequest::Show { id: parse_id(&id)? }, json),
+        TicketCommand::Claim { id, actor } => act(&id, actor, Change::Claim)?,
+        TicketCommand::Assign { id, to, actor } => act(&id, actor, Change::Assign { to })?,
+        TicketCommand::Note { id, text, actor } => act(&id, actor, Change::Note { text })?,
+        TicketCommand::Step { id, text, actor } => act(&id, actor, Change::Step { text })?,
+        TicketCommand::Reply { id, text, actor } => act(&id, actor, Change::Reply { text })?,
+        TicketCommand::Ask { id, text, actor } => act(&id, actor, Change::Ask { text })?,
+        TicketCommand::Urgency { id, urgency, reason, actor } => act(&id, actor, Change::Urgency { to: urgency, reason })?,
+        TicketCommand::Type { id, problem_type, actor } => act(&id, actor, Change::Type { to: problem_type })?,
+        TicketCommand::Eta { id, eta, reason, actor } => {
+            let eta = parse_local(config, &eta)?;
+            act(&id, actor, Change::Eta { eta, reason })?
+        }
+        TicketCommand::Escalate { id, reason, actor } => act(&id, actor, Change::Escalate { reason })?,
+        TicketCommand::Resolve { id, fix, actor } => act(&id, actor, Change::Resolve { fix })?,
+        TicketCommand::Reopen { id, reason, actor } => act(&id, actor, Change::Reopen { reason })?,
+        TicketCommand::Close { id, reason, actor } => act(&id, actor, Change::Close { reason })?,
+    };
+    let answer = request(config, req).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        let ticket: Ticket = serde_json::from_value(answer)?;
+        print_ticket(config, &ticket);
+    }
+    Ok(())
+}
+
+fn act(id: &str, actor: Actor, change: Change) -> anyhow::Result<(ControlRequest, bool)> {
+    Ok((ControlRequest::Act { id: parse_id(id)?, by: actor.by, change }, actor.json))
+}
+
+fn parse_local(config: &Config, text: &str) -> anyhow::Result<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").with_context(|| format!("{text:?} is not a time like \"2023-10-01 17:30\""))?;
+    let tz = config.policy().calendar.tz();
+    let local = naive.and_local_timezone(tz).earliest().with_context(|| format!("{text} does not exist in {tz} (DST gap)"))?;
+    Ok(local.with_timezone(&Utc))
+}
+
+/// Through the running daemon if there is one, else on the store directly.
+async fn request(config: &Config, req: ControlRequest) -> anyhow::Result<Value> {
+    let socket = config.control_socket();
+    if let Some(mut stream) = client::connect(&socket).await? {
+        return Ok(client::call(&mut stream, &socket, &req).await?);
+    }
+    offline(config, req).await
+}
+
+async fn offline(config: &Config, req: ControlRequest) -> anyhow::Result<Value> {
+    let core = Core::start(config, Arc::new(SystemClock)).with_context(|| no_daemon_hint(&config.control_socket()))?;
+    let result = handle(req, &core.control).await;
+    core.stop().await?;
+    Ok(result?)
+}
+
+fn no_daemon_hint(socket: &Path) -> String {
+    format!("no daemon answered at {} and the store could not be opened directly", socket.display())
+}
+
+fn print_list(answer: &Value) {
+    let tickets: Vec<Ticket> = serde_json::from_value(answer.clone()).unwrap_or_default();
+    println!("{:<15} {:<21} {:<7} {:<9} {:<13} {:<10} SUBJECT", "ID", "STATUS", "URGENCY", "TYPE", "GROUP", "ASSIGNEE");
+    for t in &tickets {
+        println!(
+            "{:<15} {:<21} {:<7} {:<9} {:<13} {:<10} {}",
+            t.id,
+            t.status.key(),
+            t.urgency.key(),
+            t.problem_type.key(),
+            t.group,
+            t.assignee.as_deref().unwrap_or("-"),
+            t.subject
+        );
+    }
+    eprintln!("{} ticket(s)", tickets.len());
+}
+
+fn print_ticket(config: &Config, t: &Ticket) {
+    let cal = config.policy().calendar;
+    let r = &t.requester;
+    println!("{}  [{}]  {}", t.id, t.status.key(), t.subject);
+    println!("  requester : {} <{}> {} {}", r.display(), r.email.as_deref().unwrap_or("-"), r.department.as_deref().unwrap_or(""), r.contact.as_deref().unwrap_or(""));
+    println!("  type      : {} · urgency {} · group {} · handler {}", t.problem_type.key(), t.urgency.key(), t.group, t.assignee.as_deref().unwrap_or("-"));
+    println!("  created   : {} · ack due {} · ETA {}", cal.format_local(t.created_at), cal.format_local(t.ack_due), cal.format_local(t.eta));
+    if let Some(e) = &t.expected_time {
+        println!("  expected  : {e}");
+    }
+    println!("  description:");
+    for line in t.description.lines() {
+        println!("    {line}");
+    }
+    for a in &t.attachments {
+        println!("  attachment: {} ({}, {} bytes)", a.name, a.content_type, a.size);
+    }
+    println!("  log:");
+    for e in &t.log {
+        println!("    {} {:<10} {:?}: {}", e.at.format("%Y-%m-%d %H:%M"), e.actor, e.kind, e.text);
+    }
+    if let Some(res) = &t.resolution {
+        println!("  fix       : {}", res.fix);
+    }
+    if let Some(c) = &t.confirmation {
+        println!("  confirmed : {} on {}: {}", c.by, c.date, c.text);
+    }
+    if let Some(rt) = &t.rating {
+        println!("  rating    : {} {}", rt.stars_text(), rt.remark.as_deref().unwrap_or(""));
+    }
+}
+
+fn print_outbox(answer: &Value) {
+    let show = |label: &str, items: &Value| {
+        let list = items.as_array().cloned().unwrap_or_default();
+        println!("{label}: {}", list.len());
+        for item in list {
+            println!("  {}", serde_json::to_string(&item).unwrap_or_default());
+        }
+    };
+    show("queued", &answer["queued"]);
+    show("dead letters", &answer["dead_letters"]);
+}

@@ -1,0 +1,488 @@
+//! The configuration file (TOML): what it may say, its defaults, and checking it.
+//!
+//! Invariant: a `Config` that `load` returned is valid — every value parsed,
+//! every reference (group names, time zone, secrets' sources) checked — so the
+//! daemon never discovers a config mistake at 3 a.m. when a mail arrives.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::core::calendar::{Calendar, Span};
+use crate::core::sla::Policy;
+use crate::core::ticket::{Lang, ProblemType};
+use crate::intake::classify::Rules;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}{}: [{key}] {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid { path: PathBuf, key: String, line: Option<usize>, reason: String },
+    #[error("secret for [{key}] unavailable: {reason}")]
+    Secret { key: String, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub helpdesk: HelpdeskConfig,
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub control: ControlConfig,
+    pub imap: Option<ImapConfig>,
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub intake: IntakeConfig,
+    #[serde(default)]
+    pub sla: SlaConfig,
+    #[serde(default)]
+    pub calendar: CalendarConfig,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
+    pub groups: BTreeMap<String, GroupConfig>,
+    #[serde(default)]
+    pub on_duty: Contacts,
+    #[serde(default)]
+    pub escalation: Contacts,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub classify: Rules,
+    /// Where the file was read from, for messages.
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HelpdeskConfig {
+    pub name: String,
+    /// The address requesters write to; notices come from [smtp].from.
+    pub address: String,
+    /// Language for requesters whose message shows none ("en" or "zh-CN").
+    pub default_language: String,
+    /// Domain of our own Message-IDs; mail carrying it is ours coming back.
+    pub message_id_domain: String,
+}
+
+impl Default for HelpdeskConfig {
+    fn default() -> Self {
+        HelpdeskConfig {
+            name: "IT Helpdesk".into(),
+            address: "helpdesk@localhost".into(),
+            default_language: "en".into(),
+            message_id_domain: "itdesk.invalid".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// Unix socket of the admin API; default `<store.path>/control.sock`.
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    Tls,
+    Starttls,
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapAuth {
+    Login,
+    Xoauth2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterProcessing {
+    Seen,
+    Move,
+}
+
+/// A password or token: from a file or an environment variable, never inline.
+/// (Not `#[serde(flatten)]`: that would disable `deny_unknown_fields`.)
+pub fn resolve_secret(key: &str, password_file: &Option<PathBuf>, password_env: &Option<String>) -> Result<String, ConfigError> {
+    let fail = |reason: String| ConfigError::Secret { key: key.to_string(), reason };
+    match (password_file, password_env) {
+        (Some(file), None) => std::fs::read_to_string(file)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| fail(format!("cannot read password_file {}: {e}", file.display()))),
+        (None, Some(var)) => std::env::var(var).map_err(|_| fail(format!("environment variable {var} (password_env) is not set"))),
+        (Some(_), Some(_)) => Err(fail("set password_file or password_env, not both".into())),
+        (None, None) => Err(fail("set password_file or password_env".into())),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default = "tls")]
+    pub security: Security,
+    /// Plain (unencrypted) IMAP is refused unless the host is loopback or this is set.
+    #[serde(default)]
+    pub allow_plain: bool,
+    pub username: String,
+    /// "login" (password) or "xoauth2" (OAuth 2 bearer token).
+    #[serde(default = "login")]
+    pub auth: ImapAuth,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    /// XOAUTH2: a file holding the current access token, re-read at every login
+    /// (keep it fresh with your token refresher) …
+    pub oauth_token_file: Option<PathBuf>,
+    /// … or a command that prints a fresh access token.
+    pub oauth_token_command: Option<String>,
+    /// Extra CA certificate (PEM) to trust, e.g. an internal mail server's.
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "inbox")]
+    pub mailbox: String,
+    #[serde(default = "seen")]
+    pub after_processing: AfterProcessing,
+    #[serde(default = "processed")]
+    pub processed_mailbox: String,
+    #[serde(default = "yes")]
+    pub idle: bool,
+    #[serde(default = "sixty")]
+    pub poll_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default = "tls")]
+    pub security: Security,
+    #[serde(default)]
+    pub allow_plain: bool,
+    /// Without a username, mail is submitted without AUTH (a local relay).
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    pub max_attachment_mb: f64,
+    pub max_message_mb: f64,
+    /// Employee directory (TOML `[[person]]` entries).
+    pub directory_file: Option<PathBuf>,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig { max_attachment_mb: 10.0, max_message_mb: 25.0, directory_file: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    pub ack: Span,
+    pub ack_urgent: Span,
+    pub urgent: Span,
+    pub high: Span,
+    pub medium: Span,
+    pub low: Span,
+    pub progress_every: Span,
+    pub breach_warning_ratio: f64,
+    pub repage_every: Span,
+    pub confirm_reminder_after: Span,
+    pub auto_close_after: Span,
+    pub reopen_window: Span,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        let p = Policy::default();
+        SlaConfig {
+            ack: p.ack_within,
+            ack_urgent: p.ack_within_urgent,
+            urgent: p.resolve_urgent,
+            high: p.resolve_high,
+            medium: p.resolve_medium,
+            low: p.resolve_low,
+            progress_every: p.progress_every,
+            breach_warning_ratio: p.breach_warning_ratio,
+            repage_every: p.repage_every,
+            confirm_reminder_after: p.confirm_reminder_after,
+            auto_close_after: p.auto_close_after,
+            reopen_window: p.reopen_window,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarConfig {
+    pub timezone: String,
+    pub working_days: Vec<String>,
+    pub day_start: String,
+    pub day_end: String,
+    pub holidays: Vec<NaiveDate>,
+    pub extra_working_days: Vec<NaiveDate>,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        CalendarConfig {
+            timezone: "Asia/Shanghai".into(),
+            working_days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
+            day_start: "09:00".into(),
+            day_end: "18:00".into(),
+            holidays: Vec::new(),
+            extra_working_days: Vec::new(),
+        }
+    }
+}
+
+/// Problem type → technician group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    pub hardware: String,
+    pub software: String,
+    pub network: String,
+    pub access: String,
+    pub other: String,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            hardware: "hardware".into(),
+            software: "software".into(),
+            network: "network".into(),
+            access: "access".into(),
+            other: "service-desk".into(),
+        }
+    }
+}
+
+impl RoutingConfig {
+    pub fn group_for(&self, t: ProblemType) -> &str {
+        match t {
+            ProblemType::Hardware => &self.hardware,
+            ProblemType::Software => &self.software,
+            ProblemType::Network => &self.network,
+            ProblemType::Access => &self.access,
+            ProblemType::Other => &self.other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupConfig {
+    /// Shown to requesters, e.g. "软件组".
+    pub label: Option<String>,
+    pub email: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Contacts {
+    pub email: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Overrides for the built-in templates (same file layout as `templates/`).
+    pub templates_dir: Option<PathBuf>,
+    /// Temporary failures are retried this many times before the dead-letter list.
+    pub max_attempts: u32,
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig { templates_dir: None, max_attempts: 12, retry_base_seconds: 15, retry_max_seconds: 3600 }
+    }
+}
+
+fn login() -> ImapAuth {
+    ImapAuth::Login
+}
+fn tls() -> Security {
+    Security::Tls
+}
+fn inbox() -> String {
+    "INBOX".into()
+}
+fn seen() -> AfterProcessing {
+    AfterProcessing::Seen
+}
+fn processed() -> String {
+    "Processed".into()
+}
+fn yes() -> bool {
+    true
+}
+fn sixty() -> u64 {
+    60
+}
+
+impl Config {
+    /// Reads, parses and validates the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(&raw, path)
+    }
+
+    pub fn parse(raw: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(raw).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+        config.source = path.to_path_buf();
+        config.validate(raw)?;
+        Ok(config)
+    }
+
+    fn validate(&self, raw: &str) -> Result<(), ConfigError> {
+        let invalid = |section: &str, key: &str, reason: String| ConfigError::Invalid {
+            path: self.source.clone(),
+            key: format!("{section}.{key}"),
+            line: line_of(raw, section, key),
+            reason,
+        };
+        self.calendar().map_err(|(key, reason)| invalid("calendar", key, reason))?;
+        if !(0.0..=1.0).contains(&self.sla.breach_warning_ratio) {
+            return Err(invalid("sla", "breach_warning_ratio", format!("must be between 0 and 1, got {}", self.sla.breach_warning_ratio)));
+        }
+        if Lang::parse(&self.helpdesk.default_language).is_none() {
+            return Err(invalid("helpdesk", "default_language", format!("must be \"en\" or \"zh-CN\", got {:?}", self.helpdesk.default_language)));
+        }
+        if self.store.path.as_os_str().is_empty() {
+            return Err(invalid("store", "path", "must not be empty".into()));
+        }
+        if let Some(imap) = &self.imap {
+            check_plain("imap", &imap.host, imap.security, imap.allow_plain).map_err(|r| invalid("imap", "security", r))?;
+            if imap.auth == ImapAuth::Xoauth2 && imap.oauth_token_file.is_none() == imap.oauth_token_command.is_none() {
+                return Err(invalid("imap", "auth", "\"xoauth2\" needs exactly one of oauth_token_file or oauth_token_command".into()));
+            }
+            if imap.poll_seconds == 0 {
+                return Err(invalid("imap", "poll_seconds", "must be at least 1".into()));
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            check_plain("smtp", &smtp.host, smtp.security, smtp.allow_plain).map_err(|r| invalid("smtp", "security", r))?;
+            if !smtp.from.contains('@') {
+                return Err(invalid("smtp", "from", format!("must be an email address, got {:?}", smtp.from)));
+            }
+        }
+        for t in ProblemType::ALL {
+            let group = self.routing.group_for(*t);
+            if !self.groups.is_empty() && !self.groups.contains_key(group) {
+                return Err(invalid("routing", t.key(), format!("names group {group:?}, which has no [groups.{group}] section")));
+            }
+        }
+        if self.intake.max_attachment_mb <= 0.0 || self.intake.max_message_mb <= 0.0 {
+            return Err(invalid("intake", "max_attachment_mb", "size limits must be positive".into()));
+        }
+        self.classify.validate().map_err(|r| invalid("classify", "types", r))?;
+        Ok(())
+    }
+
+    /// The business calendar; the error names the offending key.
+    pub fn calendar(&self) -> Result<Calendar, (&'static str, String)> {
+        let c = &self.calendar;
+        let tz: Tz = c.timezone.parse().map_err(|_| ("timezone", format!("unknown time zone {:?} (use an IANA name like \"Asia/Shanghai\")", c.timezone)))?;
+        let days = c
+            .working_days
+            .iter()
+            .map(|d| d.parse::<Weekday>().map_err(|_| ("working_days", format!("{d:?} is not a weekday (use mon, tue, …)"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let time = |key: &'static str, s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| (key, format!("{s:?} is not a time like \"09:00\"")));
+        let start = time("day_start", &c.day_start)?;
+        let end = time("day_end", &c.day_end)?;
+        Calendar::new(tz, &days, start, end, c.holidays.iter().copied(), c.extra_working_days.iter().copied()).map_err(|e| ("working_days", e.to_string()))
+    }
+
+    pub fn policy(&self) -> Policy {
+        let s = &self.sla;
+        Policy {
+            // Invariant: `load` validated the calendar.
+            calendar: self.calendar().expect("calendar validated at load"),
+            ack_within: s.ack,
+            ack_within_urgent: s.ack_urgent,
+            resolve_urgent: s.urgent,
+            resolve_high: s.high,
+            resolve_medium: s.medium,
+            resolve_low: s.low,
+            progress_every: s.progress_every,
+            breach_warning_ratio: s.breach_warning_ratio,
+            repage_every: s.repage_every,
+            confirm_reminder_after: s.confirm_reminder_after,
+            auto_close_after: s.auto_close_after,
+            reopen_window: s.reopen_window,
+        }
+    }
+
+    /// Reads every configured secret once, so a missing password file is
+    /// reported by `check-config` and at start-up, not at the first login.
+    pub fn check_secrets(&self) -> Result<(), ConfigError> {
+        if let Some(imap) = self.imap.as_ref().filter(|i| i.auth == ImapAuth::Login) {
+            resolve_secret("imap", &imap.password_file, &imap.password_env)?;
+        }
+        if let Some(smtp) = self.smtp.as_ref().filter(|s| s.username.is_some()) {
+            resolve_secret("smtp", &smtp.password_file, &smtp.password_env)?;
+        }
+        Ok(())
+    }
+
+    pub fn default_lang(&self) -> Lang {
+        Lang::parse(&self.helpdesk.default_language).unwrap_or_default()
+    }
+
+    pub fn control_socket(&self) -> PathBuf {
+        self.control.socket.clone().unwrap_or_else(|| self.store.path.join("control.sock"))
+    }
+}
+
+fn check_plain(section: &str, host: &str, security: Security, allowed: bool) -> Result<(), String> {
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if security == Security::Plain && !loopback && !allowed {
+        return Err(format!("\"plain\" sends the password unencrypted to {host}; use \"tls\" or \"starttls\", or set [{section}].allow_plain = true"));
+    }
+    Ok(())
+}
+
+/// 1-based line of `key = …` inside `[section]`, for messages.
+fn line_of(raw: &str, section: &str, key: &str) -> Option<usize> {
+    let mut in_section = false;
+    for (i, line) in raw.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_section = line.trim_matches(['[', ']']).trim() == section;
+        } else if in_section && line.split('=').next().is_some_and(|k| k.trim() == key) {
+            return Some(i + 1);
+        }
+    }
+    None
+}

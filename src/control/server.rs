@@ -1,0 +1,65 @@
+//! The control socket server: accepts local admin connections until shutdown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tracing::{debug, warn};
+
+use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse};
+use crate::shutdown::Shutdown;
+
+/// Binds the socket (replacing a stale one) readable and writable by the owner only.
+pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |source| ControlError::Io { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    if path.exists() {
+        std::fs::remove_file(path).map_err(io)?;
+    }
+    let listener = UnixListener::bind(path).map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+pub async fn serve(listener: UnixListener, path: PathBuf, ctx: Arc<ControlContext>, mut shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = connection(stream, &ctx).await {
+                            debug!(error = %e, "control connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => warn!(error = %e, "control socket accept failed"),
+            },
+            _ = shutdown.wait() => break,
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+async fn connection(stream: UnixStream, ctx: &ControlContext) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Some(line) = lines.next_line().await? {
+        let response = match serde_json::from_str::<ControlRequest>(&line) {
+            Ok(req) => match handle(req, ctx).await {
+                Ok(v) => ControlResponse::Ok(v),
+                Err(e) => ControlResponse::Error(e.to_string()),
+            },
+            Err(e) => ControlResponse::Error(format!("bad request: {e}")),
+        };
+        // Invariant: responses are plain JSON values.
+        let mut out = serde_json::to_vec(&response).expect("responses serialise");
+        out.push(b'\n');
+        write.write_all(&out).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,587 @@
+//! The status machine: the only code that changes a ticket's status. Each change
+//! returns the effects (notices, timers) it causes; the engine commits the new
+//! ticket and those effects together.
+//!
+//! new → acknowledged → in progress ⇄ waiting on requester → resolved → closed,
+//! with reopened and escalated on the side. Refusals are values, not errors.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::effect::{Audience, Effect, NoticeKind, TimerKind};
+use super::id::TicketId;
+use super::sla::Policy;
+use super::ticket::{
+    Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
+    Requester, Resolution, Status, Ticket, Timers, Urgency,
+};
+
+/// What the requester's answer to "please confirm and rate" means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyIntent {
+    /// The problem is gone. A rating implies this unless the reply also rejects.
+    Confirm { stars: Option<u8>, remark: Option<String> },
+    /// Still broken.
+    Reject { remark: Option<String> },
+    /// Neither could be read with confidence: ask once, do not guess.
+    Unclear,
+}
+
+/// Everything needed to open a ticket; intake and routing have decided these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub channel: Channel,
+    pub requester: Requester,
+    pub subject: String,
+    pub description: String,
+    pub source_message_id: Option<String>,
+    pub problem_type: ProblemType,
+    pub urgency: Urgency,
+    pub expected_time: Option<String>,
+    pub group: String,
+    pub lang: Lang,
+    pub attachments: Vec<Attachment>,
+    /// Too little to act on: ask for details instead of the plain acceptance.
+    pub vague: bool,
+    /// Told to the requester in the acceptance (e.g. an attachment was dropped).
+    pub warnings: Vec<String>,
+    pub related: Option<TicketId>,
+}
+
+/// A change someone (or a timer) asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Claim { by: String },
+    Assign { to: String, by: String },
+    /// A public handling step (处理过程), shown in progress updates.
+    Step { by: String, text: String },
+    /// Internal note: logged, never shown to the requester.
+    Note { by: String, text: String },
+    /// A technician's message to the requester.
+    Relay { by: String, text: String },
+    /// Ask the requester something and pause the SLA clock until they answer.
+    AskRequester { by: String, text: String },
+    /// The requester wrote again (follow-up, answer to a question).
+    RequesterMessage { text: String },
+    /// The requester answered the confirm-and-rate notice.
+    RequesterReply { intent: ReplyIntent, text: String },
+    SetUrgency { to: Urgency, by: String, reason: Option<String> },
+    SetType { to: ProblemType, group: String, by: String },
+    SetEta { eta: DateTime<Utc>, reason: String, by: String },
+    Escalate { by: String, reason: String },
+    Resolve { by: String, fix: String },
+    Reopen { by: String, reason: String },
+    Close { by: String, reason: String },
+    /// One of our notices to `recipient` bounced.
+    Bounced { recipient: String, diagnostic: String },
+    Timer { kind: TimerKind, due: DateTime<Utc> },
+}
+
+/// Why an action was not applied. The ticket is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("ticket is {0}; this needs an open ticket")]
+    NotOpen(Status),
+    #[error("ticket is {0}; only a resolved ticket can be confirmed or rejected")]
+    NotResolved(Status),
+    #[error("ticket is already closed")]
+    AlreadyClosed,
+    #[error("ticket was closed too long ago to reopen; open a new one")]
+    ReopenWindowPassed,
+    #[error("nothing changes: {0}")]
+    NoChange(String),
+    #[error("rating must be 1 to 5 stars, got {0}")]
+    BadRating(u8),
+    #[error("the new ETA must be in the future")]
+    EtaInPast,
+}
+
+/// A stale timer (its due time is no longer the armed one) is not a refusal: it
+/// simply does nothing, which is how state changes cancel timers.
+pub type Outcome = Result<Vec<Effect>, Refusal>;
+
+/// Opens a ticket with its ID already allocated.
+pub fn open(id: TicketId, new: NewTicket, now: DateTime<Utc>, policy: &Policy) -> (Ticket, Vec<Effect>) {
+    let cal = &policy.calendar;
+    let eta = policy.eta(new.urgency, now);
+    let mut ticket = Ticket {
+        id,
+        status: Status::New,
+        problem_type: new.problem_type,
+        urgency: new.urgency,
+        channel: new.channel,
+        requester: new.requester,
+        subject: new.subject,
+        description: new.description,
+        source_message_id: new.source_message_id,
+        expected_time: new.expected_time,
+        group: new.group,
+        assignee: None,
+        created_at: now,
+        request_date: cal.local_date(now),
+        ack_due: policy.after(now, policy.ack_target(new.urgency)),
+        acknowledged_at: None,
+        eta,
+        sla_start: now,
+        paused_minutes: 0,
+        paused_since: None,
+        log: Vec::new(),
+        resolution: None,
+        resolved_at: None,
+        confirmation: None,
+        rating: None,
+        closed_at: None,
+        close_reason: None,
+        attachments: new.attachments,
+        remarks: new.warnings.clone(),
+        lang: new.lang,
+        reopen_count: 0,
+        clarify_asked: false,
+        escalated: false,
+        related: new.related,
+        timers: Timers::default(),
+    };
+    let actor = ticket.requester.display().to_string();
+    let summary = format!("opened via {}", ticket.channel.key());
+    log(&mut ticket, now, policy, &actor, LogKind::Created, summary, true);
+
+    let mut fx = Vec::new();
+    let warnings = (!new.warnings.is_empty()).then(|| new.warnings.join("\n"));
+    let first = if new.vague { NoticeKind::NeedMoreInfo } else { NoticeKind::Accepted };
+    fx.push(Effect::Notify(super::effect::Notice { kind: first, audience: Audience::Requester, text: warnings }));
+    if new.vague {
+        ticket.status = Status::WaitingOnRequester;
+        ticket.paused_since = Some(now);
+    }
+    if ticket.urgency == Urgency::Urgent {
+        fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
+        arm(&mut ticket.timers.repage, TimerKind::Repage, policy.after(now, policy.repage_every), &mut fx);
+    }
+    let ack_due = ticket.ack_due;
+    arm(&mut ticket.timers.ack_check, TimerKind::AckCheck, ack_due, &mut fx);
+    if !new.vague {
+        arm_work_timers(&mut ticket, now, policy, &mut fx);
+    }
+    (ticket, fx)
+}
+
+/// Applies `action` at `now`. On a refusal the ticket is left exactly as it was.
+pub fn apply(ticket: &mut Ticket, action: Action, now: DateTime<Utc>, policy: &Policy) -> Outcome {
+    let before = ticket.clone();
+    let outcome = apply_inner(ticket, action, now, policy);
+    if outcome.is_err() {
+        *ticket = before;
+    }
+    outcome
+}
+
+fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -> Outcome {
+    let mut fx = Vec::new();
+    match action {
+        Action::Claim { by } => {
+            require_open(t)?;
+            if t.assignee.as_deref() == Some(by.as_str()) {
+                return Err(Refusal::NoChange(format!("already assigned to {by}")));
+            }
+            acknowledge(t, now);
+            t.assignee = Some(by.clone());
+            log(t, now, p, &by, LogKind::Assigned, format!("claimed by {by}"), true);
+        }
+        Action::Assign { to, by } => {
+            require_open(t)?;
+            if t.assignee.as_deref() == Some(to.as_str()) {
+                return Err(Refusal::NoChange(format!("already assigned to {to}")));
+            }
+            acknowledge(t, now);
+            t.assignee = Some(to.clone());
+            log(t, now, p, &by, LogKind::Assigned, format!("assigned to {to}"), true);
+        }
+        Action::Step { by, text } => {
+            require_open(t)?;
+            start_work(t, now, p, &mut fx);
+            log(t, now, p, &by, LogKind::Step, text, true);
+        }
+        Action::Note { by, text } => {
+            log(t, now, p, &by, LogKind::Note, text, false);
+        }
+        Action::Relay { by, text } => {
+            require_open(t)?;
+            start_work(t, now, p, &mut fx);
+            log(t, now, p, &by, LogKind::Relayed, text.clone(), true);
+            fx.push(Effect::notify_with(NoticeKind::Relay, Audience::Requester, text));
+        }
+        Action::AskRequester { by, text } => {
+            require_open(t)?;
+            acknowledge(t, now);
+            log(t, now, p, &by, LogKind::WaitingOnRequester, text.clone(), true);
+            fx.push(Effect::notify_with(NoticeKind::Relay, Audience::Requester, text));
+            pause(t, now);
+        }
+        Action::RequesterMessage { text } => requester_message(t, text, now, p, &mut fx)?,
+        Action::RequesterReply { intent, text } => requester_reply(t, intent, text, now, p, &mut fx)?,
+        Action::SetUrgency { to, by, reason } => {
+            require_open(t)?;
+            if t.urgency == to {
+                return Err(Refusal::NoChange(format!("urgency is already {to}")));
+            }
+            let from = t.urgency;
+            t.urgency = to;
+            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+            log(t, now, p, &by, LogKind::UrgencyChanged, format!("urgency {from} → {to}{why}"), false);
+            t.ack_due = p.after(t.created_at, p.ack_target(to));
+            t.eta = p.eta(to, t.sla_start) + Duration::minutes(t.paused_minutes);
+            if to == Urgency::Urgent && t.acknowledged_at.is_none() {
+                fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
+                arm(&mut t.timers.repage, TimerKind::Repage, p.after(now, p.repage_every), &mut fx);
+            }
+            if t.paused_since.is_none() {
+                arm_deadline_timers(t, now, p, &mut fx);
+            }
+        }
+        Action::SetType { to, group, by } => {
+            require_open(t)?;
+            if t.problem_type == to && t.group == group {
+                return Err(Refusal::NoChange(format!("type is already {to}")));
+            }
+            let text = format!("type {} → {to}, group {} → {group}", t.problem_type, t.group);
+            t.problem_type = to;
+            t.group = group;
+            log(t, now, p, &by, LogKind::TypeChanged, text, false);
+        }
+        Action::SetEta { eta, reason, by } => {
+            require_open(t)?;
+            if eta <= now {
+                return Err(Refusal::EtaInPast);
+            }
+            let text = format!("ETA {} → {}: {reason}", p.calendar.format_local(t.eta), p.calendar.format_local(eta));
+            t.eta = eta;
+            log(t, now, p, &by, LogKind::EtaChanged, text, true);
+            fx.push(Effect::notify_with(NoticeKind::EtaChanged, Audience::Requester, reason));
+            if t.paused_since.is_none() {
+                arm_deadline_timers(t, now, p, &mut fx);
+            }
+        }
+        Action::Escalate { by, reason } => {
+            require_open(t)?;
+            escalate(t, now, p, &by, &reason);
+            fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Lead, format!("escalated by {by}: {reason}")));
+        }
+        Action::Resolve { by, fix } => {
+            require_open(t)?;
+            acknowledge(t, now);
+            resume(t, now);
+            t.status = Status::Resolved;
+            t.resolved_at = Some(now);
+            t.resolution = Some(Resolution { by: by.clone(), at: now, fix: fix.clone() });
+            t.clarify_asked = false;
+            disarm_open_timers(&mut t.timers);
+            log(t, now, p, &by, LogKind::Resolved, fix, true);
+            fx.push(Effect::notify(NoticeKind::ResolvedConfirm, Audience::Requester));
+            arm(&mut t.timers.confirm_reminder, TimerKind::ConfirmReminder, p.after(now, p.confirm_reminder_after), &mut fx);
+            arm(&mut t.timers.auto_close, TimerKind::AutoClose, p.after(now, p.auto_close_after), &mut fx);
+        }
+        Action::Reopen { by, reason } => {
+            if t.status.is_open() {
+                return Err(Refusal::NoChange("ticket is already open".into()));
+            }
+            reopen(t, now, p, &by, &reason, &mut fx);
+        }
+        Action::Close { by, reason } => {
+            if t.status == Status::Closed {
+                return Err(Refusal::AlreadyClosed);
+            }
+            resume(t, now);
+            close(t, now, p, &by, CloseReason::ClosedByStaff, reason, &mut fx);
+        }
+        Action::Bounced { recipient, diagnostic } => {
+            log(t, now, p, "mailer", LogKind::Bounce, format!("notice to {recipient} bounced: {diagnostic}"), false);
+        }
+        Action::Timer { kind, due } => timer(t, kind, due, now, p, &mut fx),
+    }
+    Ok(fx)
+}
+
+fn requester_message(t: &mut Ticket, text: String, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) -> Result<(), Refusal> {
+    let who = t.requester.display().to_string();
+    match t.status {
+        Status::Closed => {
+            if !within_reopen_window(t, now, p) {
+                return Err(Refusal::ReopenWindowPassed);
+            }
+            reopen(t, now, p, &who, &text, fx);
+        }
+        Status::Resolved => {
+            // Not an answer we could read: treat it as "still broken, here is more".
+            reopen(t, now, p, &who, &text, fx);
+        }
+        _ => {
+            log(t, now, p, &who, LogKind::RequesterMessage, text.clone(), false);
+            if t.status == Status::WaitingOnRequester {
+                resume(t, now);
+                t.status = if t.acknowledged_at.is_some() { Status::InProgress } else { Status::New };
+                arm_work_timers(t, now, p, fx);
+            }
+            fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, text));
+        }
+    }
+    Ok(())
+}
+
+fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) -> Result<(), Refusal> {
+    let who = t.requester.display().to_string();
+    if let ReplyIntent::Confirm { stars: Some(s), .. } = intent {
+        if !(1..=5).contains(&s) {
+            return Err(Refusal::BadRating(s));
+        }
+    }
+    match (t.status, intent) {
+        (Status::Resolved, ReplyIntent::Confirm { stars, remark }) => {
+            let date = p.calendar.local_date(now);
+            let said = remark.clone().unwrap_or_else(|| text.trim().to_string());
+            t.confirmation = Some(Confirmation { by: who.clone(), date, text: said.clone() });
+            log(t, now, p, &who, LogKind::Confirmed, said, true);
+            if let Some(stars) = stars {
+                rate(t, now, p, &who, stars, remark);
+            }
+            close(t, now, p, &who, CloseReason::Confirmed, String::new(), fx);
+            fx.retain(|e| !matches!(e, Effect::Notify(n) if n.kind == NoticeKind::Closed));
+            fx.push(Effect::notify(NoticeKind::RatingThanks, Audience::Requester));
+        }
+        (Status::Resolved, ReplyIntent::Reject { remark }) => {
+            let reason = remark.unwrap_or_else(|| text.trim().to_string());
+            log(t, now, p, &who, LogKind::Rejected, reason.clone(), true);
+            reopen(t, now, p, &who, &reason, fx);
+        }
+        (Status::Resolved, ReplyIntent::Unclear) => {
+            log(t, now, p, &who, LogKind::RequesterMessage, text.trim().to_string(), false);
+            if !t.clarify_asked {
+                t.clarify_asked = true;
+                fx.push(Effect::notify(NoticeKind::Clarify, Audience::Requester));
+            } else {
+                fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, text));
+            }
+        }
+        (Status::Closed, ReplyIntent::Confirm { stars: Some(stars), remark }) if t.rating.is_none() => {
+            rate(t, now, p, &who, stars, remark);
+            fx.push(Effect::notify(NoticeKind::RatingThanks, Audience::Requester));
+        }
+        (Status::Closed, ReplyIntent::Confirm { .. }) => return Err(Refusal::AlreadyClosed),
+        (Status::Closed, ReplyIntent::Reject { remark }) => {
+            if !within_reopen_window(t, now, p) {
+                return Err(Refusal::ReopenWindowPassed);
+            }
+            let reason = remark.unwrap_or_else(|| text.trim().to_string());
+            log(t, now, p, &who, LogKind::Rejected, reason.clone(), true);
+            reopen(t, now, p, &who, &reason, fx);
+        }
+        (Status::Closed, ReplyIntent::Unclear) => requester_message(t, text, now, p, fx)?,
+        (status, _) => return Err(Refusal::NotResolved(status)),
+    }
+    Ok(())
+}
+
+fn timer(t: &mut Ticket, kind: TimerKind, due: DateTime<Utc>, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
+    let slot = slot(&mut t.timers, kind);
+    if *slot != Some(due) {
+        return; // stale: the state it was armed for has changed
+    }
+    *slot = None;
+    match kind {
+        TimerKind::AckCheck => {
+            if t.acknowledged_at.is_none() && t.status.is_open() {
+                let text = format!("not acknowledged; acknowledgement was due {}", p.calendar.format_local(t.ack_due));
+                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
+                fx.push(Effect::notify(NoticeKind::AckReminder, Audience::Group));
+            }
+        }
+        TimerKind::Repage => {
+            if t.acknowledged_at.is_none() && t.status.is_open() {
+                fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
+                arm(&mut t.timers.repage, TimerKind::Repage, p.after(now, p.repage_every), fx);
+            }
+        }
+        TimerKind::Progress => {
+            if t.status.is_open() && t.paused_since.is_none() {
+                fx.push(Effect::notify(NoticeKind::Progress, Audience::Requester));
+                // From `now`, not `due`: after downtime one update goes out, not one per missed interval.
+                arm(&mut t.timers.progress, TimerKind::Progress, p.after(now, p.progress_every), fx);
+            }
+        }
+        TimerKind::BreachWarning => {
+            if t.status.is_open() {
+                let text = format!("resolution due {}", p.calendar.format_local(t.eta));
+                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
+                fx.push(Effect::notify(NoticeKind::BreachWarning, Audience::Group));
+            }
+        }
+        TimerKind::Breach => {
+            if t.status.is_open() {
+                let reason = format!("resolution target {} passed", p.calendar.format_local(t.eta));
+                escalate(t, now, p, "itdesk", &reason);
+                fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
+            }
+        }
+        TimerKind::ConfirmReminder => {
+            if t.status == Status::Resolved {
+                log(t, now, p, "itdesk", LogKind::Reminder, "asked again to confirm and rate".into(), false);
+                fx.push(Effect::notify(NoticeKind::ConfirmReminder, Audience::Requester));
+            }
+        }
+        TimerKind::AutoClose => {
+            if t.status == Status::Resolved {
+                close(t, now, p, "itdesk", CloseReason::NoAnswer, "closed without confirmation: no answer".into(), fx);
+            }
+        }
+    }
+}
+
+fn slot(timers: &mut Timers, kind: TimerKind) -> &mut Option<DateTime<Utc>> {
+    match kind {
+        TimerKind::AckCheck => &mut timers.ack_check,
+        TimerKind::Progress => &mut timers.progress,
+        TimerKind::BreachWarning => &mut timers.breach_warning,
+        TimerKind::Breach => &mut timers.breach,
+        TimerKind::Repage => &mut timers.repage,
+        TimerKind::ConfirmReminder => &mut timers.confirm_reminder,
+        TimerKind::AutoClose => &mut timers.auto_close,
+    }
+}
+
+fn arm(slot: &mut Option<DateTime<Utc>>, kind: TimerKind, due: DateTime<Utc>, fx: &mut Vec<Effect>) {
+    *slot = Some(due);
+    fx.push(Effect::Wake { kind, due });
+}
+
+/// Progress updates and the deadline timers, for a ticket being worked on.
+fn arm_work_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
+    arm(&mut t.timers.progress, TimerKind::Progress, p.after(now, p.progress_every), fx);
+    arm_deadline_timers(t, now, p, fx);
+}
+
+fn arm_deadline_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
+    let warn = p.breach_warning_at(t.sla_start, t.eta).max(now);
+    if warn < t.eta {
+        arm(&mut t.timers.breach_warning, TimerKind::BreachWarning, warn, fx);
+    } else {
+        t.timers.breach_warning = None;
+    }
+    let eta = t.eta;
+    arm(&mut t.timers.breach, TimerKind::Breach, eta.max(now), fx);
+}
+
+fn disarm_open_timers(timers: &mut Timers) {
+    timers.ack_check = None;
+    timers.progress = None;
+    timers.breach_warning = None;
+    timers.breach = None;
+    timers.repage = None;
+}
+
+fn require_open(t: &Ticket) -> Result<(), Refusal> {
+    if t.status.is_open() {
+        Ok(())
+    } else {
+        Err(Refusal::NotOpen(t.status))
+    }
+}
+
+/// A human has seen the ticket: stops acknowledgement reminders and pages.
+fn acknowledge(t: &mut Ticket, now: DateTime<Utc>) {
+    if t.acknowledged_at.is_none() {
+        t.acknowledged_at = Some(now);
+    }
+    t.timers.ack_check = None;
+    t.timers.repage = None;
+    if matches!(t.status, Status::New | Status::Reopened) {
+        t.status = Status::Acknowledged;
+    }
+}
+
+fn start_work(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
+    acknowledge(t, now);
+    if t.status == Status::WaitingOnRequester {
+        resume(t, now);
+        arm_work_timers(t, now, p, fx);
+    }
+    if t.status != Status::Escalated {
+        t.status = Status::InProgress;
+    }
+}
+
+fn pause(t: &mut Ticket, now: DateTime<Utc>) {
+    if t.paused_since.is_none() {
+        t.paused_since = Some(now);
+    }
+    t.status = Status::WaitingOnRequester;
+    t.timers.progress = None;
+    t.timers.breach_warning = None;
+    t.timers.breach = None;
+}
+
+/// Ends a pause: the time spent waiting on the requester pushes the ETA back.
+fn resume(t: &mut Ticket, now: DateTime<Utc>) {
+    if let Some(since) = t.paused_since.take() {
+        let waited = (now - since).num_minutes().max(0);
+        t.paused_minutes += waited;
+        t.eta += Duration::minutes(waited);
+    }
+}
+
+fn escalate(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: &str) {
+    // A breach escalates with nobody having looked: that is no acknowledgement.
+    if by != "itdesk" {
+        acknowledge(t, now);
+    }
+    t.escalated = true;
+    t.status = Status::Escalated;
+    log(t, now, p, by, LogKind::Escalated, reason.to_string(), false);
+}
+
+fn reopen(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: &str, fx: &mut Vec<Effect>) {
+    t.status = Status::Reopened;
+    t.reopen_count += 1;
+    t.resolved_at = None;
+    t.closed_at = None;
+    t.close_reason = None;
+    t.confirmation = None;
+    t.timers = Timers::default();
+    t.sla_start = now;
+    t.paused_minutes = 0;
+    t.paused_since = None;
+    t.eta = p.eta(t.urgency, now);
+    log(t, now, p, by, LogKind::Reopened, reason.to_string(), true);
+    fx.push(Effect::notify_with(NoticeKind::Reopened, Audience::Requester, reason));
+    fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, format!("reopened by {by}: {reason}")));
+    arm_work_timers(t, now, p, fx);
+}
+
+fn close(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: CloseReason, text: String, fx: &mut Vec<Effect>) {
+    t.status = Status::Closed;
+    t.closed_at = Some(now);
+    t.close_reason = Some(reason);
+    t.timers = Timers::default();
+    let text = if text.is_empty() { "closed".to_string() } else { text };
+    log(t, now, p, by, LogKind::Closed, text, true);
+    fx.push(Effect::notify(NoticeKind::Closed, Audience::Requester));
+}
+
+fn rate(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, who: &str, stars: u8, remark: Option<String>) {
+    let rating = Rating { stars, remark };
+    let text = match &rating.remark {
+        Some(r) => format!("{} {r}", rating.stars_text()),
+        None => rating.stars_text(),
+    };
+    t.rating = Some(rating);
+    log(t, now, p, who, LogKind::Rated, text, true);
+}
+
+fn within_reopen_window(t: &Ticket, now: DateTime<Utc>, p: &Policy) -> bool {
+    t.closed_at.is_some_and(|closed| now <= p.after(closed, p.reopen_window))
+}
+
+fn log(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, actor: &str, kind: LogKind, text: String, public: bool) {
+    t.log.push(LogEntry { at: p.calendar.local_minute(now), actor: actor.to_string(), kind, text, public });
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -1,0 +1,366 @@
+//! The engine: the single writer. Every change to a ticket — a new request, a
+//! technician's command, a timer, the CLI — arrives here as a `Command`, is
+//! decided by `core::lifecycle`, and is committed with its notices and timers in
+//! one store transaction, flushed before the caller hears back.
+//!
+//! Invariant: no other task writes tickets. Being the only writer, the engine can
+//! read-then-write without races; sled transactions make each decision atomic.
+
+mod route;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::core::effect::Effect;
+use crate::core::id::TicketId;
+use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
+use crate::core::sla::Policy;
+use crate::core::ticket::{Attachment, Status, Ticket};
+use crate::intake::{reply::parse_reply, Automated, Request};
+use crate::store::{Commit, EntryBody, QueueEntry, QueueKey, Store, StoreError};
+
+pub use route::Routing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no ticket {0}")]
+    NotFound(TicketId),
+    #[error("the engine has stopped (the daemon is shutting down); try again when it is back")]
+    Stopped,
+}
+
+/// What became of an inbound request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    Created(TicketId),
+    /// A follow-up or reply applied to an existing ticket.
+    Updated(TicketId),
+    /// This message was seen before; nothing changed.
+    Duplicate(TicketId),
+    /// A delivery report, attached to the ticket whose notice bounced (if found).
+    Bounce(Option<TicketId>),
+    /// Machine-generated mail: no ticket, no notice (loop protection).
+    Ignored(String),
+}
+
+impl IntakeOutcome {
+    pub fn ticket(&self) -> Option<&TicketId> {
+        match self {
+            IntakeOutcome::Created(id) | IntakeOutcome::Updated(id) | IntakeOutcome::Duplicate(id) => Some(id),
+            IntakeOutcome::Bounce(id) => id.as_ref(),
+            IntakeOutcome::Ignored(_) => None,
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+enum Command {
+    Intake(Box<Request>, Reply<IntakeOutcome>),
+    Act(TicketId, Action, Reply<Result<Ticket, Refusal>>),
+    Fire(QueueKey, QueueEntry, Reply<()>),
+    Import(Box<Ticket>, Reply<()>),
+}
+
+/// The way in: cheap to clone, one per task that needs to change tickets.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    pub async fn intake(&self, request: Request) -> Result<IntakeOutcome, EngineError> {
+        self.call(|r| Command::Intake(Box::new(request), r)).await
+    }
+
+    pub async fn act(&self, id: TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
+        self.call(|r| Command::Act(id, action, r)).await
+    }
+
+    pub async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
+        self.call(|r| Command::Fire(key, entry, r)).await
+    }
+
+    pub async fn import(&self, ticket: Ticket) -> Result<(), EngineError> {
+        self.call(|r| Command::Import(Box::new(ticket), r)).await
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+}
+
+pub struct Engine {
+    store: Store,
+    policy: Policy,
+    routing: Routing,
+    clock: Arc<dyn Clock>,
+    /// Wakes the outbox dispatcher when new entries were queued.
+    outbox_wake: Arc<Notify>,
+}
+
+impl Engine {
+    pub fn new(store: Store, config: &Config, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>) -> Engine {
+        Engine { store, policy: config.policy(), routing: Routing::from_config(config), clock, outbox_wake }
+    }
+
+    /// Spawns the engine task. It ends when every handle is dropped, after
+    /// finishing the commands already sent — that is the drain on shutdown.
+    pub fn spawn(self) -> (EngineHandle, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(256);
+        let task = tokio::spawn(self.run(rx));
+        (EngineHandle { tx }, task)
+    }
+
+    async fn run(self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Command::Intake(req, reply) => {
+                    let r = self.intake(*req).await;
+                    let _ = reply.send(r);
+                }
+                Command::Act(id, action, reply) => {
+                    let r = self.act(&id, action).await;
+                    let _ = reply.send(r);
+                }
+                Command::Fire(key, entry, reply) => {
+                    let r = self.fire(key, entry).await;
+                    let _ = reply.send(r);
+                }
+                Command::Import(ticket, reply) => {
+                    let r = self.store.import(&ticket).map_err(EngineError::from);
+                    let r = match r {
+                        Ok(()) => self.store.flush().await.map_err(EngineError::from),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+
+    async fn intake(&self, req: Request) -> Result<IntakeOutcome, EngineError> {
+        if let Some(id) = self.store.ticket_for_message(&req.message_id)? {
+            return Ok(IntakeOutcome::Duplicate(id));
+        }
+        let now = self.clock.now();
+        if let Some(bounce) = &req.bounce {
+            let target = match &bounce.original_message_id {
+                Some(mid) => self.store.ticket_for_message(mid)?,
+                None => None,
+            };
+            let Some(id) = target else {
+                info!(message_id = %req.message_id, "delivery report for no known ticket; ignored");
+                return Ok(IntakeOutcome::Bounce(None));
+            };
+            let action = Action::Bounced {
+                recipient: bounce.recipient.clone().unwrap_or_else(|| "?".into()),
+                diagnostic: bounce.diagnostic.clone(),
+            };
+            self.apply(&id, action, now, vec![req.message_id.clone()], None).await?.ok();
+            return Ok(IntakeOutcome::Bounce(Some(id)));
+        }
+        if let Some(reason) = &req.automated {
+            info!(message_id = %req.message_id, reason = ?reason, "machine-generated message; no ticket, no notice");
+            return Ok(IntakeOutcome::Ignored(describe(reason)));
+        }
+        let attachments = self.keep_attachments(&req)?;
+        if let Some(mut ticket) = self.thread_target(&req)? {
+            let action = match ticket.status {
+                Status::Resolved | Status::Closed => reply_action(&req.body),
+                _ => Action::RequesterMessage { text: req.body.clone() },
+            };
+            ticket.attachments.extend(attachments.iter().cloned());
+            match self.decide(ticket, action, now, vec![req.message_id.clone()], None).await? {
+                Ok(t) => return Ok(IntakeOutcome::Updated(t.id)),
+                Err((old, Refusal::ReopenWindowPassed)) => {
+                    info!(ticket = %old, "reply to a ticket closed too long ago; opening a linked one");
+                    return self.create(req, attachments, now, Some(old)).await;
+                }
+                Err((old, refusal)) => return Ok(IntakeOutcome::Ignored(format!("{old}: {refusal}"))),
+            }
+        }
+        self.create(req, attachments, now, None).await
+    }
+
+    /// The ticket a message continues: its `[ID]` tag, or a reference to a
+    /// message of ours or of the ticket.
+    fn thread_target(&self, req: &Request) -> Result<Option<Ticket>, EngineError> {
+        if let Some(tag) = &req.ticket_tag {
+            if let Some(t) = self.store.ticket(tag)? {
+                return Ok(Some(t));
+            }
+        }
+        for mid in &req.references {
+            if let Some(id) = self.store.ticket_for_message(mid)? {
+                if let Some(t) = self.store.ticket(&id)? {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn keep_attachments(&self, req: &Request) -> Result<Vec<Attachment>, EngineError> {
+        let mut kept = Vec::new();
+        for a in &req.attachments {
+            if a.data.is_empty() {
+                continue; // dropped for size; the requester is told via `warnings`
+            }
+            let sha = hex::encode(Sha256::digest(&a.data));
+            self.store.put_blob(&sha, &a.data)?;
+            kept.push(Attachment { name: a.name.clone(), content_type: a.content_type.clone(), size: a.size, sha256: sha });
+        }
+        Ok(kept)
+    }
+
+    async fn create(&self, req: Request, attachments: Vec<Attachment>, now: DateTime<Utc>, related: Option<TicketId>) -> Result<IntakeOutcome, EngineError> {
+        let date = self.policy.calendar.local_date(now);
+        let serial = self.store.next_serial(date)?;
+        let id = TicketId::new(date, serial);
+        let new = NewTicket {
+            channel: req.channel,
+            requester: req.requester,
+            subject: req.subject,
+            description: req.body,
+            source_message_id: Some(req.message_id.clone()),
+            problem_type: req.problem_type,
+            urgency: req.urgency,
+            expected_time: req.expected_time,
+            group: self.routing.group_for(req.problem_type).to_string(),
+            lang: req.lang,
+            attachments,
+            vague: req.vague,
+            warnings: req.warnings,
+            related,
+        };
+        let (ticket, effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        let mut message_ids = vec![req.message_id];
+        let enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
+        self.store.commit(Commit { ticket: Some(&ticket), new_serial: Some((date, serial)), message_ids, enqueue, consumed: None })?;
+        self.store.flush().await?;
+        self.outbox_wake.notify_one();
+        info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
+        Ok(IntakeOutcome::Created(id))
+    }
+
+    async fn act(&self, id: &TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
+        let now = self.clock.now();
+        self.apply(id, action, now, Vec::new(), None).await
+    }
+
+    async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
+        let EntryBody::Wake { kind } = entry.body else {
+            return Ok(()); // notices are the dispatcher's
+        };
+        let now = self.clock.now();
+        let ticket = match &entry.ticket {
+            Some(id) => self.store.ticket(id)?,
+            None => None,
+        };
+        match ticket {
+            Some(t) => {
+                self.decide(t, Action::Timer { kind, due: entry.due }, now, Vec::new(), Some(key)).await?.ok();
+            }
+            None => {
+                self.store.commit(Commit { consumed: Some(key), ..Commit::default() })?;
+                self.store.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        id: &TicketId,
+        action: Action,
+        now: DateTime<Utc>,
+        message_ids: Vec<String>,
+        consumed: Option<QueueKey>,
+    ) -> Result<Result<Ticket, Refusal>, EngineError> {
+        let ticket = self.store.ticket(id)?.ok_or_else(|| EngineError::NotFound(id.clone()))?;
+        Ok(self.decide(ticket, action, now, message_ids, consumed).await?.map_err(|(_, r)| r))
+    }
+
+    /// Applies `action` to `ticket` and commits the result with its effects.
+    /// A refusal commits nothing but the consumed timer.
+    async fn decide(
+        &self,
+        mut ticket: Ticket,
+        action: Action,
+        now: DateTime<Utc>,
+        mut message_ids: Vec<String>,
+        consumed: Option<QueueKey>,
+    ) -> Result<Result<Ticket, (TicketId, Refusal)>, EngineError> {
+        match lifecycle::apply(&mut ticket, action, now, &self.policy) {
+            Ok(effects) => {
+                let enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
+                self.store.commit(Commit { ticket: Some(&ticket), new_serial: None, message_ids, enqueue, consumed })?;
+                self.store.flush().await?;
+                self.outbox_wake.notify_one();
+                Ok(Ok(ticket))
+            }
+            Err(refusal) => {
+                if consumed.is_some() {
+                    self.store.commit(Commit { consumed, ..Commit::default() })?;
+                    self.store.flush().await?;
+                }
+                Ok(Err((ticket.id, refusal)))
+            }
+        }
+    }
+
+    /// Turns effects into queue entries; our notices' Message-IDs are indexed to
+    /// the ticket so replies to them thread back.
+    fn entries(&self, ticket: &Ticket, effects: Vec<Effect>, now: DateTime<Utc>, message_ids: &mut Vec<String>) -> Result<Vec<QueueEntry>, EngineError> {
+        let mut out = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Wake { kind, due } => out.push(QueueEntry {
+                    id: self.store.generate_id()?,
+                    due,
+                    ticket: Some(ticket.id.clone()),
+                    attempts: 0,
+                    last_error: None,
+                    body: EntryBody::Wake { kind },
+                }),
+                Effect::Notify(notice) => {
+                    let dests = self.routing.destinations(ticket, notice.audience);
+                    if dests.is_empty() {
+                        warn!(ticket = %ticket.id, kind = ?notice.kind, audience = ?notice.audience, "nobody to send this notice to; configure the audience's addresses");
+                    }
+                    for (dest, lang) in dests {
+                        let id = self.store.generate_id()?;
+                        let notice = self.routing.outgoing(ticket, &notice, dest, lang, id);
+                        message_ids.push(notice.message_id.clone());
+                        out.push(QueueEntry { id, due: now, ticket: Some(ticket.id.clone()), attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A reply to a resolved or closed ticket: confirmation, rejection or rating if
+/// it reads as one; otherwise an ordinary message.
+fn reply_action(body: &str) -> Action {
+    match parse_reply(body) {
+        ReplyIntent::Unclear if body.trim().chars().count() > 200 => Action::RequesterMessage { text: body.to_string() },
+        intent => Action::RequesterReply { intent, text: body.to_string() },
+    }
+}
+
+fn describe(reason: &Automated) -> String {
+    format!("{reason:?}")
+}

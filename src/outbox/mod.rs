@@ -1,0 +1,173 @@
+//! The outbox dispatcher: one task that waits for "new entry or next due time",
+//! hands due timers back to the engine and due notices, rendered, to their
+//! transport. Temporary failures retry with backoff; permanent ones, or too many
+//! retries, go to the dead-letter list that `itdesk outbox list` shows.
+//!
+//! Invariant: an entry leaves the queue only after its transport accepted it (or
+//! it was buried). A crash in between sends it again, with the same Message-ID.
+
+pub mod render;
+pub mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+
+use crate::clock::Clock;
+use crate::config::OutboxConfig;
+use crate::core::calendar::Calendar;
+use crate::engine::EngineHandle;
+use crate::shutdown::Shutdown;
+use crate::store::{DeadLetter, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
+
+use render::{HelpdeskInfo, NoticeContext, NoticeView, Renderer, TicketView};
+use transport::{DeliveryError, OutgoingMessage, Transports};
+
+/// How many notices are sent at once; transports pool their connections.
+const PARALLEL_SENDS: usize = 8;
+/// How many due entries one pass takes from the queue.
+const BATCH: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    pub fn from_config(c: &OutboxConfig) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: c.max_attempts.max(1),
+            base: Duration::from_secs(c.retry_base_seconds.max(1)),
+            max: Duration::from_secs(c.retry_max_seconds.max(1)),
+        }
+    }
+
+    /// Exponential: base, 2×base, 4×base … capped at `max`.
+    pub fn delay(&self, attempts: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempts.saturating_sub(1).min(20)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+}
+
+pub struct Dispatcher {
+    pub store: Store,
+    pub engine: EngineHandle,
+    pub renderer: Arc<Renderer>,
+    pub transports: Transports,
+    pub calendar: Calendar,
+    pub helpdesk: HelpdeskInfo,
+    pub clock: Arc<dyn Clock>,
+    pub wake: Arc<Notify>,
+    pub retry: RetryPolicy,
+}
+
+impl Dispatcher {
+    /// Runs until shutdown. What is in flight when shutdown comes is finished.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        while !shutdown.is_set() {
+            match self.run_due().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, "outbox pass failed; retrying shortly"),
+            }
+            let pause = match self.store.first_entry() {
+                Ok(Some((_, e))) => (e.due - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(60)),
+                Ok(None) => Duration::from_secs(60),
+                Err(_) => Duration::from_secs(1),
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.wait() => {}
+            }
+        }
+        debug!("outbox dispatcher stopped");
+    }
+
+    /// Processes every entry due now; returns how many it handled.
+    pub async fn run_due(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        for item in self.store.entries() {
+            let (key, entry) = item?;
+            if entry.due > now || due.len() >= BATCH {
+                break;
+            }
+            due.push((key, entry));
+        }
+        let count = due.len();
+        let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Wake { .. }));
+        for (key, entry) in timers {
+            if let Err(e) = self.engine.fire(key, entry).await {
+                warn!(error = %e, "timer could not be handed to the engine; it stays queued");
+            }
+        }
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(notices)
+            .map(|(key, entry)| self.deliver(key, entry))
+            .buffer_unordered(PARALLEL_SENDS)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(count)
+    }
+
+    async fn deliver(&self, key: QueueKey, mut entry: QueueEntry) -> Result<(), StoreError> {
+        let EntryBody::Notice(notice) = &entry.body else {
+            return Ok(());
+        };
+        let result = match self.render(&entry, notice) {
+            Ok(msg) => self.transports.send(&msg).await,
+            Err(reason) => Err(DeliveryError::Permanent(reason)),
+        };
+        match result {
+            Ok(()) => {
+                self.store.complete(&key)?;
+                info!(ticket = ?entry.ticket.as_ref().map(|t| t.to_string()), kind = ?notice.kind, dest = %notice.dest, "notice sent");
+            }
+            Err(DeliveryError::Temporary(reason)) if entry.attempts + 1 < self.retry.max_attempts => {
+                entry.attempts += 1;
+                let delay = self.retry.delay(entry.attempts);
+                warn!(dest = %notice.dest, attempt = entry.attempts, retry_in = ?delay, %reason, "notice not delivered; will retry");
+                entry.last_error = Some(reason);
+                entry.due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                self.store.reschedule(&key, &entry)?;
+            }
+            Err(e) => {
+                warn!(dest = %notice.dest, error = %e, "notice moved to the dead-letter list (see `itdesk outbox list`)");
+                entry.attempts += 1;
+                let error = e.to_string();
+                entry.last_error = Some(error.clone());
+                self.store.bury(&key, &DeadLetter { entry, error, buried_at: self.clock.now() })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn render(&self, entry: &QueueEntry, notice: &OutgoingNotice) -> Result<OutgoingMessage, String> {
+        let ticket = match &entry.ticket {
+            Some(id) => Some(self.store.ticket(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("ticket {id} no longer exists"))?),
+            None => None,
+        };
+        let ctx = NoticeContext {
+            helpdesk: self.helpdesk.clone(),
+            ticket: ticket.as_ref().map(|t| TicketView::new(t, notice.lang, &self.calendar)),
+            notice: NoticeView { kind: notice.kind.template().to_string(), text: notice.text.clone(), actor: notice.actor.clone() },
+            digest: None,
+        };
+        let rendered = self.renderer.render(notice.kind, notice.lang, &ctx).map_err(|e| e.to_string())?;
+        Ok(OutgoingMessage {
+            dest: notice.dest.clone(),
+            subject: rendered.subject,
+            body: rendered.body,
+            message_id: notice.message_id.clone(),
+            in_reply_to: ticket.as_ref().and_then(|t| t.source_message_id.clone()),
+            ticket: entry.ticket.clone(),
+            lang: notice.lang,
+        })
+    }
+}

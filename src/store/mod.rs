@@ -1,0 +1,352 @@
+//! The durable state, on sled: tickets, daily ID counters, the Message-ID index,
+//! the outbox queue (notices and timers by due time), dead letters and attachments.
+//!
+//! Invariant: this is the only module that imports sled. A ticket change, the ID
+//! counter it used, its index entries and the queue entries it causes are written
+//! in ONE sled transaction, so a crash leaves all of them or none.
+//!
+//! Durability: sled makes a transaction durable only when the log is flushed.
+//! The engine calls `flush` after every commit and before it answers the caller,
+//! so a caller (IMAP intake marking a message processed, the CLI printing an ID)
+//! never acts on a change that a crash could still take back. sled also flushes
+//! on its own every 500 ms.
+
+mod codec;
+mod queue;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::core::id::TicketId;
+use crate::core::ticket::Ticket;
+
+pub use queue::{Quarantined, DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source} — is another itdesk process using it? (sled allows one process; use the CLI, which talks to the running daemon)")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("store I/O failed: {0} — check disk space and permissions of [store].path")]
+    Io(#[from] sled::Error),
+    #[error("stored record {key} is unreadable: {reason} — the store may be from a newer itdesk version")]
+    Corrupt { key: String, reason: String },
+    #[error("ID counter for {date} moved while committing (expected {expected}); retry")]
+    CounterMoved { date: NaiveDate, expected: u64 },
+    #[error("ticket {0} already exists")]
+    Exists(TicketId),
+}
+
+/// One decision of the engine, written atomically.
+#[derive(Debug, Default)]
+pub struct Commit<'a> {
+    pub ticket: Option<&'a Ticket>,
+    /// Set when `ticket` is new: its daily serial, checked against the counter.
+    pub new_serial: Option<(NaiveDate, u64)>,
+    /// Message-IDs (inbound and our own outgoing) that now point at the ticket.
+    pub message_ids: Vec<String>,
+    pub enqueue: Vec<QueueEntry>,
+    /// A timer entry this decision consumed.
+    pub consumed: Option<QueueKey>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tickets: sled::Tree,
+    counters: sled::Tree,
+    message_ids: sled::Tree,
+    queue: sled::Tree,
+    dead: sled::Tree,
+    blobs: sled::Tree,
+    meta: sled::Tree,
+    quarantine: sled::Tree,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        Ok(Store {
+            tickets: db.open_tree("tickets")?,
+            counters: db.open_tree("counters")?,
+            message_ids: db.open_tree("message_ids")?,
+            queue: db.open_tree("queue")?,
+            dead: db.open_tree("dead_letters")?,
+            blobs: db.open_tree("blobs")?,
+            meta: db.open_tree("meta")?,
+            quarantine: db.open_tree("quarantine")?,
+            db,
+        })
+    }
+
+    /// Makes everything committed so far survive a crash or power loss.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// A fresh, never reused number (sled persists its ID generator).
+    pub fn generate_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
+        match self.tickets.get(ticket_key(id))? {
+            Some(bytes) => Ok(Some(codec::decode(id.as_str(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// All tickets in ID order (date, then serial).
+    pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket, StoreError>> + '_ {
+        self.tickets.iter().map(|item| {
+            let (_, bytes) = item?;
+            codec::decode("ticket", &bytes)
+        })
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.tickets.len()
+    }
+
+    pub fn ticket_for_message(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
+        Ok(self
+            .message_ids
+            .get(message_id)?
+            .and_then(|v| TicketId::parse(&String::from_utf8_lossy(&v))))
+    }
+
+    /// The next daily serial for `date`; the commit that uses it checks it again.
+    pub fn next_serial(&self, date: NaiveDate) -> Result<u64, StoreError> {
+        Ok(self.counters.get(counter_key(date))?.map(|v| be_u64(&v)).unwrap_or(0) + 1)
+    }
+
+    pub fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
+        let ticket_bytes = c.ticket.map(|t| (ticket_key(&t.id), codec::encode(t)));
+        let entries: Vec<(QueueKey, Vec<u8>)> = c.enqueue.iter().map(|e| (QueueKey::of(e), codec::encode(e))).collect();
+        let target = c.ticket.map(|t| t.id.as_str().to_string());
+        let trees = (&self.tickets, &self.counters, &self.message_ids, &self.queue);
+        let result = trees.transaction(|(tickets, counters, message_ids, queue)| {
+            if let Some((date, serial)) = c.new_serial {
+                let key = counter_key(date);
+                let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
+                if current + 1 != serial {
+                    return Err(ConflictableTransactionError::Abort(StoreError::CounterMoved { date, expected: serial }));
+                }
+                counters.insert(&key, &serial.to_be_bytes())?;
+                if let (Some((key, _)), Some(t)) = (&ticket_bytes, c.ticket) {
+                    if tickets.get(key)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Exists(t.id.clone())));
+                    }
+                }
+            }
+            if let Some((id, bytes)) = &ticket_bytes {
+                tickets.insert(id, bytes.as_slice())?;
+            }
+            if let Some(target) = &target {
+                for mid in &c.message_ids {
+                    message_ids.insert(mid.as_bytes(), target.as_bytes())?;
+                }
+            }
+            for (key, bytes) in &entries {
+                queue.insert(&key.0, bytes.as_slice())?;
+            }
+            if let Some(key) = &c.consumed {
+                queue.remove(&key.0)?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Io(e),
+        })
+    }
+
+    /// Stores an attachment once by content hash; safe to repeat.
+    pub fn put_blob(&self, sha256: &str, data: &[u8]) -> Result<(), StoreError> {
+        if !self.blobs.contains_key(sha256)? {
+            self.blobs.insert(sha256, data)?;
+        }
+        Ok(())
+    }
+
+    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.blobs.get(sha256)?.map(|v| v.to_vec()))
+    }
+
+    /// Puts a whole ticket back (import, restore). Refuses to overwrite.
+    pub fn import(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let (date, serial) = (ticket.id.date(), ticket.id.serial());
+        let key = counter_key(date);
+        let id_key = ticket_key(&ticket.id);
+        let result = (&self.tickets, &self.counters).transaction(|(tickets, counters)| {
+            if tickets.get(id_key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(StoreError::Exists(ticket.id.clone())));
+            }
+            tickets.insert(&id_key, codec::encode(ticket))?;
+            // Keep the counter ahead of every imported serial, so IDs are never reused.
+            let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
+            if serial > current {
+                counters.insert(&key, &serial.to_be_bytes())?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Io(e),
+        })
+    }
+
+    /// The earliest queue entry, due or not.
+    pub fn first_entry(&self) -> Result<Option<(QueueKey, QueueEntry)>, StoreError> {
+        match self.queue.first()? {
+            Some((k, v)) => Ok(Some((QueueKey(key_array(&k)), codec::decode("queue entry", &v)?))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = Result<(QueueKey, QueueEntry), StoreError>> + '_ {
+        self.queue.iter().map(|item| {
+            let (k, v) = item?;
+            Ok((QueueKey(key_array(&k)), codec::decode("queue entry", &v)?))
+        })
+    }
+
+    /// Removes a delivered notice. Done only after the transport accepted it.
+    pub fn complete(&self, key: &QueueKey) -> Result<(), StoreError> {
+        self.queue.remove(key.0)?;
+        Ok(())
+    }
+
+    /// Moves an entry to a later due time (retry with backoff), atomically.
+    pub fn reschedule(&self, key: &QueueKey, entry: &QueueEntry) -> Result<(), StoreError> {
+        let new_key = QueueKey::of(entry);
+        let bytes = codec::encode(entry);
+        self.queue
+            .transaction(|q| {
+                q.remove(&key.0)?;
+                q.insert(&new_key.0, bytes.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    /// Moves an entry to the dead-letter list, atomically.
+    pub fn bury(&self, key: &QueueKey, dead: &DeadLetter) -> Result<(), StoreError> {
+        let bytes = codec::encode(dead);
+        (&self.queue, &self.dead)
+            .transaction(|(q, d)| {
+                q.remove(&key.0)?;
+                d.insert(&dead.entry.id.to_be_bytes(), bytes.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)
+    }
+
+    pub fn dead_letters(&self) -> impl Iterator<Item = Result<DeadLetter, StoreError>> + '_ {
+        self.dead.iter().map(|item| {
+            let (_, v) = item?;
+            codec::decode("dead letter", &v)
+        })
+    }
+
+    /// Puts a dead letter back in the queue, due at `now`, with its attempts reset.
+    pub fn resurrect(&self, entry_id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let Some(bytes) = self.dead.get(entry_id.to_be_bytes())? else {
+            return Ok(false);
+        };
+        let dead: DeadLetter = codec::decode("dead letter", &bytes)?;
+        let mut entry = dead.entry;
+        entry.due = now;
+        entry.attempts = 0;
+        let key = QueueKey::of(&entry);
+        let entry_bytes = codec::encode(&entry);
+        (&self.queue, &self.dead)
+            .transaction(|(q, d)| {
+                d.remove(&entry_id.to_be_bytes())?;
+                q.insert(&key.0, entry_bytes.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(storage_error)?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// Small bookkeeping values (e.g. an IMAP mailbox's UIDVALIDITY).
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Keeps a message that could not be processed, so it is never lost and
+    /// never blocks the messages behind it.
+    pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
+        self.quarantine.insert(item.id.to_be_bytes(), codec::encode(item))?;
+        Ok(())
+    }
+
+    pub fn quarantined(&self) -> impl Iterator<Item = Result<Quarantined, StoreError>> + '_ {
+        self.quarantine.iter().map(|item| {
+            let (_, v) = item?;
+            codec::decode("quarantined message", &v)
+        })
+    }
+
+    pub fn quarantined_item(&self, id: u64) -> Result<Option<Quarantined>, StoreError> {
+        match self.quarantine.get(id.to_be_bytes())? {
+            Some(v) => Ok(Some(codec::decode("quarantined message", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn release(&self, id: u64) -> Result<bool, StoreError> {
+        Ok(self.quarantine.remove(id.to_be_bytes())?.is_some())
+    }
+}
+
+fn storage_error(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Abort(()) => unreachable!("these transactions never abort"),
+        TransactionError::Storage(e) => StoreError::Io(e),
+    }
+}
+
+/// Date then serial, big-endian: tickets iterate in ID order past serial 999.
+fn ticket_key(id: &TicketId) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&counter_key(id.date()));
+    key[8..].copy_from_slice(&id.serial().to_be_bytes());
+    key
+}
+
+fn counter_key(date: NaiveDate) -> [u8; 8] {
+    let text = date.format("%Y%m%d").to_string();
+    let mut key = [0u8; 8];
+    key.copy_from_slice(text.as_bytes());
+    key
+}
+
+fn be_u64(v: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = v.len().min(8);
+    b[8 - n..].copy_from_slice(&v[v.len() - n..]);
+    u64::from_be_bytes(b)
+}
+
+fn key_array(k: &[u8]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    let n = k.len().min(16);
+    a[..n].copy_from_slice(&k[..n]);
+    a
+}

@@ -1,0 +1,107 @@
+//! Outbox queue entries: notices to send and timers to fire, ordered by due time.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::effect::{NoticeKind, TimerKind};
+use crate::core::id::TicketId;
+use crate::core::ticket::Lang;
+
+/// Sorts by due time, then by entry id: `due_ms (8 bytes BE) ++ id (8 bytes BE)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueueKey(pub [u8; 16]);
+
+impl QueueKey {
+    pub fn of(entry: &QueueEntry) -> QueueKey {
+        // Offset so that instants before 1970 would still sort correctly.
+        let ms = (entry.due.timestamp_millis() as i128 - i64::MIN as i128) as u64;
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&ms.to_be_bytes());
+        key[8..].copy_from_slice(&entry.id.to_be_bytes());
+        QueueKey(key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub id: u64,
+    pub due: DateTime<Utc>,
+    pub ticket: Option<TicketId>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub body: EntryBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryBody {
+    /// Hand `Action::Timer { kind, due }` to the engine.
+    Wake { kind: TimerKind },
+    Notice(OutgoingNotice),
+}
+
+/// A notice with its concrete destination. Rendered when sent, from the ticket
+/// as it is then, so the text is never staler than the send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingNotice {
+    pub kind: NoticeKind,
+    pub dest: Destination,
+    pub lang: Lang,
+    pub text: Option<String>,
+    pub actor: Option<String>,
+    /// Fixed when queued, so a resend after a crash carries the same Message-ID
+    /// and is recognisable as a repeat.
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Destination {
+    Email { to: String },
+    ChatUser { user: String },
+    ChatChannel { channel: String },
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Email { to } => write!(f, "email:{to}"),
+            Destination::ChatUser { user } => write!(f, "chat-user:{user}"),
+            Destination::ChatChannel { channel } => write!(f, "chat-channel:{channel}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub entry: QueueEntry,
+    pub error: String,
+    pub buried_at: DateTime<Utc>,
+}
+
+/// A message that could not be processed, kept raw for `itdesk quarantine`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    /// Where it came from, e.g. `imap:INBOX uid 42`.
+    pub origin: String,
+    pub reason: String,
+    #[serde(with = "raw_bytes")]
+    pub raw: Vec<u8>,
+}
+
+/// Raw mail as base64 inside the JSON record.
+mod raw_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}

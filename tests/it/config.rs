@@ -1,0 +1,42 @@
+//! `itdesk check-config`: a good file passes; a bad one names the key and line.
+
+use crate::support::Sandbox;
+
+#[test]
+fn example_config_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/itdesk.example.toml");
+    let out = std::process::Command::new(crate::support::itdesk_bin()).args(["check-config", "--config", example]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+}
+
+#[test]
+fn broken_configs_name_the_key_and_what_is_wrong() {
+    let cases: &[(&str, &[&str])] = &[
+        ("[calendar]\ntimezone = \"Mars/Olympus\"\n", &["calendar.timezone", "line", "Mars/Olympus"]),
+        ("[sla]\nlow = \"3 fortnights\"\n", &["line", "low", "3 fortnights"]),
+        ("[sla]\nbreach_warning_ratio = 1.5\n", &["sla.breach_warning_ratio", "between 0 and 1"]),
+        ("[imap]\nhost = \"mail.example.com\"\nsecurity = \"plain\"\nusername = \"u\"\npassword_env = \"X\"\n", &["imap.security", "unencrypted", "allow_plain"]),
+        ("[imap]\nhost = \"mail.example.com\"\nsecurity = \"tls\"\nusernme = \"u\"\n", &["usernme"]),
+        ("[routing]\nnetwork = \"netops\"\n[groups.software]\nemail = []\n", &["routing.hardware", "no [groups.hardware]"]),
+        ("[calendar]\nday_start = \"9am\"\n", &["calendar.day_start", "9am"]),
+        ("[outbox]\nmax_attempts = \"many\"\n", &["max_attempts", "line"]),
+        ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"nobody\"\n", &["smtp.from", "email address"]),
+    ];
+    for (extra, expected) in cases {
+        let sb = Sandbox::new(extra);
+        let out = sb.cli(&["check-config"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "accepted a broken config:\n{extra}");
+        for word in *expected {
+            assert!(err.contains(word), "error for\n{extra}\nshould mention {word:?}, got: {err}");
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let out = std::process::Command::new(crate::support::itdesk_bin()).args(["check-config", "--config", "/nonexistent/itdesk.toml"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file /nonexistent/itdesk.toml"));
+}

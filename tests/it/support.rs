@@ -1,0 +1,134 @@
+//! Test support: temp dirs with a config, the daemon as a child process, the
+//! CLI, and waiting for a condition with a deadline (never a fixed sleep).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn itdesk_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_itdesk"))
+}
+
+/// Polls `cond` until it holds or `timeout` passes; panics with `what` then.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A state directory with a config file in it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Sandbox {
+    /// `extra` is appended to a minimal config (store, control socket).
+    pub fn new(extra: &str) -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("itdesk.toml");
+        let text = format!(
+            "[helpdesk]\nname = \"Test Desk\"\nmessage_id_domain = \"itdesk.test\"\n\n[store]\npath = \"{}\"\n\n{extra}\n",
+            dir.path().join("state").display()
+        );
+        std::fs::write(&config, text).expect("write config");
+        Sandbox { dir, config }
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("state").join("control.sock")
+    }
+
+    /// Runs `itdesk --config <ours> ARGS…` to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(itdesk_bin())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("ITDESK_LOG", "warn")
+            .output()
+            .expect("run itdesk")
+    }
+
+    /// Like `cli`, but the command must succeed; returns stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "itdesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let text = self.cli_ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("itdesk {args:?} printed no JSON ({e}): {text}"))
+    }
+
+    pub fn start_daemon(&self) -> Daemon {
+        let log = std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file");
+        let child = Command::new(itdesk_bin())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start itdesk run");
+        let daemon = Daemon { child, log: self.dir.path().join("daemon.log") };
+        let socket = self.socket();
+        wait_until("the daemon's control socket", Duration::from_secs(20), || std::os::unix::net::UnixStream::connect(&socket).is_ok());
+        daemon
+    }
+}
+
+pub struct Daemon {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().expect("kill");
+        assert!(status.success(), "kill -{sig} failed");
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "daemon exited with {status}; log:\n{}", self.log_text());
+                return;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM; log:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
