@@ -70,6 +70,7 @@ impl Core {
             directory: Arc::new(directory),
             clock,
             message_id_domain: config.helpdesk.message_id_domain.clone(),
+            limits: email_limits(config),
         });
         Ok(Core { store, engine, engine_task, outbox_wake, control })
     }
@@ -137,6 +138,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         clock,
         wake: core.outbox_wake.clone(),
         retry: RetryPolicy::from_config(&config.outbox),
+        per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
+        sent_recently: Default::default(),
     };
     let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");

@@ -56,6 +56,22 @@ enum Command {
     /// The queue of outgoing notices and timers, and the dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Messages that could not be processed, kept raw.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the raw message.
+    Show { id: u64 },
+    /// Run it through intake again; it leaves the quarantine if that works.
+    Retry { id: u64 },
+    Delete { id: u64 },
 }
 
 #[derive(Args)]
@@ -236,6 +252,26 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             } else {
                 print_outbox(&answer);
+            }
+            Ok(())
+        }
+        Command::Quarantine(cmd) => {
+            let (req, json) = match cmd {
+                QuarantineCommand::List { json } => (ControlRequest::QuarantineList, json),
+                QuarantineCommand::Show { id } => (ControlRequest::QuarantineShow { id }, false),
+                QuarantineCommand::Retry { id } => (ControlRequest::QuarantineRetry { id }, true),
+                QuarantineCommand::Delete { id } => (ControlRequest::QuarantineDelete { id }, true),
+            };
+            let answer = request(&config, req).await?;
+            match (&answer, json) {
+                (_, true) => println!("{}", serde_json::to_string_pretty(&answer)?),
+                (Value::Array(items), false) => {
+                    for q in items {
+                        println!("{:<6} {}  {:<30} {}", q["id"], q["at"].as_str().unwrap_or(""), q["origin"].as_str().unwrap_or(""), q["reason"].as_str().unwrap_or(""));
+                    }
+                    eprintln!("{} quarantined message(s)", items.len());
+                }
+                (other, false) => print!("{}", other["raw"].as_str().unwrap_or_default()),
             }
             Ok(())
         }

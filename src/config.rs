@@ -319,11 +319,14 @@ pub struct OutboxConfig {
     pub max_attempts: u32,
     pub retry_base_seconds: u64,
     pub retry_max_seconds: u64,
+    /// More notices than this to one address within an hour are held back
+    /// (dead-lettered) as a probable mail loop.
+    pub max_notices_per_recipient_per_hour: usize,
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { templates_dir: None, max_attempts: 12, retry_base_seconds: 15, retry_max_seconds: 3600 }
+        OutboxConfig { templates_dir: None, max_attempts: 12, retry_base_seconds: 15, retry_max_seconds: 3600, max_notices_per_recipient_per_hour: 30 }
     }
 }
 

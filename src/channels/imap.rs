@@ -8,7 +8,6 @@
 //! a no-op, so nothing is lost and nothing is doubled.
 
 use std::fmt::Debug;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
 use crate::config::{AfterProcessing, ImapAuth, ImapConfig, Security};
-use crate::engine::{EngineError, EngineHandle};
+use crate::engine::{EngineError, EngineHandle, IntakeOutcome};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
@@ -307,30 +306,33 @@ impl ImapIntake {
         Ok(done)
     }
 
-    /// Parses and hands one message to the engine. A message the parser cannot
-    /// survive goes to quarantine instead of blocking the mailbox.
+    /// Parses and hands one message to the engine. A message nothing can be
+    /// done with goes to quarantine instead of blocking the mailbox.
     async fn ingest(&self, uid: u32, raw: Vec<u8>, oversize: Option<String>) -> Result<(), ImapError> {
-        let now = self.clock.now();
-        let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parse_email(&raw, &self.limits, now)));
-        let mut message = match parsed {
-            Ok(m) => m,
-            Err(_) => {
-                let id = self.store.generate_id()?;
-                let origin = format!("imap:{} uid {uid}", self.config.mailbox);
-                warn!(%origin, quarantine = id, "message could not be parsed; quarantined (see `itdesk quarantine list`)");
-                self.store.quarantine(&Quarantined { id, at: now, origin, reason: "the mail parser failed on this message".into(), raw })?;
-                self.store.flush().await?;
-                return Ok(());
-            }
-        };
+        let mut message = parse_email(&raw, &self.limits, self.clock.now());
         if let Some(note) = oversize {
             for a in &mut message.attachments {
                 a.data.clear();
             }
             message.warnings.push(note);
         }
-        let outcome = self.engine.intake(prepare(message, &self.rules, &self.directory)).await?;
-        debug!(uid, outcome = ?outcome, "message processed");
+        match self.engine.intake(prepare(message, &self.rules, &self.directory)).await? {
+            IntakeOutcome::Unprocessable(reason) => self.quarantine(uid, raw, reason).await,
+            outcome => {
+                debug!(uid, outcome = ?outcome, "message processed");
+                Ok(())
+            }
+        }
+    }
+
+    async fn quarantine(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), ImapError> {
+        let id = self.store.generate_id()?;
+        let origin = format!("imap:{} uid {uid}", self.config.mailbox);
+        warn!(%origin, quarantine = id, %reason, "message quarantined (see `itdesk quarantine list`)");
+        self.store.quarantine(&Quarantined { id, at: self.clock.now(), origin: origin.clone(), reason: reason.clone(), raw })?;
+        self.store.flush().await?;
+        let text = format!("A message ({origin}) could not be processed and was quarantined as #{id}: {reason}.\nInspect it with `itdesk quarantine show {id}`; `itdesk quarantine retry {id}` runs it through intake again.");
+        self.engine.alert(text).await?;
         Ok(())
     }
 

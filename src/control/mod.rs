@@ -17,6 +17,7 @@ use crate::core::ticket::{Channel, ProblemType, Status, Ticket, Urgency};
 use crate::engine::{EngineError, EngineHandle, IntakeOutcome, Routing};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
+use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, InboundMessage, Sender};
 use crate::store::{Store, StoreError};
 
@@ -59,6 +60,11 @@ pub enum ControlRequest {
     OutboxRetry { entry: u64 },
     Export,
     Import { tickets: Vec<Ticket> },
+    QuarantineList,
+    QuarantineShow { id: u64 },
+    /// Run a quarantined message through intake again; released if it now works.
+    QuarantineRetry { id: u64 },
+    QuarantineDelete { id: u64 },
 }
 
 /// What staff can do to a ticket from the CLI.
@@ -96,6 +102,7 @@ pub struct ControlContext {
     pub directory: std::sync::Arc<Directory>,
     pub clock: std::sync::Arc<dyn Clock>,
     pub message_id_domain: String,
+    pub limits: EmailLimits,
 }
 
 pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, ControlError> {
@@ -160,6 +167,9 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             }
         }
         ControlRequest::Export => Ok(Value::Array(ctx.store.tickets().map(|t| t.map(|t| to_json(&t))).collect::<Result<_, _>>()?)),
+        req @ (ControlRequest::QuarantineList | ControlRequest::QuarantineShow { .. } | ControlRequest::QuarantineRetry { .. } | ControlRequest::QuarantineDelete { .. }) => {
+            quarantine(req, ctx).await
+        }
         ControlRequest::Import { tickets } => {
             let mut imported = 0;
             for t in tickets {
@@ -168,6 +178,39 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             }
             Ok(json!({ "imported": imported }))
         }
+    }
+}
+
+async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, ControlError> {
+    let item = |id: u64| ctx.store.quarantined_item(id)?.ok_or_else(|| ControlError::Refused(format!("nothing quarantined under id {id}")));
+    match req {
+        ControlRequest::QuarantineList => {
+            let items = ctx.store.quarantined().collect::<Result<Vec<_>, _>>()?;
+            Ok(Value::Array(items.iter().map(|q| json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "size": q.raw.len() })).collect()))
+        }
+        ControlRequest::QuarantineShow { id } => {
+            let q = item(id)?;
+            Ok(json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "raw": String::from_utf8_lossy(&q.raw) }))
+        }
+        ControlRequest::QuarantineRetry { id } => {
+            let q = item(id)?;
+            let message = parse_email(&q.raw, &ctx.limits, ctx.clock.now());
+            match ctx.engine.intake(prepare(message, &ctx.rules, &ctx.directory)).await? {
+                IntakeOutcome::Unprocessable(reason) => Err(ControlError::Refused(format!("still cannot be processed: {reason}"))),
+                outcome => {
+                    ctx.store.release(id)?;
+                    ctx.store.flush().await?;
+                    Ok(json!({ "released": id, "outcome": format!("{outcome:?}") }))
+                }
+            }
+        }
+        ControlRequest::QuarantineDelete { id } => {
+            item(id)?;
+            ctx.store.release(id)?;
+            ctx.store.flush().await?;
+            Ok(json!({ "deleted": id }))
+        }
+        _ => unreachable!("only quarantine requests are routed here"),
     }
 }
 

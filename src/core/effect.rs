@@ -43,6 +43,9 @@ pub enum NoticeKind {
     StaffUpdate,
     /// Weekly / monthly statistics.
     Digest,
+    /// Operational trouble the on-duty staff must know about (a quarantined
+    /// message, a mailbox that keeps failing).
+    Alert,
 }
 
 impl NoticeKind {
@@ -66,6 +69,7 @@ impl NoticeKind {
             NoticeKind::Breach => "breach",
             NoticeKind::StaffUpdate => "staff_update",
             NoticeKind::Digest => "digest",
+            NoticeKind::Alert => "alert",
         }
     }
 
@@ -87,6 +91,7 @@ impl NoticeKind {
         NoticeKind::Breach,
         NoticeKind::StaffUpdate,
         NoticeKind::Digest,
+        NoticeKind::Alert,
     ];
 }
 

@@ -17,13 +17,16 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::effect::Effect;
+use crate::core::effect::{Effect, NoticeKind};
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::sla::Policy;
-use crate::core::ticket::{Attachment, Status, Ticket};
+use crate::core::ticket::{Attachment, Channel, Status, Ticket};
 use crate::intake::{reply::parse_reply, Automated, Request};
-use crate::store::{Commit, EntryBody, QueueEntry, QueueKey, Store, StoreError};
+use crate::store::{Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
+
+/// How long an address that bounced gets no notices.
+const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
 pub use route::Routing;
 
@@ -49,6 +52,8 @@ pub enum IntakeOutcome {
     Bounce(Option<TicketId>),
     /// Machine-generated mail: no ticket, no notice (loop protection).
     Ignored(String),
+    /// Nothing can be done with it (no one to answer); the channel quarantines it.
+    Unprocessable(String),
 }
 
 impl IntakeOutcome {
@@ -56,7 +61,7 @@ impl IntakeOutcome {
         match self {
             IntakeOutcome::Created(id) | IntakeOutcome::Updated(id) | IntakeOutcome::Duplicate(id) => Some(id),
             IntakeOutcome::Bounce(id) => id.as_ref(),
-            IntakeOutcome::Ignored(_) => None,
+            IntakeOutcome::Ignored(_) | IntakeOutcome::Unprocessable(_) => None,
         }
     }
 }
@@ -68,6 +73,7 @@ enum Command {
     Act(TicketId, Action, Reply<Result<Ticket, Refusal>>),
     Fire(QueueKey, QueueEntry, Reply<()>),
     Import(Box<Ticket>, Reply<()>),
+    Alert(String, Reply<()>),
 }
 
 /// The way in: cheap to clone, one per task that needs to change tickets.
@@ -87,6 +93,11 @@ impl EngineHandle {
 
     pub async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
         self.call(|r| Command::Fire(key, entry, r)).await
+    }
+
+    /// Tells the on-duty staff about operational trouble, through the outbox.
+    pub async fn alert(&self, text: String) -> Result<(), EngineError> {
+        self.call(|r| Command::Alert(text, r)).await
     }
 
     pub async fn import(&self, ticket: Ticket) -> Result<(), EngineError> {
@@ -137,6 +148,10 @@ impl Engine {
                     let r = self.fire(key, entry).await;
                     let _ = reply.send(r);
                 }
+                Command::Alert(text, reply) => {
+                    let r = self.alert(text).await;
+                    let _ = reply.send(r);
+                }
                 Command::Import(ticket, reply) => {
                     let r = self.store.import(&ticket).map_err(EngineError::from);
                     let r = match r {
@@ -168,11 +183,19 @@ impl Engine {
                 diagnostic: bounce.diagnostic.clone(),
             };
             self.apply(&id, action, now, vec![req.message_id.clone()], None).await?.ok();
+            if let Some(addr) = &bounce.recipient {
+                let until = now + chrono::Duration::hours(BOUNCE_SUPPRESSION_HOURS);
+                self.store.suppress(addr, until)?;
+                info!(ticket = %id, address = %addr, %until, "notice bounced; no more notices to this address until then");
+            }
             return Ok(IntakeOutcome::Bounce(Some(id)));
         }
         if let Some(reason) = &req.automated {
             info!(message_id = %req.message_id, reason = ?reason, "machine-generated message; no ticket, no notice");
             return Ok(IntakeOutcome::Ignored(describe(reason)));
+        }
+        if req.channel != Channel::Chat && req.requester.email.as_deref().is_none_or(|a| !a.contains('@')) {
+            return Ok(IntakeOutcome::Unprocessable("no sender address: nobody could be told about a ticket".into()));
         }
         let attachments = self.keep_attachments(&req)?;
         if let Some(mut ticket) = self.thread_target(&req)? {
@@ -252,6 +275,24 @@ impl Engine {
         self.outbox_wake.notify_one();
         info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
         Ok(IntakeOutcome::Created(id))
+    }
+
+    async fn alert(&self, text: String) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let mut enqueue = Vec::new();
+        for (dest, lang) in self.routing.on_duty() {
+            let id = self.store.generate_id()?;
+            let notice = OutgoingNotice { kind: NoticeKind::Alert, dest, lang, text: Some(text.clone()), actor: None, message_id: self.routing.alert_message_id(id) };
+            enqueue.push(QueueEntry { id, due: now, ticket: None, attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+        }
+        if enqueue.is_empty() {
+            warn!(alert = %text, "no [on_duty] address to alert");
+            return Ok(());
+        }
+        self.store.commit(Commit { enqueue, ..Commit::default() })?;
+        self.store.flush().await?;
+        self.outbox_wake.notify_one();
+        Ok(())
     }
 
     async fn act(&self, id: &TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {

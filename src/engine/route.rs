@@ -36,7 +36,6 @@ impl Routing {
     /// Requesters hear back on the channel they wrote in, in their language;
     /// staff get the configured language.
     pub fn destinations(&self, ticket: &Ticket, audience: Audience) -> Vec<(Destination, Lang)> {
-        let staff = |addrs: &[String]| addrs.iter().map(|a| (Destination::Email { to: a.clone() }, self.staff_lang)).collect();
         match audience {
             Audience::Requester => {
                 let r = &ticket.requester;
@@ -48,10 +47,23 @@ impl Routing {
                 };
                 dest.map(|d| vec![(d, ticket.lang)]).unwrap_or_default()
             }
-            Audience::Group => staff(self.groups.get(&ticket.group).map(Vec::as_slice).unwrap_or_default()),
-            Audience::OnDuty => staff(&self.on_duty),
-            Audience::Lead => staff(&self.lead),
+            Audience::Group => self.staff(self.groups.get(&ticket.group).map(Vec::as_slice).unwrap_or_default()),
+            Audience::OnDuty => self.staff(&self.on_duty),
+            Audience::Lead => self.staff(&self.lead),
         }
+    }
+
+    /// The on-duty staff, for alerts about no single ticket.
+    pub fn on_duty(&self) -> Vec<(Destination, Lang)> {
+        self.staff(&self.on_duty)
+    }
+
+    fn staff(&self, addrs: &[String]) -> Vec<(Destination, Lang)> {
+        addrs.iter().map(|a| (Destination::Email { to: a.clone() }, self.staff_lang)).collect()
+    }
+
+    pub fn alert_message_id(&self, entry_id: u64) -> String {
+        format!("alert{entry_id}@{}", self.message_id_domain)
     }
 
     pub fn outgoing(&self, ticket: &Ticket, notice: &Notice, dest: Destination, lang: Lang, entry_id: u64) -> OutgoingNotice {

@@ -9,9 +9,11 @@
 pub mod render;
 pub mod transport;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
@@ -21,7 +23,7 @@ use crate::config::OutboxConfig;
 use crate::core::calendar::Calendar;
 use crate::engine::EngineHandle;
 use crate::shutdown::Shutdown;
-use crate::store::{DeadLetter, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
+use crate::store::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
 
 use render::{HelpdeskInfo, NoticeContext, NoticeView, Renderer, TicketView};
 use transport::{DeliveryError, OutgoingMessage, Transports};
@@ -64,6 +66,10 @@ pub struct Dispatcher {
     pub clock: Arc<dyn Clock>,
     pub wake: Arc<Notify>,
     pub retry: RetryPolicy,
+    pub per_recipient_hourly_cap: usize,
+    /// When each address was last sent to, for the cap. In memory: the cap is a
+    /// safety net against loops, not an accounting record.
+    pub sent_recently: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
 }
 
 impl Dispatcher {
@@ -120,9 +126,12 @@ impl Dispatcher {
         let EntryBody::Notice(notice) = &entry.body else {
             return Ok(());
         };
-        let result = match self.render(&entry, notice) {
-            Ok(msg) => self.transports.send(&msg).await,
-            Err(reason) => Err(DeliveryError::Permanent(reason)),
+        let result = match self.hold_back(notice) {
+            Some(reason) => Err(DeliveryError::Permanent(reason)),
+            None => match self.render(&entry, notice) {
+                Ok(msg) => self.transports.send(&msg).await,
+                Err(reason) => Err(DeliveryError::Permanent(reason)),
+            },
         };
         match result {
             Ok(()) => {
@@ -146,6 +155,26 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Loop protection on the way out: no mail to an address that bounced
+    /// recently, and no more than the cap per address per hour.
+    fn hold_back(&self, notice: &OutgoingNotice) -> Option<String> {
+        let Destination::Email { to } = &notice.dest else { return None };
+        let now = self.clock.now();
+        if let Ok(Some(until)) = self.store.suppressed_until(to) {
+            if until > now {
+                return Some(format!("{to} bounced a notice; notices to it are suppressed until {until}"));
+            }
+        }
+        let mut sent = self.sent_recently.lock().unwrap_or_else(|e| e.into_inner());
+        let times = sent.entry(to.to_lowercase()).or_default();
+        times.retain(|t| now - *t < chrono::Duration::hours(1));
+        if times.len() >= self.per_recipient_hourly_cap {
+            return Some(format!("more than {} notices to {to} within an hour: held back as a possible mail loop", self.per_recipient_hourly_cap));
+        }
+        times.push(now);
+        None
     }
 
     fn render(&self, entry: &QueueEntry, notice: &OutgoingNotice) -> Result<OutgoingMessage, String> {

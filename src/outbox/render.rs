@@ -52,6 +52,7 @@ builtin_templates!(
     "breach",
     "staff_update",
     "digest",
+    "alert",
 );
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +84,7 @@ pub struct Rendered {
 #[derive(Debug, Clone, Serialize)]
 pub struct NoticeContext {
     pub helpdesk: HelpdeskInfo,
-    /// `None` only for notices about no single ticket (the digest).
+    /// `None` only for notices about no single ticket (digest, operational alert).
     pub ticket: Option<TicketView>,
     pub notice: NoticeView,
     /// Statistics for the digest; the shape is documented in `templates/README.md`.

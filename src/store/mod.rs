@@ -289,6 +289,18 @@ impl Store {
         Ok(())
     }
 
+    /// No notices to `address` until `until` (it bounced).
+    pub fn suppress(&self, address: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.set_meta(&format!("suppress:{}", address.to_lowercase()), until.to_rfc3339().as_bytes())
+    }
+
+    pub fn suppressed_until(&self, address: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .meta(&format!("suppress:{}", address.to_lowercase()))?
+            .and_then(|v| DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v)).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
     /// Keeps a message that could not be processed, so it is never lost and
     /// never blocks the messages behind it.
     pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {

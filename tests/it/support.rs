@@ -1,7 +1,7 @@
 //! Test support: temp dirs with a config, the daemon as a child process, the
 //! CLI, and waiting for a condition with a deadline (never a fixed sleep).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -127,8 +127,4 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
-}
-
-pub fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
