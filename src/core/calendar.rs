@@ -13,12 +13,13 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-/// An SLA duration. Elapsed minutes run around the clock; working minutes/days only
-/// count inside working hours on working days.
+/// An SLA duration. Elapsed time runs around the clock (to the second, so tests
+/// and demos can shrink the process to seconds); working minutes/days only count
+/// inside working hours on working days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Span {
-    Elapsed { minutes: i64 },
+    Elapsed { seconds: i64 },
     WorkingMinutes { minutes: i64 },
     WorkingDays { days: u32 },
 }
@@ -30,19 +31,20 @@ enum Kind {
     WorkingDays,
 }
 
-/// Minutes per unit and the kind of span, for a unit spelled in lowercase without spaces,
+/// Seconds per unit and the kind of span, for a unit spelled in lowercase without spaces,
 /// `-` or `_` (a working day counts as a calendar day only for the length bound).
 fn unit(name: &str) -> Option<(i64, Kind)> {
     Some(match name {
-        "m" | "min" | "mins" | "minute" | "minutes" | "分钟" | "分" => (1, Kind::Elapsed),
-        "h" | "hr" | "hrs" | "hour" | "hours" | "小时" | "个小时" => (60, Kind::Elapsed),
-        "d" | "day" | "days" | "天" => (1440, Kind::Elapsed),
-        "wm" | "workingminute" | "workingminutes" | "工作分钟" => (1, Kind::Working),
+        "s" | "sec" | "secs" | "second" | "seconds" | "秒" => (1, Kind::Elapsed),
+        "m" | "min" | "mins" | "minute" | "minutes" | "分钟" | "分" => (60, Kind::Elapsed),
+        "h" | "hr" | "hrs" | "hour" | "hours" | "小时" | "个小时" => (3600, Kind::Elapsed),
+        "d" | "day" | "days" | "天" => (86400, Kind::Elapsed),
+        "wm" | "workingminute" | "workingminutes" | "工作分钟" => (60, Kind::Working),
         "wh" | "workinghour" | "workinghours" | "工作小时" | "个工作小时" => {
-            (60, Kind::Working)
+            (3600, Kind::Working)
         }
         "wd" | "workingday" | "workingdays" | "工作日" | "个工作日" => {
-            (1440, Kind::WorkingDays)
+            (86400, Kind::WorkingDays)
         }
         _ => return None,
     })
@@ -50,7 +52,7 @@ fn unit(name: &str) -> Option<(i64, Kind)> {
 
 /// SLA targets are hours or days; ten years is surely a typo, and the bound keeps
 /// `Calendar::add`'s day-by-day walk short.
-const MAX_SPAN_MINUTES: i64 = 10 * 366 * 1440;
+const MAX_SPAN_SECONDS: i64 = 10 * 366 * 86400;
 
 impl Span {
     /// Parses "30m", "4h", "1d" (elapsed: 1d = 24h), "90 minutes", "4 hours", "2 days",
@@ -74,17 +76,19 @@ impl Span {
         }
         let too_long = || format!("duration {s:?} is too long: at most ten years");
         // `number` is all digits, so a parse failure can only be overflow.
-        let minutes = number
+        let seconds = number
             .parse::<i64>()
             .ok()
             .and_then(|n| n.checked_mul(per_unit))
-            .filter(|m| *m <= MAX_SPAN_MINUTES)
+            .filter(|m| *m <= MAX_SPAN_SECONDS)
             .ok_or_else(too_long)?;
         Ok(match kind {
-            Kind::Elapsed => Span::Elapsed { minutes },
-            Kind::Working => Span::WorkingMinutes { minutes },
+            Kind::Elapsed => Span::Elapsed { seconds },
+            Kind::Working => Span::WorkingMinutes {
+                minutes: seconds / 60,
+            },
             Kind::WorkingDays => Span::WorkingDays {
-                days: u32::try_from(minutes / 1440).map_err(|_| too_long())?,
+                days: u32::try_from(seconds / 86400).map_err(|_| too_long())?,
             },
         })
     }
@@ -93,9 +97,10 @@ impl Span {
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Span::Elapsed { minutes: m } if m != 0 && m % 1440 == 0 => write!(f, "{}d", m / 1440),
-            Span::Elapsed { minutes: m } if m != 0 && m % 60 == 0 => write!(f, "{}h", m / 60),
-            Span::Elapsed { minutes } => write!(f, "{minutes}m"),
+            Span::Elapsed { seconds: s } if s != 0 && s % 86400 == 0 => write!(f, "{}d", s / 86400),
+            Span::Elapsed { seconds: s } if s != 0 && s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            Span::Elapsed { seconds: s } if s != 0 && s % 60 == 0 => write!(f, "{}m", s / 60),
+            Span::Elapsed { seconds } => write!(f, "{seconds}s"),
             Span::WorkingMinutes { minutes: m } if m != 0 && m % 60 == 0 => {
                 write!(f, "{}wh", m / 60)
             }
@@ -202,8 +207,8 @@ impl Calendar {
     /// zero and spans beyond chrono's range saturate, so the result never precedes `start`.
     pub fn add(&self, start: DateTime<Utc>, span: Span) -> DateTime<Utc> {
         match span {
-            Span::Elapsed { minutes } => {
-                TimeDelta::try_minutes(minutes.max(0)).and_then(|d| start.checked_add_signed(d))
+            Span::Elapsed { seconds } => {
+                TimeDelta::try_seconds(seconds.max(0)).and_then(|d| start.checked_add_signed(d))
             }
             Span::WorkingMinutes { minutes } => {
                 TimeDelta::try_minutes(minutes.max(0)).map(|d| self.add_working(start, d))
@@ -427,7 +432,7 @@ mod tests {
             [0, 1, 59, 60, 480, 540, 541, 1000, 3000]
                 .map(|minutes| Span::WorkingMinutes { minutes }),
             [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|days| Span::WorkingDays { days }),
-            [0, 1, 60, 1440, 4320, 4321, 5000, 9000, 9999].map(|minutes| Span::Elapsed { minutes }),
+            [0, 1, 60, 1440, 4320, 4321, 5000, 9000, 9999].map(|minutes| Span::Elapsed { seconds: minutes * 60 }),
         ];
         for (cal, base) in &grids {
             for ladder in &ladders {
@@ -454,22 +459,25 @@ mod tests {
     fn span_parses_and_displays() {
         use Span::{Elapsed, WorkingDays, WorkingMinutes};
         let cases = [
-            ("4h", Elapsed { minutes: 240 }, "4h"),
-            ("30m", Elapsed { minutes: 30 }, "30m"),
-            ("1d", Elapsed { minutes: 1440 }, "1d"),
-            ("24h", Elapsed { minutes: 1440 }, "1d"),
-            ("90 minutes", Elapsed { minutes: 90 }, "90m"),
-            (" 4 Hours ", Elapsed { minutes: 240 }, "4h"),
-            ("2 days", Elapsed { minutes: 2880 }, "2d"),
-            ("0m", Elapsed { minutes: 0 }, "0m"),
+            ("4h", Elapsed { seconds: 14400 }, "4h"),
+            ("30m", Elapsed { seconds: 1800 }, "30m"),
+            ("1d", Elapsed { seconds: 86400 }, "1d"),
+            ("24h", Elapsed { seconds: 86400 }, "1d"),
+            ("90 minutes", Elapsed { seconds: 5400 }, "90m"),
+            (" 4 Hours ", Elapsed { seconds: 14400 }, "4h"),
+            ("2 days", Elapsed { seconds: 172800 }, "2d"),
+            ("0m", Elapsed { seconds: 0 }, "0s"),
+            ("5s", Elapsed { seconds: 5 }, "5s"),
+            ("90 seconds", Elapsed { seconds: 90 }, "90s"),
+            ("3秒", Elapsed { seconds: 3 }, "3s"),
             ("8wh", WorkingMinutes { minutes: 480 }, "8wh"),
             ("8 Working Hours", WorkingMinutes { minutes: 480 }, "8wh"),
             ("90 working minutes", WorkingMinutes { minutes: 90 }, "90wm"),
             ("3wd", WorkingDays { days: 3 }, "3wd"),
             ("3 working days", WorkingDays { days: 3 }, "3wd"),
             ("1 working-day", WorkingDays { days: 1 }, "1wd"),
-            ("4小时", Elapsed { minutes: 240 }, "4h"),
-            ("30分钟", Elapsed { minutes: 30 }, "30m"),
+            ("4小时", Elapsed { seconds: 14400 }, "4h"),
+            ("30分钟", Elapsed { seconds: 1800 }, "30m"),
             ("3个工作日", WorkingDays { days: 3 }, "3wd"),
             ("3 工作日", WorkingDays { days: 3 }, "3wd"),
             ("8个工作小时", WorkingMinutes { minutes: 480 }, "8wh"),

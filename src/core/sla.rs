@@ -6,6 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::calendar::{Calendar, Span};
 use super::ticket::Urgency;
 
+const MINUTE: i64 = 60;
+const HOUR: i64 = 60 * MINUTE;
+
 /// Every number of SPEC §3 as a setting; `Default` is the SPEC's own values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -31,15 +34,15 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             calendar: Calendar::default(),
-            ack_within: Span::Elapsed { minutes: 60 },
-            ack_within_urgent: Span::Elapsed { minutes: 15 },
-            resolve_urgent: Span::Elapsed { minutes: 4 * 60 },
-            resolve_high: Span::Elapsed { minutes: 8 * 60 },
-            resolve_medium: Span::Elapsed { minutes: 24 * 60 },
+            ack_within: Span::Elapsed { seconds: HOUR },
+            ack_within_urgent: Span::Elapsed { seconds: 15 * MINUTE },
+            resolve_urgent: Span::Elapsed { seconds: 4 * HOUR },
+            resolve_high: Span::Elapsed { seconds: 8 * HOUR },
+            resolve_medium: Span::Elapsed { seconds: 24 * HOUR },
             resolve_low: Span::WorkingDays { days: 3 },
-            progress_every: Span::Elapsed { minutes: 4 * 60 },
+            progress_every: Span::Elapsed { seconds: 4 * HOUR },
             breach_warning_ratio: 0.8,
-            repage_every: Span::Elapsed { minutes: 10 },
+            repage_every: Span::Elapsed { seconds: 10 * MINUTE },
             confirm_reminder_after: Span::WorkingDays { days: 1 },
             auto_close_after: Span::WorkingDays { days: 3 },
             reopen_window: Span::WorkingDays { days: 5 },
