@@ -139,6 +139,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         wake: core.outbox_wake.clone(),
         retry: RetryPolicy::from_config(&config.outbox),
         per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
+        group_labels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.label.clone()?))).collect(),
         sent_recently: Default::default(),
     };
     let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::PoolConfig;
@@ -76,12 +76,13 @@ impl SmtpChannel {
             .to(to)
             .subject(subject)
             .message_id(Some(format!("<{}>", msg.message_id)))
-            .header(AutoSubmitted)
-            .header(ContentType::TEXT_PLAIN);
+            .header(AutoSubmitted);
         if let Some(parent) = &msg.in_reply_to {
             builder = builder.in_reply_to(format!("<{parent}>")).references(format!("<{parent}>"));
         }
-        builder.body(msg.body.clone()).map_err(|e| DeliveryError::Permanent(format!("cannot build the mail: {e}")))
+        // `singlepart` adds MIME-Version, without which readers may leave the
+        // base64 or quoted-printable body undecoded.
+        builder.singlepart(SinglePart::plain(msg.body.clone())).map_err(|e| DeliveryError::Permanent(format!("cannot build the mail: {e}")))
     }
 }
 

@@ -336,13 +336,14 @@ fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateT
     match (t.status, intent) {
         (Status::Resolved, ReplyIntent::Confirm { stars, remark }) => {
             let date = p.calendar.local_date(now);
-            let said = remark.clone().unwrap_or_else(|| text.trim().to_string());
+            // The requester's own words are the confirmation's result text.
+            let said: String = text.trim().chars().take(500).collect();
             t.confirmation = Some(Confirmation { by: who.clone(), date, text: said.clone() });
             log(t, now, p, &who, LogKind::Confirmed, said, true);
             if let Some(stars) = stars {
                 rate(t, now, p, &who, stars, remark);
             }
-            close(t, now, p, &who, CloseReason::Confirmed, String::new(), fx);
+            close(t, now, p, &who, CloseReason::Confirmed, "closed: confirmed by the requester".into(), fx);
             fx.retain(|e| !matches!(e, Effect::Notify(n) if n.kind == NoticeKind::Closed));
             fx.push(Effect::notify(NoticeKind::RatingThanks, Audience::Requester));
         }

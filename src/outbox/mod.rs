@@ -67,6 +67,8 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub retry: RetryPolicy,
     pub per_recipient_hourly_cap: usize,
+    /// Group name → the label requesters see ("软件组").
+    pub group_labels: HashMap<String, String>,
     /// When each address was last sent to, for the cap. In memory: the cap is a
     /// safety net against loops, not an accounting record.
     pub sent_recently: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
@@ -184,7 +186,13 @@ impl Dispatcher {
         };
         let ctx = NoticeContext {
             helpdesk: self.helpdesk.clone(),
-            ticket: ticket.as_ref().map(|t| TicketView::new(t, notice.lang, &self.calendar)),
+            ticket: ticket.as_ref().map(|t| {
+                let mut view = TicketView::new(t, notice.lang, &self.calendar);
+                if let Some(label) = self.group_labels.get(&t.group) {
+                    view.group = label.clone();
+                }
+                view
+            }),
             notice: NoticeView { kind: notice.kind.template().to_string(), text: notice.text.clone(), actor: notice.actor.clone() },
             digest: None,
         };

@@ -173,9 +173,12 @@ retry_max_seconds = 2
 
     /// SMTP to the rig's Postfix, as a mail program submitting a message.
     pub fn send(&self, from: &str, to: &str, raw: &[u8]) {
-        let smtp: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(self.port("SMTP_PORT")).build();
         let envelope = Envelope::new(Some(full(from).parse().expect("from")), vec![full(to).parse().expect("to")]).expect("envelope");
-        self.rt.block_on(smtp.send_raw(&envelope, raw)).expect("SMTP submission to the rig");
+        let port = self.port("SMTP_PORT");
+        // The transport's pool spawns on (and is dropped into) the runtime.
+        self.rt
+            .block_on(async { AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(port).build().send_raw(&envelope, raw).await })
+            .expect("SMTP submission to the rig");
     }
 
     /// Every message in `user`'s `mailbox`, read without marking anything.

@@ -1,8 +1,10 @@
 //! The one integration-test binary. Support code starts real servers (Dovecot,
-//! Postfix) and the daemon itself; see `support`.
+//! Postfix) and the daemon itself; see `support` and `mailrig`.
 
 mod cli;
 mod config;
 mod crash;
+mod email;
+mod mailrig;
 mod support;
 mod tidy;
