@@ -583,6 +583,9 @@ fn a_bounced_notice_stops_further_notices_to_that_address() {
     rig.send(carol.1, HELPDESK, &mail(carol, "Printer offline", "carol-1@elsewhere.test", "", "The printer on floor 2 shows offline since 9:00, error E-05.\n"));
     wait_until("one ticket", WAIT, || tickets(&sb).len() == 1);
     let id = str_of(&tickets(&sb)[0], "id").to_string();
+    std::thread::sleep(Duration::from_secs(5));
+    eprintln!("{}\n{}\n{:#}", rig.postfix_log(), daemon.log_text(), ticket(&sb, &id));
+    for m in rig.messages(HELPDESK, "INBOX") { eprintln!("{}", String::from_utf8_lossy(&m.raw)); }
     wait_until("the DSN for our notice on the ticket", WAIT, || !log_entries(&ticket(&sb, &id), "bounce").is_empty());
     assert_eq!(tickets(&sb).len(), 1, "the DSN opened a ticket");
 

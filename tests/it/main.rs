@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod crash;
 mod email;
+mod lifecycle;
 mod mailrig;
 mod support;
 mod tidy;
