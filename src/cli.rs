@@ -31,6 +31,12 @@ pub struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Markdown,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Human,
@@ -46,10 +52,12 @@ enum Command {
     /// Work with tickets.
     #[command(subcommand)]
     Tickets(TicketCommand),
-    /// Write every ticket as JSON lines.
+    /// Write every ticket as JSON lines (or readable Markdown records).
     Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
     },
     /// Read tickets written by `export` (refuses IDs that exist).
     Import { file: PathBuf },
@@ -112,6 +120,9 @@ enum TicketCommand {
         id: String,
         #[arg(long)]
         json: bool,
+        /// The whole record as Markdown, in the form's field order.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
     /// Take the ticket yourself.
     Claim { id: String, #[command(flatten)] actor: Actor },
@@ -218,12 +229,18 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(cmd) => tickets(&config, cmd).await,
-        Command::Export { output } => {
+        Command::Export { output, format } => {
             let Value::Array(tickets) = request(&config, ControlRequest::Export).await? else { bail!("unexpected answer to export") };
             let mut text = String::new();
             for t in &tickets {
-                text.push_str(&serde_json::to_string(t)?);
-                text.push('\n');
+                if format == ExportFormat::Markdown {
+                    let ticket: Ticket = serde_json::from_value(t.clone())?;
+                    text.push_str(&crate::record::markdown(&ticket, &config.policy().calendar));
+                    text.push_str("\n---\n\n");
+                } else {
+                    text.push_str(&serde_json::to_string(t)?);
+                    text.push('\n');
+                }
             }
             match output {
                 Some(path) => {
@@ -312,7 +329,16 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        TicketCommand::Show { id, json } => (ControlRequest::Show { id: parse_id(&id)? }, json),
+        TicketCommand::Show { id, json, markdown } => {
+            let answer = request(config, ControlRequest::Show { id: parse_id(&id)? }).await?;
+            let ticket: Ticket = serde_json::from_value(answer.clone())?;
+            match (json, markdown) {
+                (true, _) => println!("{}", serde_json::to_string_pretty(&answer)?),
+                (_, true) => print!("{}", crate::record::markdown(&ticket, &config.policy().calendar)),
+                _ => print_ticket(config, &ticket),
+            }
+            return Ok(());
+        }
         TicketCommand::Claim { id, actor } => act(&id, actor, Change::Claim)?,
         TicketCommand::Assign { id, to, actor } => act(&id, actor, Change::Assign { to })?,
         TicketCommand::Note { id, text, actor } => act(&id, actor, Change::Note { text })?,

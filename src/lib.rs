@@ -7,6 +7,7 @@ pub mod engine;
 pub mod intake;
 pub mod store;
 pub mod outbox;
+pub mod record;
 pub mod shutdown;
 pub mod control;
 pub mod app;

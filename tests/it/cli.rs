@@ -73,6 +73,10 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     assert_eq!(shown["assignee"], "li.si");
     let human = sb.cli_ok(&["tickets", "show", &id]);
     assert!(human.contains("MTU lowered") && human.contains("li.si"));
+    let record = sb.cli_ok(&["tickets", "show", &id, "--markdown"]);
+    assert!(record.starts_with(&format!("# 服务单 {id}")) && record.contains("## 处理过程 / Handling log") && record.contains("MTU lowered"), "{record}");
+    let all = sb.cli_ok(&["export", "--format", "markdown"]);
+    assert_eq!(all.matches("# 服务单 IT").count(), 2, "{all}");
 }
 
 #[test]

@@ -208,6 +208,18 @@ retry_max_seconds = 2
         self.messages(user, mailbox).iter().filter(|m| !m.seen()).count()
     }
 
+    /// Dovecot forgets `user` while Postfix still accepts mail for it, so
+    /// delivery fails after acceptance and Postfix returns a real DSN to the
+    /// sender. (Dovecot re-reads its passwd-file when it changes.)
+    pub fn remove_mailbox(&self, user: &str) {
+        let users = self.root.join("dovecot/users");
+        let text = std::fs::read_to_string(&users).expect("dovecot users file");
+        let prefix = format!("{}:", full(user));
+        let kept: String = text.lines().filter(|l| !l.starts_with(&prefix)).map(|l| format!("{l}\n")).collect();
+        assert_ne!(kept, text, "{user} is not a rig user");
+        std::fs::write(&users, kept).expect("rewrite dovecot users file");
+    }
+
     pub fn dovecot_log(&self) -> String {
         std::fs::read_to_string(self.var("DOVECOT_LOG")).unwrap_or_default()
     }
