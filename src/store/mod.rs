@@ -362,3 +362,6 @@ fn key_array(k: &[u8]) -> [u8; 16] {
     a[..n].copy_from_slice(&k[..n]);
     a
 }
+
+#[cfg(test)]
+mod tests;

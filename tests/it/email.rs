@@ -420,6 +420,21 @@ fn idle_delivers_new_mail_without_polling() {
 }
 
 #[test]
+fn mail_arriving_while_a_batch_is_processed_is_not_left_for_the_next_one() {
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config("[imap]\npoll_seconds = 3600\n[outbox]\nmax_notices_per_recipient_per_hour = 1000\n"));
+    rig.append_all(HELPDESK, "INBOX", &(0..100).map(request).collect::<Vec<_>>());
+    let daemon = sb.start_daemon();
+    // The daemon is inside its batch: the server reports the late mail in a
+    // reply to a batch command, not later in IDLE.
+    wait_until("the batch under way", WAIT, || daemon.log_text().contains("ticket opened"));
+    rig.append(HELPDESK, "INBOX", &request(100));
+    wait_until("every mail a ticket, the late one too", WAIT, || tickets(&sb).len() == 101);
+    wait_until("every mail \\Seen", WAIT, || rig.unseen(HELPDESK, "INBOX") == 0);
+    daemon.stop();
+}
+
+#[test]
 fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     let mut rig = MailRig::start();
     let sb = Sandbox::new(&rig.config("[imap]\npoll_seconds = 3600\n"));

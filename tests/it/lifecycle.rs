@@ -245,3 +245,15 @@ fn end_to_end_by_mail_with_intervals_in_seconds() {
     assert_eq!(alice("进展"), progress_before, "no progress updates once resolved");
     daemon.stop();
 }
+
+/// 00:30 in Shanghai is still the previous day in UTC: the ID and the request
+/// date follow the helpdesk's time zone.
+#[tokio::test]
+async fn ids_use_the_local_date() {
+    let sb = Sandbox::new(GROUPS);
+    let desk = Desk::new(&sb);
+    desk.clock.set(Utc.with_ymd_and_hms(2023, 10, 1, 16, 30, 0).unwrap());
+    let id = created(desk.mail("打印机卡纸", "三楼打印机每页都卡纸，错误代码 E-204").await);
+    assert_eq!(id.as_str(), "IT20231002001");
+    assert_eq!(desk.ticket(&id).request_date.to_string(), "2023-10-02");
+}
