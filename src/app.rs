@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::channels::discord::{Discord, IntakeDeps};
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
 use crate::clock::{Clock, SystemClock};
@@ -17,10 +18,12 @@ use crate::engine::{Engine, EngineHandle, Routing};
 use crate::config::ImapAuth;
 use crate::intake::directory::{Directory, DirectoryError};
 use crate::intake::email::EmailLimits;
+use crate::ops::{self, http::HttpError, Health};
 use crate::outbox::render::{HelpdeskInfo, RenderError, Renderer};
 use crate::outbox::transport::Transports;
 use crate::outbox::{Dispatcher, RetryPolicy};
 use crate::shutdown::Shutdown;
+use crate::stats::digest::DigestSettings;
 use crate::store::{Store, StoreError};
 
 /// How long shutdown may take before in-flight work is abandoned (it stays
@@ -41,6 +44,8 @@ pub enum AppError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Smtp(#[from] SmtpSetupError),
+    #[error(transparent)]
+    Metrics(#[from] HttpError),
 }
 
 /// The store with an engine running on it: what both the daemon and the
@@ -51,13 +56,16 @@ pub struct Core {
     pub engine_task: tokio::task::JoinHandle<()>,
     pub outbox_wake: Arc<Notify>,
     pub control: Arc<ControlContext>,
+    /// What the daemon reports about itself (metrics, health, alerts).
+    pub health: Health,
 }
 
 impl Core {
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
         let store = Store::open(&config.store.path)?;
         let outbox_wake = Arc::new(Notify::new());
-        let (engine, engine_task) = Engine::new(store.clone(), config, clock.clone(), outbox_wake.clone()).spawn();
+        let health = Health::new();
+        let (engine, engine_task) = Engine::new(store.clone(), config, clock.clone(), outbox_wake.clone(), health.clone()).spawn();
         let directory = match &config.intake.directory_file {
             Some(path) => Directory::load(path)?,
             None => Directory::default(),
@@ -72,7 +80,7 @@ impl Core {
             message_id_domain: config.helpdesk.message_id_domain.clone(),
             limits: email_limits(config),
         });
-        Ok(Core { store, engine, engine_task, outbox_wake, control })
+        Ok(Core { store, engine, engine_task, outbox_wake, control, health })
     }
 
     /// Drops every way in, waits for the engine to finish what it was sent, flushes.
@@ -118,7 +126,26 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
                 rules: config.classify.clone(),
                 directory: core.control.directory.clone(),
                 clock: clock.clone(),
+                health: core.health.clone(),
             };
+            core.health.track_imap();
+            Some(tokio::spawn(intake.run(shutdown.clone())))
+        }
+        None => None,
+    };
+
+    // The chat bot: events in from the gateway, notices out through the outbox.
+    let discord_task = match Discord::from_config(&config)? {
+        Some(discord) => {
+            transports.chat = Some(discord.transport(core.store.clone(), core.engine.clone()));
+            let deps = IntakeDeps {
+                engine: core.engine.clone(),
+                store: core.store.clone(),
+                directory: core.control.directory.clone(),
+                clock: clock.clone(),
+                health: core.health.clone(),
+            };
+            let intake = discord.intake(&config, deps);
             Some(tokio::spawn(intake.run(shutdown.clone())))
         }
         None => None,
@@ -128,6 +155,12 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let listener = server::bind(&socket)?;
     let control_task = tokio::spawn(server::serve(listener, socket.clone(), core.control.clone(), shutdown.clone()));
 
+    let ops_tasks = ops::spawn(&config, &core.store, &core.engine, &core.health, clock.clone(), &shutdown).await?;
+
+    // Before the dispatcher starts, so a digest that fell due while the daemon
+    // was down is sent now, once.
+    let digest = DigestSettings::from_config(&config);
+    crate::outbox::digest::arm(&core.store, digest.as_ref(), clock.now())?;
     let dispatcher = Dispatcher {
         store: core.store.clone(),
         engine: core.engine.clone(),
@@ -141,6 +174,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
         group_labels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.label.clone()?))).collect(),
         sent_recently: Default::default(),
+        health: core.health.clone(),
+        digest: digest.map(Arc::new),
     };
     let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
@@ -151,7 +186,13 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     if let Some(task) = imap_task {
         let _ = task.await;
     }
+    if let Some(task) = discord_task {
+        let _ = task.await;
+    }
     let _ = control_task.await;
+    for task in ops_tasks {
+        let _ = task.await;
+    }
     if tokio::time::timeout(DRAIN_DEADLINE, outbox_task).await.is_err() {
         warn!("outbox did not finish within {DRAIN_DEADLINE:?}; unsent notices stay queued");
     }

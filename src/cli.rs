@@ -16,7 +16,11 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::control::{client, handle, Change, ControlRequest};
 use crate::core::id::TicketId;
-use crate::core::ticket::{ProblemType, Status, Ticket, Urgency};
+use crate::core::ticket::{Lang, ProblemType, Status, Ticket, Urgency};
+use crate::stats::aggregate::Report;
+use crate::stats::period::PeriodSpec;
+use crate::stats::{format::words, html, text, Basis};
+use crate::store::Store;
 
 #[derive(Parser)]
 #[command(name = "itdesk", version, about = "IT-helpdesk intake daemon: email and chat in, tickets out")]
@@ -67,6 +71,40 @@ enum Command {
     /// Messages that could not be processed, kept raw.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// Statistics of a period: volume, response and resolution times, SLA,
+    /// satisfaction, backlog, technicians, recurring problems.
+    Stats {
+        #[command(flatten)]
+        what: StatsArgs,
+        #[arg(long)]
+        json: bool,
+        /// Rewrite every ticket's statistics record first (a store made before
+        /// they existed is rebuilt on its own the first time).
+        #[arg(long)]
+        rebuild: bool,
+    },
+    /// The statistics as an HTML page with charts, as the digest mails it.
+    Report {
+        #[command(flatten)]
+        what: StatsArgs,
+        /// Where to write the page.
+        #[arg(long)]
+        html: PathBuf,
+    },
+    /// Write a consistent snapshot of the whole store to FILE (while the daemon
+    /// runs, the daemon writes it: FILE must be writable by its user).
+    Backup {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup into [store].path, which must be empty or absent (the
+    /// daemon must be stopped).
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +213,25 @@ fn parse_urgency(s: &str) -> Result<Urgency, String> {
 fn parse_type(s: &str) -> Result<ProblemType, String> {
     ProblemType::parse(s).ok_or_else(|| format!("unknown type {s:?}: use hardware, software, network, access or other"))
 }
+/// The period, group and language of a statistics command.
+#[derive(Args)]
+struct StatsArgs {
+    /// "week" (last full ISO week), "month" (last full month) or FROM..TO,
+    /// e.g. 2023-10-01..2023-10-31, in the [calendar] time zone.
+    #[arg(long, default_value = "week", value_parser = PeriodSpec::parse)]
+    period: PeriodSpec,
+    /// Only this technician group's tickets.
+    #[arg(long)]
+    group: Option<String>,
+    /// Language of labels, "en" or "zh-CN" (default [helpdesk].default_language).
+    #[arg(long, value_parser = parse_lang)]
+    lang: Option<Lang>,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}: use en or zh-CN"))
+}
+
 fn parse_status(s: &str) -> Result<Status, String> {
     Status::parse(s).ok_or_else(|| format!("unknown status {s:?}"))
 }
@@ -202,7 +259,12 @@ pub fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
+    // Whatever ITDESK_LOG asks for, no wire logger may print a password.
+    for directive in crate::channels::CREDENTIAL_SAFE_LOG_DIRECTIVES {
+        // Invariant: constant, well-formed directives.
+        filter = filter.add_directive(directive.parse().expect("valid log directive"));
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
@@ -292,12 +354,66 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Stats { what, json, rebuild } => {
+            let lang = what.lang.unwrap_or_else(|| config.default_lang());
+            let report = stats_report(&config, &what, lang, rebuild).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", text::render(&report, lang));
+            }
+            Ok(())
+        }
+        Command::Report { what, html: path } => {
+            let lang = what.lang.unwrap_or_else(|| config.default_lang());
+            let report = stats_report(&config, &what, lang, false).await?;
+            let w = words(lang);
+            let title = match what.period {
+                PeriodSpec::Week => w.weekly,
+                PeriodSpec::Month => w.monthly,
+                PeriodSpec::Range { .. } => w.report,
+            };
+            let page = html::Page {
+                helpdesk: config.helpdesk.name.clone(),
+                title: title.into(),
+                lang,
+                group_labels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.label.clone()?))).collect(),
+            };
+            std::fs::write(&path, html::render(&report, &page)).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("report {} – {} written to {}", report.period.from, report.period.to, path.display());
+            Ok(())
+        }
         Command::Outbox(OutboxCommand::Retry { entry }) => {
             request(&config, ControlRequest::OutboxRetry { entry }).await?;
             println!("dead letter {entry} queued again");
             Ok(())
         }
+        Command::Backup { file, json } => {
+            // The daemon has another working directory: give it the full path.
+            let path = std::path::absolute(&file).with_context(|| format!("cannot resolve {}", file.display()))?;
+            let answer = request(&config, ControlRequest::Backup { path }).await?;
+            print_backup("backed up", &answer, json)
+        }
+        Command::Restore { file, json } => {
+            let socket = config.control_socket();
+            if client::connect(&socket).await?.is_some() {
+                bail!("a daemon answers at {}: stop it first — restore writes only into an empty state directory", socket.display());
+            }
+            let dir = config.store.path.clone();
+            let summary = tokio::task::spawn_blocking(move || Store::restore(&file, &dir)).await.context("the restore did not finish")??;
+            print_backup("restored", &serde_json::to_value(&summary)?, json)?;
+            eprintln!("restored into {}; start the daemon with this config to use it", config.store.path.display());
+            Ok(())
+        }
     }
+}
+
+async fn stats_report(config: &Config, what: &StatsArgs, lang: Lang, rebuild: bool) -> anyhow::Result<Report> {
+    let basis = Basis::from_config(config);
+    let period = what.period.resolve(Utc::now(), basis.tz);
+    let query = basis.query(period, what.group.clone(), lang);
+    let answer = request(config, ControlRequest::Stats { query, rebuild }).await?;
+    Ok(serde_json::from_value(answer)?)
 }
 
 async fn wait_for_signal() {
@@ -457,4 +573,14 @@ fn print_outbox(answer: &Value) {
     };
     show("queued", &answer["queued"]);
     show("dead letters", &answer["dead_letters"]);
+}
+
+fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    let trees = summary["trees"].as_object().map(|t| t.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    println!("{what} {} records ({trees}) — {} (sha256 {})", summary["records"], summary["file"].as_str().unwrap_or_default(), summary["sha256"].as_str().unwrap_or_default());
+    Ok(())
 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub control: ControlConfig,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
+    /// The chat channel (a Discord bot); absent = off.
+    pub discord: Option<DiscordConfig>,
     #[serde(default)]
     pub intake: IntakeConfig,
     #[serde(default)]
@@ -54,6 +56,12 @@ pub struct Config {
     pub escalation: Contacts,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    /// Weekly and monthly statistics digests; absent = off.
+    pub digest: Option<DigestConfig>,
+    /// `/metrics` and `/healthz`; absent = off.
+    pub metrics: Option<MetricsConfig>,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     #[serde(default)]
     pub classify: Rules,
     /// Where the file was read from, for messages.
@@ -122,14 +130,19 @@ pub enum AfterProcessing {
 /// A password or token: from a file or an environment variable, never inline.
 /// (Not `#[serde(flatten)]`: that would disable `deny_unknown_fields`.)
 pub fn resolve_secret(key: &str, password_file: &Option<PathBuf>, password_env: &Option<String>) -> Result<String, ConfigError> {
+    read_secret(key, "password", password_file, password_env)
+}
+
+/// `{name}_file` or `{name}_env`, named so in messages.
+fn read_secret(key: &str, name: &str, file: &Option<PathBuf>, env: &Option<String>) -> Result<String, ConfigError> {
     let fail = |reason: String| ConfigError::Secret { key: key.to_string(), reason };
-    match (password_file, password_env) {
+    match (file, env) {
         (Some(file), None) => std::fs::read_to_string(file)
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-            .map_err(|e| fail(format!("cannot read password_file {}: {e}", file.display()))),
-        (None, Some(var)) => std::env::var(var).map_err(|_| fail(format!("environment variable {var} (password_env) is not set"))),
-        (Some(_), Some(_)) => Err(fail("set password_file or password_env, not both".into())),
-        (None, None) => Err(fail("set password_file or password_env".into())),
+            .map_err(|e| fail(format!("cannot read {name}_file {}: {e}", file.display()))),
+        (None, Some(var)) => std::env::var(var).map_err(|_| fail(format!("environment variable {var} ({name}_env) is not set"))),
+        (Some(_), Some(_)) => Err(fail(format!("set {name}_file or {name}_env, not both"))),
+        (None, None) => Err(fail(format!("set {name}_file or {name}_env"))),
     }
 }
 
@@ -302,12 +315,90 @@ pub struct GroupConfig {
     /// Shown to requesters, e.g. "软件组".
     pub label: Option<String>,
     pub email: Vec<String>,
+    /// Discord channel (id) where this group's tickets get a thread each.
+    pub chat_channel: Option<String>,
+}
+
+/// The Discord bot. Ids are Discord snowflakes written as strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The bot token: from a file or an environment variable, never inline.
+    pub token_file: Option<PathBuf>,
+    pub token_env: Option<String>,
+    /// REST base URL instead of the real Discord (tests, an API proxy); the
+    /// gateway URL is asked from it. Setting it disables the client-side rate limiter.
+    pub api_base: Option<String>,
+    pub guild_id: String,
+    /// A mention of the bot in this channel opens a ticket (as a DM does).
+    pub help_channel: Option<String>,
+    /// Only members of this role may work tickets from chat.
+    pub technician_role: String,
+    /// Mentioned on escalations and breaches.
+    pub lead_role: Option<String>,
+    /// Urgent tickets are paged here.
+    pub on_duty_channel: Option<String>,
+    /// Who is paged, by weekday and time in the [calendar] time zone; the first
+    /// matching slot wins. No match: the page goes to on_duty_channel unaddressed.
+    #[serde(default)]
+    pub on_duty: Vec<OnDutySlot>,
+    /// A message in a ticket thread starting with this is an internal note.
+    #[serde(default = "note_prefix")]
+    pub note_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnDutySlot {
+    /// "mon" … "sun".
+    pub days: Vec<String>,
+    /// "HH:MM"; a slot whose `to` is not after `from` runs past midnight.
+    pub from: String,
+    pub to: String,
+    /// `<@&ROLE_ID>` or `<@USER_ID>`.
+    pub mention: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Contacts {
     pub email: Vec<String>,
+}
+
+/// `[digest]`: when the statistics digests go out and to whom.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    /// Weekday and local time, e.g. "mon 09:00"; "off" for none.
+    pub weekly: String,
+    /// Day of the month and local time, e.g. "1 09:00"; "off" for none.
+    pub monthly: String,
+    pub email: Vec<String>,
+    /// Chat channel (id) for a short summary; used only with [discord].
+    pub chat_channel: Option<String>,
+    /// "en" or "zh-CN"; default [helpdesk].default_language.
+    pub language: Option<String>,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig { weekly: "mon 09:00".into(), monthly: "1 09:00".into(), email: Vec::new(), chat_channel: None, language: None }
+    }
+}
+
+impl DigestConfig {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        use crate::stats::digest::{Cadence, Schedule};
+        Schedule::parse(Cadence::Weekly, &self.weekly).map_err(|r| ("weekly", r))?;
+        Schedule::parse(Cadence::Monthly, &self.monthly).map_err(|r| ("monthly", r))?;
+        if let Some(lang) = self.language.as_deref().filter(|l| Lang::parse(l).is_none()) {
+            return Err(("language", format!("must be \"en\" or \"zh-CN\", got {lang:?}")));
+        }
+        if let Some(bad) = self.email.iter().find(|a| !a.contains('@')) {
+            return Err(("email", format!("{bad:?} is not an email address")));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -330,6 +421,84 @@ impl Default for OutboxConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `IP:port` for `/metrics` and `/healthz`, e.g. "127.0.0.1:9464".
+    pub listen: String,
+    /// A non-loopback `listen` is refused unless this is set (the endpoints
+    /// have no authentication).
+    #[serde(default)]
+    pub allow_remote: bool,
+    /// `/healthz` answers 503 once IMAP has been failing this long.
+    #[serde(default = "fifteen_minutes")]
+    pub imap_unhealthy_after: Span,
+}
+
+impl MetricsConfig {
+    /// The validated listen address.
+    pub fn addr(&self) -> Result<std::net::SocketAddr, (&'static str, String)> {
+        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| ("listen", format!("{:?} is not an address like \"127.0.0.1:9464\"", self.listen)))?;
+        if !addr.ip().is_loopback() && !self.allow_remote {
+            return Err(("listen", format!("{addr} is reachable from other machines and the endpoints have no authentication; use a loopback address, or set [metrics].allow_remote = true")));
+        }
+        Ok(addr)
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        self.addr()?;
+        elapsed(self.imap_unhealthy_after).map_err(|r| ("imap_unhealthy_after", r))?;
+        Ok(())
+    }
+}
+
+/// Alerts to `[on_duty]` about the daemon's own health.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// At most one alert per condition per this interval.
+    pub every: Span,
+    /// Consecutive IMAP connection/login failures before an alert.
+    pub imap_failures: u32,
+    /// Dead letters at or above this many raise an alert.
+    pub dead_letters: u64,
+    /// Warn this long before an XOAUTH2 token (a JWT in oauth_token_file) expires.
+    pub token_expiry_warning: Span,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig { every: Span::Elapsed { seconds: 3600 }, imap_failures: 3, dead_letters: 10, token_expiry_warning: Span::Elapsed { seconds: 15 * 60 } }
+    }
+}
+
+impl AlertsConfig {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        elapsed(self.every).map_err(|r| ("every", r))?;
+        elapsed(self.token_expiry_warning).map_err(|r| ("token_expiry_warning", r))?;
+        if self.imap_failures == 0 {
+            return Err(("imap_failures", "must be at least 1".into()));
+        }
+        if self.dead_letters == 0 {
+            return Err(("dead_letters", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A span of plain elapsed time: working hours make no sense for operations.
+pub fn elapsed(span: Span) -> Result<chrono::Duration, String> {
+    match span {
+        Span::Elapsed { seconds } if seconds > 0 => Ok(chrono::Duration::seconds(seconds)),
+        Span::Elapsed { .. } => Err("must be longer than zero".into()),
+        other => Err(format!("must be elapsed time like \"15m\" or \"1h\", not working time ({other})")),
+    }
+}
+
+fn fifteen_minutes() -> Span {
+    Span::Elapsed { seconds: 15 * 60 }
+}
+
 fn login() -> ImapAuth {
     ImapAuth::Login
 }
@@ -350,6 +519,9 @@ fn yes() -> bool {
 }
 fn sixty() -> u64 {
     60
+}
+fn note_prefix() -> String {
+    "!note".into()
 }
 
 impl Config {
@@ -409,6 +581,21 @@ impl Config {
             return Err(invalid("intake", "max_attachment_mb", "size limits must be positive".into()));
         }
         self.classify.validate().map_err(|r| invalid("classify", "types", r))?;
+        if let Some(digest) = &self.digest {
+            digest.validate().map_err(|(key, reason)| invalid("digest", key, reason))?;
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.validate().map_err(|(key, reason)| invalid("metrics", key, reason))?;
+        }
+        self.alerts.validate().map_err(|(key, reason)| invalid("alerts", key, reason))?;
+        if let Some(discord) = &self.discord {
+            discord.validate().map_err(|(key, reason)| invalid("discord", key, reason))?;
+        }
+        for (name, group) in &self.groups {
+            if let Some(channel) = &group.chat_channel {
+                check_snowflake(channel).map_err(|r| invalid(&format!("groups.{name}"), "chat_channel", r))?;
+            }
+        }
         Ok(())
     }
 
@@ -456,6 +643,9 @@ impl Config {
         if let Some(smtp) = self.smtp.as_ref().filter(|s| s.username.is_some()) {
             resolve_secret("smtp", &smtp.password_file, &smtp.password_env)?;
         }
+        if let Some(discord) = &self.discord {
+            discord.token()?;
+        }
         Ok(())
     }
 
@@ -474,6 +664,61 @@ fn check_plain(section: &str, host: &str, security: Security, allowed: bool) -> 
         return Err(format!("\"plain\" sends the password unencrypted to {host}; use \"tls\" or \"starttls\", or set [{section}].allow_plain = true"));
     }
     Ok(())
+}
+
+impl DiscordConfig {
+    /// The bot token from token_file or token_env.
+    pub fn token(&self) -> Result<String, ConfigError> {
+        read_secret("discord", "token", &self.token_file, &self.token_env)
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(base) = &self.api_base {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return Err(("api_base", format!("must be an http:// or https:// URL, got {base:?}")));
+            }
+        }
+        check_snowflake(&self.guild_id).map_err(|r| ("guild_id", r))?;
+        check_snowflake(&self.technician_role).map_err(|r| ("technician_role", r))?;
+        for (key, id) in [("help_channel", &self.help_channel), ("lead_role", &self.lead_role), ("on_duty_channel", &self.on_duty_channel)] {
+            if let Some(id) = id {
+                check_snowflake(id).map_err(|r| (key, r))?;
+            }
+        }
+        if self.note_prefix.trim().is_empty() {
+            return Err(("note_prefix", "must not be empty".into()));
+        }
+        for (n, slot) in self.on_duty.iter().enumerate() {
+            let n = n + 1;
+            if slot.days.is_empty() {
+                return Err(("on_duty", format!("slot {n}: days is empty")));
+            }
+            for d in &slot.days {
+                d.parse::<Weekday>().map_err(|_| ("on_duty", format!("slot {n}: {d:?} is not a weekday (use mon, tue, …)")))?;
+            }
+            for t in [&slot.from, &slot.to] {
+                NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| ("on_duty", format!("slot {n}: {t:?} is not a time like \"09:00\"")))?;
+            }
+            if !is_mention(&slot.mention) {
+                return Err(("on_duty", format!("slot {n}: mention {:?} must be <@&ROLE_ID> or <@USER_ID>", slot.mention)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_snowflake(id: &str) -> Result<(), String> {
+    match id.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(()),
+        _ => Err(format!("{id:?} is not a Discord id (the number Discord shows with developer mode on)")),
+    }
+}
+
+/// `<@&123>` (a role) or `<@123>` / `<@!123>` (a user).
+pub fn is_mention(s: &str) -> bool {
+    let inner = s.strip_prefix("<@").and_then(|r| r.strip_suffix('>'));
+    let id = inner.map(|i| i.trim_start_matches(['&', '!']));
+    id.is_some_and(|id| check_snowflake(id).is_ok())
 }
 
 /// 1-based line of `key = …` inside `[section]`, for messages.

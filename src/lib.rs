@@ -13,3 +13,5 @@ pub mod control;
 pub mod app;
 pub mod cli;
 pub mod channels;
+pub mod ops;
+pub mod stats;

@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_imap::types::Fetch;
+use async_imap::types::{Fetch, UnsolicitedResponse};
 use async_imap::{Client, Session};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -28,6 +28,7 @@ use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::prepare;
+use crate::ops::Health;
 use crate::shutdown::Shutdown;
 use crate::store::{Quarantined, Store, StoreError};
 
@@ -41,17 +42,32 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const CHUNK: usize = 50;
 /// Of a message over the size cap, this much of the text is read.
 const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
+const MB: f64 = 1024.0 * 1024.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error("cannot connect to IMAP server {host}:{port}: {reason} — check [imap].host/port and that the server is up")]
-    Connect { host: String, port: u16, reason: String },
+    Connect {
+        host: String,
+        port: u16,
+        reason: String,
+    },
     #[error("TLS with IMAP server {host}: {reason} — check [imap].security and [imap].ca_file")]
     Tls { host: String, reason: String },
     #[error("IMAP login to {host}:{port} as {user} failed: {reason} — check [imap].password_file / password_env")]
-    Login { host: String, port: u16, user: String, reason: String },
+    Login {
+        host: String,
+        port: u16,
+        user: String,
+        reason: String,
+    },
     #[error("IMAP XOAUTH2 login to {host} as {user} was rejected: {reason} — the access token has probably EXPIRED; refresh {source_hint}")]
-    TokenRejected { host: String, user: String, reason: String, source_hint: String },
+    TokenRejected {
+        host: String,
+        user: String,
+        reason: String,
+        source_hint: String,
+    },
     #[error("cannot get an XOAUTH2 token: {0}")]
     Token(String),
     #[error("IMAP {op} failed: {reason}")]
@@ -81,6 +97,8 @@ pub struct ImapIntake {
     pub rules: Rules,
     pub directory: Arc<Directory>,
     pub clock: Arc<dyn Clock>,
+    /// Told of every failure and every mailbox read-through (metrics, alerts).
+    pub health: Health,
 }
 
 impl ImapIntake {
@@ -97,10 +115,18 @@ impl ImapIntake {
                     backoff = Duration::from_secs(1);
                     match self.serve(session, &mut shutdown).await {
                         Ok(()) => break,
-                        Err(e) => warn!(error = %e, "IMAP session ended; reconnecting"),
+                        Err(e) => {
+                            warn!(error = %e, "IMAP session ended; reconnecting");
+                            self.health
+                                .imap_failed(self.clock.now(), (&e).into(), &e.to_string());
+                        }
                     }
                 }
-                Err(e) => warn!(error = %e, retry_in = ?backoff, "IMAP connection failed"),
+                Err(e) => {
+                    warn!(error = %e, retry_in = ?backoff, "IMAP connection failed");
+                    self.health
+                        .imap_failed(self.clock.now(), (&e).into(), &e.to_string());
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
@@ -112,14 +138,24 @@ impl ImapIntake {
     }
 
     fn port(&self) -> u16 {
-        self.config.port.unwrap_or(if self.config.security == Security::Tls { 993 } else { 143 })
+        self.config
+            .port
+            .unwrap_or(if self.config.security == Security::Tls {
+                993
+            } else {
+                143
+            })
     }
 
     async fn connect(&self) -> Result<Session<Stream>, ImapError> {
         let (host, port) = (self.config.host.clone(), self.port());
         let tcp = timed("connect", TcpStream::connect((host.as_str(), port)))
             .await?
-            .map_err(|e| ImapError::Connect { host: host.clone(), port, reason: e.to_string() })?;
+            .map_err(|e| ImapError::Connect {
+                host: host.clone(),
+                port,
+                reason: e.to_string(),
+            })?;
         let client = match self.config.security {
             Security::Plain => greeted(Client::new(Box::new(tcp) as Stream)).await?,
             Security::Tls => greeted(Client::new(Box::new(self.tls(tcp).await?) as Stream)).await?,
@@ -127,7 +163,10 @@ impl ImapIntake {
                 let mut plain = greeted(Client::new(tcp)).await?;
                 timed("STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
                     .await?
-                    .map_err(|e| ImapError::Tls { host: host.clone(), reason: format!("STARTTLS refused: {e}") })?;
+                    .map_err(|e| ImapError::Tls {
+                        host: host.clone(),
+                        reason: format!("STARTTLS refused: {e}"),
+                    })?;
                 Client::new(Box::new(self.tls(plain.into_inner()).await?) as Stream)
             }
         };
@@ -135,17 +174,44 @@ impl ImapIntake {
         let login = match self.config.auth {
             ImapAuth::Login => {
                 let password = self.password.clone().unwrap_or_default();
-                timed("login", client.login(&user, password)).await?.map_err(|(e, _)| ImapError::Login { host: host.clone(), port, user: user.clone(), reason: e.to_string() })
+                timed("login", client.login(&user, password))
+                    .await?
+                    .map_err(|(e, _)| ImapError::Login {
+                        host: host.clone(),
+                        port,
+                        user: user.clone(),
+                        reason: e.to_string(),
+                    })
             }
             ImapAuth::Xoauth2 => {
                 let token = self.token().await?;
-                timed("login", client.authenticate("XOAUTH2", XOAuth2 { user: user.clone(), token })).await?.map_err(|(e, _)| {
-                    let source_hint = match (&self.config.oauth_token_file, &self.config.oauth_token_command) {
+                timed(
+                    "login",
+                    client.authenticate(
+                        "XOAUTH2",
+                        XOAuth2 {
+                            user: user.clone(),
+                            token,
+                        },
+                    ),
+                )
+                .await?
+                .map_err(|(e, _)| {
+                    let source_hint = match (
+                        &self.config.oauth_token_file,
+                        &self.config.oauth_token_command,
+                    ) {
                         (Some(f), _) => format!("[imap].oauth_token_file {}", f.display()),
-                        (_, Some(c)) => format!("the token printed by [imap].oauth_token_command {c:?}"),
+                        // Not the command line itself: it may carry a client secret.
+                        (_, Some(_)) => "the token printed by [imap].oauth_token_command".into(),
                         _ => "the token".into(),
                     };
-                    ImapError::TokenRejected { host: host.clone(), user: user.clone(), reason: e.to_string(), source_hint }
+                    ImapError::TokenRejected {
+                        host: host.clone(),
+                        user: user.clone(),
+                        reason: e.to_string(),
+                        source_hint,
+                    }
                 })
             }
         };
@@ -154,15 +220,26 @@ impl ImapIntake {
         Ok(session)
     }
 
-    async fn tls(&self, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+    async fn tls(
+        &self,
+        tcp: TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
         let host = &self.config.host;
-        let fail = |reason: String| ImapError::Tls { host: host.clone(), reason };
+        let fail = |reason: String| ImapError::Tls {
+            host: host.clone(),
+            reason,
+        };
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(path) = &self.config.ca_file {
-            let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read ca_file {}: {e}", path.display())))?;
-            for cert in rustls_pemfile_certs(&pem).map_err(|e| fail(format!("ca_file {}: {e}", path.display())))? {
-                roots.add(cert).map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?;
+            let pem = std::fs::read(path)
+                .map_err(|e| fail(format!("cannot read ca_file {}: {e}", path.display())))?;
+            for cert in rustls_pemfile_certs(&pem)
+                .map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?
+            {
+                roots
+                    .add(cert)
+                    .map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?;
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -171,53 +248,98 @@ impl ImapIntake {
             .map_err(|e| fail(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let name = ServerName::try_from(host.clone()).map_err(|e| fail(format!("bad server name: {e}")))?;
-        timed("TLS handshake", TlsConnector::from(Arc::new(config)).connect(name, tcp)).await?.map_err(|e| fail(e.to_string()))
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| fail(format!("bad server name: {e}")))?;
+        timed(
+            "TLS handshake",
+            TlsConnector::from(Arc::new(config)).connect(name, tcp),
+        )
+        .await?
+        .map_err(|e| fail(e.to_string()))
     }
 
     async fn token(&self) -> Result<String, ImapError> {
         if let Some(path) = &self.config.oauth_token_file {
             return std::fs::read_to_string(path)
                 .map(|t| t.trim().to_string())
-                .map_err(|e| ImapError::Token(format!("cannot read [imap].oauth_token_file {}: {e}", path.display())));
+                .map_err(|e| {
+                    ImapError::Token(format!(
+                        "cannot read [imap].oauth_token_file {}: {e}",
+                        path.display()
+                    ))
+                });
         }
         let command = self.config.oauth_token_command.clone().unwrap_or_default();
-        let out = timed("token command", tokio::process::Command::new("sh").arg("-c").arg(&command).output())
-            .await?
-            .map_err(|e| ImapError::Token(format!("cannot run [imap].oauth_token_command: {e}")))?;
+        let out = timed(
+            "token command",
+            tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .output(),
+        )
+        .await?
+        .map_err(|e| ImapError::Token(format!("cannot run [imap].oauth_token_command: {e}")))?;
         if !out.status.success() {
-            return Err(ImapError::Token(format!("[imap].oauth_token_command exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+            return Err(ImapError::Token(format!(
+                "[imap].oauth_token_command exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     /// Selects the mailbox, then alternates "process what is there" and "wait".
-    async fn serve(&self, mut session: Session<Stream>, shutdown: &mut Shutdown) -> Result<(), ImapError> {
+    async fn serve(
+        &self,
+        mut session: Session<Stream>,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), ImapError> {
         let mailbox = self.config.mailbox.clone();
-        let selected = timed("SELECT", session.select(&mailbox)).await?.map_err(|e| ImapError::Mailbox { mailbox: mailbox.clone(), reason: e.to_string() })?;
+        let selected = timed("SELECT", session.select(&mailbox))
+            .await?
+            .map_err(|e| ImapError::Mailbox {
+                mailbox: mailbox.clone(),
+                reason: e.to_string(),
+            })?;
         self.note_uidvalidity(selected.uid_validity)?;
-        let capabilities = timed("CAPABILITY", session.capabilities()).await?.map_err(|e| protocol("CAPABILITY", e))?;
+        let capabilities = timed("CAPABILITY", session.capabilities())
+            .await?
+            .map_err(|e| protocol("CAPABILITY", e))?;
         let idle = self.config.idle && capabilities.has_str("IDLE");
         if self.config.after_processing == AfterProcessing::Move {
             // Creating an existing mailbox fails harmlessly.
             let _ = timed("CREATE", session.create(&self.config.processed_mailbox)).await;
         }
         loop {
-            self.drain(&mut session, shutdown).await?;
+            // What the server reported before the SEARCH, the SEARCH covers.
+            while session.unsolicited_responses.try_recv().is_ok() {}
+            let processed = self.drain(&mut session, shutdown).await?;
+            self.health.imap_polled(self.clock.now());
             if shutdown.is_set() {
                 let _ = timed("LOGOUT", session.logout()).await;
                 return Ok(());
             }
+            // Mail that arrived during the drain was announced (EXISTS) in a
+            // reply to one of its commands; IDLE would not announce it again
+            // and it would wait for the next mail. Look again instead.
+            if processed > 0 || new_mail_announced(&session) {
+                continue;
+            }
             if idle {
                 let mut handle = session.idle();
-                timed("IDLE", handle.init()).await?.map_err(|e| protocol("IDLE", e))?;
+                timed("IDLE", handle.init())
+                    .await?
+                    .map_err(|e| protocol("IDLE", e))?;
                 let (wait, stop) = handle.wait_with_timeout(IDLE_RENEW);
                 tokio::select! {
                     r = wait => { r.map_err(|e| protocol("IDLE", e))?; }
                     _ = shutdown.wait() => {}
                 }
                 drop(stop);
-                session = timed("DONE", handle.done()).await?.map_err(|e| protocol("IDLE DONE", e))?;
+                session = timed("DONE", handle.done())
+                    .await?
+                    .map_err(|e| protocol("IDLE DONE", e))?;
             } else {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(self.config.poll_seconds)) => {}
@@ -230,46 +352,74 @@ impl ImapIntake {
     /// A new UIDVALIDITY means the server renumbered the mailbox; the
     /// Message-ID index keeps already-ticketed mail from being ticketed again.
     fn note_uidvalidity(&self, validity: Option<u32>) -> Result<(), ImapError> {
-        let key = format!("imap:{}:{}:uidvalidity", self.config.username, self.config.mailbox);
+        let key = format!(
+            "imap:{}:{}:uidvalidity",
+            self.config.username, self.config.mailbox
+        );
         let now = validity.unwrap_or(0).to_be_bytes();
         match self.store.meta(&key)? {
-            Some(old) if old.as_slice() != now => warn!(mailbox = %self.config.mailbox, "UIDVALIDITY changed; relying on Message-ID de-duplication"),
+            Some(old) if old.as_slice() != now => {
+                warn!(mailbox = %self.config.mailbox, "UIDVALIDITY changed; relying on Message-ID de-duplication")
+            }
             _ => {}
         }
         self.store.set_meta(&key, &now)?;
         Ok(())
     }
 
-    /// Processes every unprocessed message, oldest first, a chunk at a time.
-    async fn drain(&self, session: &mut Session<Stream>, shutdown: &Shutdown) -> Result<(), ImapError> {
+    /// Processes every unprocessed message, oldest first, a chunk at a time;
+    /// returns how many it marked processed.
+    async fn drain(
+        &self,
+        session: &mut Session<Stream>,
+        shutdown: &Shutdown,
+    ) -> Result<usize, ImapError> {
         let query = match self.config.after_processing {
             AfterProcessing::Seen => "UNSEEN",
             AfterProcessing::Move => "ALL",
         };
-        let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query)).await?.map_err(|e| protocol("SEARCH", e))?.into_iter().collect();
+        let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query))
+            .await?
+            .map_err(|e| protocol("SEARCH", e))?
+            .into_iter()
+            .collect();
         uids.sort_unstable();
         if !uids.is_empty() {
             debug!(count = uids.len(), "unprocessed messages");
         }
+        let mut processed = 0;
         for chunk in uids.chunks(CHUNK) {
             if shutdown.is_set() {
                 break;
             }
             let done = self.process_chunk(session, chunk).await?;
             self.mark_processed(session, &done).await?;
+            processed += done.len();
         }
-        Ok(())
+        Ok(processed)
     }
 
     /// Returns the UIDs whose outcome is committed (or quarantined).
-    async fn process_chunk(&self, session: &mut Session<Stream>, uids: &[u32]) -> Result<Vec<u32>, ImapError> {
+    async fn process_chunk(
+        &self,
+        session: &mut Session<Stream>,
+        uids: &[u32],
+    ) -> Result<Vec<u32>, ImapError> {
         let set = uid_set(uids);
-        let sizes: Vec<Fetch> = timed("FETCH", async { session.uid_fetch(&set, "(UID RFC822.SIZE)").await?.try_collect().await })
-            .await?
-            .map_err(|e| protocol("FETCH", e))?;
+        let sizes: Vec<Fetch> = timed("FETCH", async {
+            session
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?
+        .map_err(|e| protocol("FETCH", e))?;
         let (mut big, mut normal) = (Vec::new(), Vec::new());
         for f in &sizes {
-            let (Some(uid), size) = (f.uid, f.size.unwrap_or(0)) else { continue };
+            let (Some(uid), size) = (f.uid, f.size.unwrap_or(0)) else {
+                continue;
+            };
             if u64::from(size) > self.max_message_bytes {
                 big.push((uid, size));
             } else {
@@ -278,27 +428,42 @@ impl ImapIntake {
         }
         let mut done = Vec::new();
         if !normal.is_empty() {
-            let fetched: Vec<Fetch> = timed_long(async { session.uid_fetch(uid_set(&normal), "(UID BODY.PEEK[])").await?.try_collect().await })
-                .await?
-                .map_err(|e| protocol("FETCH", e))?;
+            let fetched: Vec<Fetch> = timed_long(async {
+                session
+                    .uid_fetch(uid_set(&normal), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?
+            .map_err(|e| protocol("FETCH", e))?;
             for f in &fetched {
-                let (Some(uid), Some(raw)) = (f.uid, f.body()) else { continue };
+                let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
+                    continue;
+                };
                 self.ingest(uid, raw.to_vec(), None).await?;
                 done.push(uid);
             }
         }
         for (uid, size) in big {
             let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
-            let fetched: Vec<Fetch> = timed_long(async { session.uid_fetch(uid.to_string(), &query).await?.try_collect().await })
-                .await?
-                .map_err(|e| protocol("FETCH", e))?;
+            let fetched: Vec<Fetch> = timed_long(async {
+                session
+                    .uid_fetch(uid.to_string(), &query)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?
+            .map_err(|e| protocol("FETCH", e))?;
             let Some(f) = fetched.first() else { continue };
             let mut raw = f.header().unwrap_or_default().to_vec();
             raw.extend_from_slice(f.text().unwrap_or_default());
+            // MB as [intake].max_message_mb counts them.
             let note = format!(
                 "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
-                f64::from(size) / 1e6,
-                self.max_message_bytes as f64 / 1e6
+                f64::from(size) / MB,
+                self.max_message_bytes as f64 / MB
             );
             self.ingest(uid, raw, Some(note)).await?;
             done.push(uid);
@@ -308,15 +473,28 @@ impl ImapIntake {
 
     /// Parses and hands one message to the engine. A message nothing can be
     /// done with goes to quarantine instead of blocking the mailbox.
-    async fn ingest(&self, uid: u32, raw: Vec<u8>, oversize: Option<String>) -> Result<(), ImapError> {
+    async fn ingest(
+        &self,
+        uid: u32,
+        raw: Vec<u8>,
+        oversize: Option<String>,
+    ) -> Result<(), ImapError> {
         let mut message = parse_email(&raw, &self.limits, self.clock.now());
         if let Some(note) = oversize {
-            for a in &mut message.attachments {
-                a.data.clear();
-            }
-            message.warnings.push(note);
+            // The parser saw a cut-off copy: its attachment sizes and warnings
+            // describe that copy, not the mail. Name the files, keep none.
+            let names: Vec<String> = message.attachments.drain(..).map(|a| a.name).collect();
+            message.warnings = vec![if names.is_empty() {
+                note
+            } else {
+                format!("{note}: {}", names.join(", "))
+            }];
         }
-        match self.engine.intake(prepare(message, &self.rules, &self.directory)).await? {
+        match self
+            .engine
+            .intake(prepare(message, &self.rules, &self.directory))
+            .await?
+        {
             IntakeOutcome::Unprocessable(reason) => self.quarantine(uid, raw, reason).await,
             outcome => {
                 debug!(uid, outcome = ?outcome, "message processed");
@@ -329,37 +507,72 @@ impl ImapIntake {
         let id = self.store.generate_id()?;
         let origin = format!("imap:{} uid {uid}", self.config.mailbox);
         warn!(%origin, quarantine = id, %reason, "message quarantined (see `itdesk quarantine list`)");
-        self.store.quarantine(&Quarantined { id, at: self.clock.now(), origin: origin.clone(), reason: reason.clone(), raw })?;
+        self.store.quarantine(&Quarantined {
+            id,
+            at: self.clock.now(),
+            origin: origin.clone(),
+            reason: reason.clone(),
+            raw,
+        })?;
         self.store.flush().await?;
         let text = format!("A message ({origin}) could not be processed and was quarantined as #{id}: {reason}.\nInspect it with `itdesk quarantine show {id}`; `itdesk quarantine retry {id}` runs it through intake again.");
         self.engine.alert(text).await?;
         Ok(())
     }
 
-    async fn mark_processed(&self, session: &mut Session<Stream>, uids: &[u32]) -> Result<(), ImapError> {
+    async fn mark_processed(
+        &self,
+        session: &mut Session<Stream>,
+        uids: &[u32],
+    ) -> Result<(), ImapError> {
         if uids.is_empty() {
             return Ok(());
         }
         let set = uid_set(uids);
         match self.config.after_processing {
             AfterProcessing::Seen => {
-                timed("STORE", async { session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?.try_collect::<Vec<_>>().await })
-                    .await?
-                    .map_err(|e| protocol("STORE", e))?;
+                timed("STORE", async {
+                    session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?
+                .map_err(|e| protocol("STORE", e))?;
             }
             AfterProcessing::Move => {
-                timed("MOVE", session.uid_mv(&set, &self.config.processed_mailbox)).await?.map_err(|e| protocol("MOVE", e))?;
+                timed("MOVE", session.uid_mv(&set, &self.config.processed_mailbox))
+                    .await?
+                    .map_err(|e| protocol("MOVE", e))?;
             }
         }
         Ok(())
     }
 }
 
-async fn greeted<T: AsyncRead + AsyncWrite + Unpin + Send + Debug>(mut client: Client<T>) -> Result<Client<T>, ImapError> {
+/// Whether the server announced new messages since the responses were last read.
+fn new_mail_announced(session: &Session<Stream>) -> bool {
+    let mut announced = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        announced |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    announced
+}
+
+async fn greeted<T: AsyncRead + AsyncWrite + Unpin + Send + Debug>(
+    mut client: Client<T>,
+) -> Result<Client<T>, ImapError> {
     match timed("greeting", client.read_response()).await? {
         Some(Ok(_)) => Ok(client),
         Some(Err(e)) => Err(protocol("greeting", e)),
-        None => Err(ImapError::Protocol { op: "greeting", reason: "server closed the connection".into() }),
+        None => Err(ImapError::Protocol {
+            op: "greeting",
+            reason: "server closed the connection".into(),
+        }),
     }
 }
 
@@ -377,7 +590,9 @@ impl async_imap::Authenticator for XOAuth2 {
 
 fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
-    let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     if certs.is_empty() {
         return Err("no PEM certificate in it".into());
     }
@@ -386,17 +601,30 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Stri
 
 /// `1,2,3,7` — short and correct for any set.
 fn uid_set(uids: &[u32]) -> String {
-    uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn protocol(op: &'static str, e: impl std::fmt::Display) -> ImapError {
-    ImapError::Protocol { op, reason: e.to_string() }
+    ImapError::Protocol {
+        op,
+        reason: e.to_string(),
+    }
 }
 
-async fn timed<T>(op: &'static str, fut: impl std::future::Future<Output = T>) -> Result<T, ImapError> {
-    tokio::time::timeout(COMMAND_TIMEOUT, fut).await.map_err(|_| ImapError::Timeout(op))
+async fn timed<T>(
+    op: &'static str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut)
+        .await
+        .map_err(|_| ImapError::Timeout(op))
 }
 
 async fn timed_long<T>(fut: impl std::future::Future<Output = T>) -> Result<T, ImapError> {
-    tokio::time::timeout(FETCH_TIMEOUT, fut).await.map_err(|_| ImapError::Timeout("FETCH"))
+    tokio::time::timeout(FETCH_TIMEOUT, fut)
+        .await
+        .map_err(|_| ImapError::Timeout("FETCH"))
 }

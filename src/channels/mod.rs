@@ -4,3 +4,9 @@
 
 pub mod smtp;
 pub mod imap;
+pub mod discord;
+
+/// Log directives that silence the protocol crates' wire logging, which would
+/// print credentials: async-imap traces the LOGIN and AUTHENTICATE lines it
+/// sends; lettre, with its tracing feature, logs the SMTP AUTH line at debug.
+pub const CREDENTIAL_SAFE_LOG_DIRECTIVES: [&str; 2] = ["async_imap::imap_stream=off", "lettre::transport::smtp=info"];

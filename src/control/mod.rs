@@ -19,7 +19,7 @@ use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, InboundMessage, Sender};
-use crate::store::{Store, StoreError};
+use crate::store::{BackupError, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -39,6 +39,8 @@ pub enum ControlError {
     Refused(String),
     #[error("{0}")]
     Daemon(String),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,7 +61,12 @@ pub enum ControlRequest {
     OutboxList,
     OutboxRetry { entry: u64 },
     Export,
+    /// A statistics report; `rebuild` first rewrites every ticket's stats record.
+    Stats { query: crate::stats::aggregate::Query, rebuild: bool },
     Import { tickets: Vec<Ticket> },
+    /// Write a consistent snapshot of the store to `path` (absolute; written by
+    /// whoever holds the store: the daemon, or the CLI when it is stopped).
+    Backup { path: std::path::PathBuf },
     QuarantineList,
     QuarantineShow { id: u64 },
     /// Run a quarantined message through intake again; released if it now works.
@@ -166,9 +173,27 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
                 Err(ControlError::Refused(format!("no dead letter with id {entry}")))
             }
         }
+        ControlRequest::Stats { query, rebuild } => {
+            if rebuild {
+                let n = ctx.store.rebuild_stats()?;
+                ctx.store.flush().await?;
+                tracing::info!(tickets = n, "statistics records rebuilt");
+            }
+            let report = crate::stats::compute(&ctx.store, query)?;
+            // Invariant: a Report is plain data, like a Ticket.
+            Ok(serde_json::to_value(report).expect("reports serialise"))
+        }
         ControlRequest::Export => Ok(Value::Array(ctx.store.tickets().map(|t| t.map(|t| to_json(&t))).collect::<Result<_, _>>()?)),
         req @ (ControlRequest::QuarantineList | ControlRequest::QuarantineShow { .. } | ControlRequest::QuarantineRetry { .. } | ControlRequest::QuarantineDelete { .. }) => {
             quarantine(req, ctx).await
+        }
+        ControlRequest::Backup { path } => {
+            let (store, now) = (ctx.store.clone(), ctx.clock.now());
+            // Reading every tree is blocking work; writers wait meanwhile (see store::backup).
+            let summary = tokio::task::spawn_blocking(move || store.backup(&path, now))
+                .await
+                .map_err(|e| ControlError::Daemon(format!("the backup did not finish: {e}")))??;
+            Ok(serde_json::to_value(summary).map_err(|e| ControlError::Protocol(e.to_string()))?)
         }
         ControlRequest::Import { tickets } => {
             let mut imported = 0;

@@ -46,6 +46,8 @@ pub enum NoticeKind {
     /// Operational trouble the on-duty staff must know about (a quarantined
     /// message, a mailbox that keeps failing).
     Alert,
+    /// A new ticket's card for its group's chat channel; its thread starts there.
+    TicketCard,
 }
 
 impl NoticeKind {
@@ -70,6 +72,7 @@ impl NoticeKind {
             NoticeKind::StaffUpdate => "staff_update",
             NoticeKind::Digest => "digest",
             NoticeKind::Alert => "alert",
+            NoticeKind::TicketCard => "ticket_card",
         }
     }
 
@@ -92,6 +95,7 @@ impl NoticeKind {
         NoticeKind::StaffUpdate,
         NoticeKind::Digest,
         NoticeKind::Alert,
+        NoticeKind::TicketCard,
     ];
 }
 

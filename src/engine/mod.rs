@@ -6,6 +6,7 @@
 //! Invariant: no other task writes tickets. Being the only writer, the engine can
 //! read-then-write without races; sled transactions make each decision atomic.
 
+mod rota;
 mod route;
 
 use std::sync::Arc;
@@ -17,13 +18,14 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::effect::{Effect, NoticeKind};
+use crate::core::effect::{Audience, Effect, Notice, NoticeKind};
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::sla::Policy;
 use crate::core::ticket::{Attachment, Channel, Status, Ticket};
 use crate::intake::{reply::parse_reply, Automated, Request};
-use crate::store::{Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
+use crate::ops::Health;
+use crate::store::{Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError, ThreadLink};
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
@@ -71,6 +73,8 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 enum Command {
     Intake(Box<Request>, Reply<IntakeOutcome>),
     Act(TicketId, Action, Reply<Result<Ticket, Refusal>>),
+    ActOnce(TicketId, Action, String, Reply<Option<Result<Ticket, Refusal>>>),
+    LinkThread(TicketId, ThreadLink, Reply<()>),
     Fire(QueueKey, QueueEntry, Reply<()>),
     Import(Box<Ticket>, Reply<()>),
     Alert(String, Reply<()>),
@@ -89,6 +93,18 @@ impl EngineHandle {
 
     pub async fn act(&self, id: TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
         self.call(|r| Command::Act(id, action, r)).await
+    }
+
+    /// `act` for an action carried by a chat message or interaction that may be
+    /// delivered again (gateway replays): `message_id` is recorded with the change,
+    /// and `None` means it was seen before and nothing was done.
+    pub async fn act_once(&self, id: TicketId, action: Action, message_id: String) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
+        self.call(|r| Command::ActOnce(id, action, message_id, r)).await
+    }
+
+    /// Records the ticket's chat thread (both directions, durably).
+    pub async fn link_thread(&self, id: TicketId, link: ThreadLink) -> Result<(), EngineError> {
+        self.call(|r| Command::LinkThread(id, link, r)).await
     }
 
     pub async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
@@ -118,11 +134,12 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Wakes the outbox dispatcher when new entries were queued.
     outbox_wake: Arc<Notify>,
+    health: Health,
 }
 
 impl Engine {
-    pub fn new(store: Store, config: &Config, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>) -> Engine {
-        Engine { store, policy: config.policy(), routing: Routing::from_config(config), clock, outbox_wake }
+    pub fn new(store: Store, config: &Config, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>, health: Health) -> Engine {
+        Engine { store, policy: config.policy(), routing: Routing::from_config(config), clock, outbox_wake, health }
     }
 
     /// Spawns the engine task. It ends when every handle is dropped, after
@@ -142,6 +159,14 @@ impl Engine {
                 }
                 Command::Act(id, action, reply) => {
                     let r = self.act(&id, action).await;
+                    let _ = reply.send(r);
+                }
+                Command::ActOnce(id, action, message_id, reply) => {
+                    let r = self.act_once(&id, action, message_id).await;
+                    let _ = reply.send(r);
+                }
+                Command::LinkThread(id, link, reply) => {
+                    let r = self.link_thread(&id, &link).await;
                     let _ = reply.send(r);
                 }
                 Command::Fire(key, entry, reply) => {
@@ -269,11 +294,19 @@ impl Engine {
         };
         let (ticket, effects) = lifecycle::open(id.clone(), new, now, &self.policy);
         let mut message_ids = vec![req.message_id];
-        let enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
+        let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
+        if let Some((dest, lang)) = self.routing.card(&ticket) {
+            let id = self.store.generate_id()?;
+            let card = Notice { kind: NoticeKind::TicketCard, audience: Audience::Group, text: None };
+            let notice = self.routing.outgoing(&ticket, &card, dest, lang, id);
+            message_ids.push(notice.message_id.clone());
+            enqueue.push(QueueEntry { id, due: now, ticket: Some(ticket.id.clone()), attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+        }
         self.store.commit(Commit { ticket: Some(&ticket), new_serial: Some((date, serial)), message_ids, enqueue, consumed: None })?;
         self.store.flush().await?;
         self.outbox_wake.notify_one();
         info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
+        self.health.ticket_opened(ticket.channel);
         Ok(IntakeOutcome::Created(id))
     }
 
@@ -298,6 +331,20 @@ impl Engine {
     async fn act(&self, id: &TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
         let now = self.clock.now();
         self.apply(id, action, now, Vec::new(), None).await
+    }
+
+    async fn act_once(&self, id: &TicketId, action: Action, message_id: String) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
+        if self.store.ticket_for_message(&message_id)?.is_some() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        Ok(Some(self.apply(id, action, now, vec![message_id], None).await?))
+    }
+
+    async fn link_thread(&self, id: &TicketId, link: &ThreadLink) -> Result<(), EngineError> {
+        self.store.link_thread(id, link)?;
+        self.store.flush().await?;
+        Ok(())
     }
 
     async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
@@ -376,7 +423,7 @@ impl Engine {
                     body: EntryBody::Wake { kind },
                 }),
                 Effect::Notify(notice) => {
-                    let dests = self.routing.destinations(ticket, notice.audience);
+                    let dests = self.routing.destinations(ticket, notice.audience, now);
                     if dests.is_empty() {
                         warn!(ticket = %ticket.id, kind = ?notice.kind, audience = ?notice.audience, "nobody to send this notice to; configure the audience's addresses");
                     }

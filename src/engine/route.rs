@@ -1,8 +1,13 @@
 //! Who receives a notice: the audience of an effect resolved to concrete
-//! destinations from the ticket and the routing config.
+//! destinations from the ticket and the routing config — email addresses and,
+//! with `[discord]`, chat channels (the group's staff channel, the on-duty
+//! channel addressed to whoever the rota names at that moment).
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
+use super::rota::Rota;
 use crate::config::{Config, RoutingConfig};
 use crate::core::effect::{Audience, Notice};
 use crate::core::ticket::{Channel, Lang, ProblemType, Ticket};
@@ -15,6 +20,16 @@ pub struct Routing {
     lead: Vec<String>,
     staff_lang: Lang,
     message_id_domain: String,
+    chat: Option<ChatRouting>,
+}
+
+/// Where staff are reached in chat.
+struct ChatRouting {
+    /// Group name → its staff channel.
+    group_channels: BTreeMap<String, String>,
+    on_duty_channel: Option<String>,
+    lead_mention: Option<String>,
+    rota: Rota,
 }
 
 impl Routing {
@@ -26,6 +41,12 @@ impl Routing {
             lead: config.escalation.email.clone(),
             staff_lang: config.default_lang(),
             message_id_domain: config.helpdesk.message_id_domain.clone(),
+            chat: config.discord.as_ref().map(|d| ChatRouting {
+                group_channels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?))).collect(),
+                on_duty_channel: d.on_duty_channel.clone(),
+                lead_mention: d.lead_role.as_ref().map(|r| format!("<@&{r}>")),
+                rota: Rota::new(&d.on_duty, config.policy().calendar.tz()),
+            }),
         }
     }
 
@@ -34,8 +55,9 @@ impl Routing {
     }
 
     /// Requesters hear back on the channel they wrote in, in their language;
-    /// staff get the configured language.
-    pub fn destinations(&self, ticket: &Ticket, audience: Audience) -> Vec<(Destination, Lang)> {
+    /// staff get the configured language, by email and in chat. `now` picks the
+    /// on-duty person from the rota.
+    pub fn destinations(&self, ticket: &Ticket, audience: Audience, now: DateTime<Utc>) -> Vec<(Destination, Lang)> {
         match audience {
             Audience::Requester => {
                 let r = &ticket.requester;
@@ -47,15 +69,42 @@ impl Routing {
                 };
                 dest.map(|d| vec![(d, ticket.lang)]).unwrap_or_default()
             }
-            Audience::Group => self.staff(self.groups.get(&ticket.group).map(Vec::as_slice).unwrap_or_default()),
-            Audience::OnDuty => self.staff(&self.on_duty),
-            Audience::Lead => self.staff(&self.lead),
+            Audience::Group => {
+                let mut dests = self.staff(self.groups.get(&ticket.group).map(Vec::as_slice).unwrap_or_default());
+                dests.extend(self.card(ticket));
+                dests
+            }
+            Audience::OnDuty => {
+                let mut dests = self.staff(&self.on_duty);
+                if let Some(chat) = &self.chat {
+                    let channel = chat.on_duty_channel.clone();
+                    dests.extend(channel.map(|channel| (addressed(channel, chat.rota.at(now)), self.staff_lang)));
+                }
+                dests
+            }
+            Audience::Lead => {
+                let mut dests = self.staff(&self.lead);
+                if let Some(chat) = &self.chat {
+                    let channel = chat.group_channels.get(&ticket.group).cloned();
+                    dests.extend(channel.map(|channel| (addressed(channel, chat.lead_mention.as_deref()), self.staff_lang)));
+                }
+                dests
+            }
         }
+    }
+
+    /// The group's chat channel, where a new ticket's card opens its thread.
+    pub fn card(&self, ticket: &Ticket) -> Option<(Destination, Lang)> {
+        let channel = self.chat.as_ref()?.group_channels.get(&ticket.group)?.clone();
+        Some((Destination::ChatChannel { channel, mention: None }, self.staff_lang))
     }
 
     /// The on-duty staff, for alerts about no single ticket.
     pub fn on_duty(&self) -> Vec<(Destination, Lang)> {
-        self.staff(&self.on_duty)
+        let mut dests = self.staff(&self.on_duty);
+        let channel = self.chat.as_ref().and_then(|c| c.on_duty_channel.clone());
+        dests.extend(channel.map(|channel| (Destination::ChatChannel { channel, mention: None }, self.staff_lang)));
+        dests
     }
 
     fn staff(&self, addrs: &[String]) -> Vec<(Destination, Lang)> {
@@ -76,4 +125,9 @@ impl Routing {
             message_id: format!("n{entry_id}.{}@{}", ticket.id, self.message_id_domain),
         }
     }
+}
+
+/// A post in `channel`, addressed to `mention` when there is one.
+fn addressed(channel: String, mention: Option<&str>) -> Destination {
+    Destination::ChatChannel { channel, mention: mention.map(str::to_string) }
 }

@@ -202,18 +202,22 @@ fn requester(msg: &InboundMessage, directory: &Directory, signature: Signature) 
         .as_deref()
         .and_then(|e| directory.by_email(e))
         .or_else(|| chat_user.as_deref().and_then(|c| directory.by_chat_user(c)));
+    let listed_name = person.and_then(|p| p.name.clone());
+    // A chat display name is a nickname; the directory knows the real name.
+    let name = match msg.channel {
+        Channel::Chat => listed_name.or_else(|| msg.from.name.clone()),
+        Channel::Email | Channel::Desk => msg.from.name.clone().or(listed_name),
+    };
     Requester {
-        name: msg
-            .from
-            .name
-            .clone()
-            .or_else(|| person.and_then(|p| p.name.clone())),
+        name,
         department: person
             .and_then(|p| p.department.clone())
             .or(signature.department),
         contact: person.and_then(|p| p.contact.clone()).or(signature.contact),
-        email,
-        chat_user,
+        // The directory joins one person's email and chat identities, so their
+        // tickets from either channel belong to the same requester.
+        email: email.or_else(|| person.and_then(|p| p.email.clone())),
+        chat_user: chat_user.or_else(|| person.and_then(|p| p.chat_user.clone())),
     }
 }
 

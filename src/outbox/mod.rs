@@ -6,6 +6,7 @@
 //! Invariant: an entry leaves the queue only after its transport accepted it (or
 //! it was buried). A crash in between sends it again, with the same Message-ID.
 
+pub mod digest;
 pub mod render;
 pub mod transport;
 
@@ -22,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::OutboxConfig;
 use crate::core::calendar::Calendar;
 use crate::engine::EngineHandle;
+use crate::ops::Health;
 use crate::shutdown::Shutdown;
 use crate::store::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
 
@@ -72,6 +74,10 @@ pub struct Dispatcher {
     /// When each address was last sent to, for the cap. In memory: the cap is a
     /// safety net against loops, not an accounting record.
     pub sent_recently: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    /// Counts sent and failed notices for `/metrics`.
+    pub health: Health,
+    /// `[digest]`, for digest timers; `None` when it is off.
+    pub digest: Option<Arc<crate::stats::digest::DigestSettings>>,
 }
 
 impl Dispatcher {
@@ -109,7 +115,11 @@ impl Dispatcher {
             due.push((key, entry));
         }
         let count = due.len();
-        let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Wake { .. }));
+        let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Wake { .. } | EntryBody::Digest { .. }));
+        let (digests, timers): (Vec<_>, Vec<_>) = timers.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Digest { .. }));
+        for (key, entry) in digests {
+            self.digest_due(key, entry).await?;
+        }
         for (key, entry) in timers {
             if let Err(e) = self.engine.fire(key, entry).await {
                 warn!(error = %e, "timer could not be handed to the engine; it stays queued");
@@ -125,31 +135,37 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, key: QueueKey, mut entry: QueueEntry) -> Result<(), StoreError> {
-        let EntryBody::Notice(notice) = &entry.body else {
-            return Ok(());
+        let (kind, dest) = match &entry.body {
+            EntryBody::Notice(n) => (n.kind, n.dest.clone()),
+            EntryBody::Prepared(p) => (p.kind, p.dest.clone()),
+            EntryBody::Wake { .. } | EntryBody::Digest { .. } => return Ok(()),
         };
-        let result = match self.hold_back(notice) {
+        let result = match self.hold_back(&dest) {
             Some(reason) => Err(DeliveryError::Permanent(reason)),
-            None => match self.render(&entry, notice) {
+            None => match self.message(&entry) {
                 Ok(msg) => self.transports.send(&msg).await,
                 Err(reason) => Err(DeliveryError::Permanent(reason)),
             },
         };
+        match &result {
+            Ok(()) => self.health.notice_sent(&dest),
+            Err(e) => self.health.notice_failed(&dest, e),
+        }
         match result {
             Ok(()) => {
                 self.store.complete(&key)?;
-                info!(ticket = ?entry.ticket.as_ref().map(|t| t.to_string()), kind = ?notice.kind, dest = %notice.dest, "notice sent");
+                info!(ticket = ?entry.ticket.as_ref().map(|t| t.to_string()), kind = ?kind, dest = %dest, "notice sent");
             }
             Err(DeliveryError::Temporary(reason)) if entry.attempts + 1 < self.retry.max_attempts => {
                 entry.attempts += 1;
                 let delay = self.retry.delay(entry.attempts);
-                warn!(dest = %notice.dest, attempt = entry.attempts, retry_in = ?delay, %reason, "notice not delivered; will retry");
+                warn!(dest = %dest, attempt = entry.attempts, retry_in = ?delay, %reason, "notice not delivered; will retry");
                 entry.last_error = Some(reason);
                 entry.due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 self.store.reschedule(&key, &entry)?;
             }
             Err(e) => {
-                warn!(dest = %notice.dest, error = %e, "notice moved to the dead-letter list (see `itdesk outbox list`)");
+                warn!(dest = %dest, error = %e, "notice moved to the dead-letter list (see `itdesk outbox list`)");
                 entry.attempts += 1;
                 let error = e.to_string();
                 entry.last_error = Some(error.clone());
@@ -161,8 +177,8 @@ impl Dispatcher {
 
     /// Loop protection on the way out: no mail to an address that bounced
     /// recently, and no more than the cap per address per hour.
-    fn hold_back(&self, notice: &OutgoingNotice) -> Option<String> {
-        let Destination::Email { to } = &notice.dest else { return None };
+    fn hold_back(&self, dest: &Destination) -> Option<String> {
+        let Destination::Email { to } = dest else { return None };
         let now = self.clock.now();
         if let Ok(Some(until)) = self.store.suppressed_until(to) {
             if until > now {
@@ -177,6 +193,25 @@ impl Dispatcher {
         }
         times.push(now);
         None
+    }
+
+    /// A notice rendered now, or a prepared message as it was queued.
+    fn message(&self, entry: &QueueEntry) -> Result<OutgoingMessage, String> {
+        match &entry.body {
+            EntryBody::Notice(notice) => self.render(entry, notice),
+            EntryBody::Prepared(p) => Ok(OutgoingMessage {
+                kind: p.kind,
+                dest: p.dest.clone(),
+                subject: p.subject.clone(),
+                body: p.body.clone(),
+                html: p.html.clone(),
+                message_id: p.message_id.clone(),
+                in_reply_to: None,
+                ticket: entry.ticket.clone(),
+                lang: p.lang,
+            }),
+            EntryBody::Wake { .. } | EntryBody::Digest { .. } => Err("a timer is not a message".into()),
+        }
     }
 
     fn render(&self, entry: &QueueEntry, notice: &OutgoingNotice) -> Result<OutgoingMessage, String> {
@@ -198,9 +233,11 @@ impl Dispatcher {
         };
         let rendered = self.renderer.render(notice.kind, notice.lang, &ctx).map_err(|e| e.to_string())?;
         Ok(OutgoingMessage {
+            kind: notice.kind,
             dest: notice.dest.clone(),
             subject: rendered.subject,
             body: rendered.body,
+            html: None,
             message_id: notice.message_id.clone(),
             in_reply_to: ticket.as_ref().and_then(|t| t.source_message_id.clone()),
             ticket: entry.ticket.clone(),

@@ -53,6 +53,7 @@ builtin_templates!(
     "staff_update",
     "digest",
     "alert",
+    "ticket_card",
 );
 
 #[derive(Debug, thiserror::Error)]

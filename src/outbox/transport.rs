@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
 use crate::core::ticket::Lang;
 use crate::store::Destination;
@@ -12,9 +13,13 @@ use crate::store::Destination;
 /// A rendered notice, ready for a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
+    pub kind: NoticeKind,
     pub dest: Destination,
     pub subject: String,
     pub body: String,
+    /// An HTML alternative to `body` (the digest's charts); mail sends both
+    /// as multipart/alternative, chat uses `body`.
+    pub html: Option<String>,
     /// Stable across retries, so a repeat is recognisable as one.
     pub message_id: String,
     /// The requester's original message, for mail threading.

@@ -10,11 +10,19 @@
 //! so a caller (IMAP intake marking a message processed, the CLI printing an ID)
 //! never acts on a change that a crash could still take back. sled also flushes
 //! on its own every 500 ms.
+//!
+//! Every write holds `self.writing()` for its duration, so that a backup (see
+//! `backup.rs`) sees every tree as of one moment. A new write method must too.
 
+mod backup;
+mod census;
 mod codec;
 mod queue;
+mod stats;
+mod threads;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -23,7 +31,11 @@ use sled::Transactional;
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
 
-pub use queue::{Quarantined, DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey};
+pub use backup::{BackupError, BackupSummary};
+pub use census::Census;
+pub use stats::ScanCount;
+pub use queue::{Quarantined, DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, QueueEntry, QueueKey};
+pub use threads::ThreadLink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,6 +75,15 @@ pub struct Store {
     blobs: sled::Tree,
     meta: sled::Tree,
     quarantine: sled::Tree,
+    /// Compact per-ticket statistics records and the open-ticket index (`stats.rs`).
+    stats: sled::Tree,
+    stats_open: sled::Tree,
+    /// Chat thread ↔ ticket, both directions (see `threads.rs`).
+    threads: sled::Tree,
+    /// Shared by writers, held alone by a backup.
+    gate: Arc<RwLock<()>>,
+    /// Added to sled's ID generator; non-zero in a restored store.
+    id_base: u64,
 }
 
 impl Store {
@@ -72,17 +93,25 @@ impl Store {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
-        Ok(Store {
+        let meta = db.open_tree("meta")?;
+        let store = Store {
             tickets: db.open_tree("tickets")?,
             counters: db.open_tree("counters")?,
             message_ids: db.open_tree("message_ids")?,
             queue: db.open_tree("queue")?,
             dead: db.open_tree("dead_letters")?,
             blobs: db.open_tree("blobs")?,
-            meta: db.open_tree("meta")?,
+            id_base: backup::id_base(&meta)?,
+            meta,
             quarantine: db.open_tree("quarantine")?,
+            threads: db.open_tree("threads")?,
+            stats: db.open_tree("stats")?,
+            stats_open: db.open_tree("stats_open")?,
+            gate: Arc::default(),
             db,
-        })
+        };
+        store.mark_stats_ready_if_empty()?;
+        Ok(store)
     }
 
     /// Makes everything committed so far survive a crash or power loss.
@@ -93,7 +122,7 @@ impl Store {
 
     /// A fresh, never reused number (sled persists its ID generator).
     pub fn generate_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        Ok(self.db.generate_id()? + self.id_base)
     }
 
     pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
@@ -131,8 +160,10 @@ impl Store {
         let ticket_bytes = c.ticket.map(|t| (ticket_key(&t.id), codec::encode(t)));
         let entries: Vec<(QueueKey, Vec<u8>)> = c.enqueue.iter().map(|e| (QueueKey::of(e), codec::encode(e))).collect();
         let target = c.ticket.map(|t| t.id.as_str().to_string());
-        let trees = (&self.tickets, &self.counters, &self.message_ids, &self.queue);
-        let result = trees.transaction(|(tickets, counters, message_ids, queue)| {
+        let _w = self.writing();
+        let stats_write = c.ticket.map(stats::StatsWrite::of);
+        let trees = (&self.tickets, &self.counters, &self.message_ids, &self.queue, &self.stats, &self.stats_open);
+        let result = trees.transaction(|(tickets, counters, message_ids, queue, stats, stats_open)| {
             if let Some((date, serial)) = c.new_serial {
                 let key = counter_key(date);
                 let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
@@ -148,6 +179,9 @@ impl Store {
             }
             if let Some((id, bytes)) = &ticket_bytes {
                 tickets.insert(id, bytes.as_slice())?;
+            }
+            if let Some(w) = &stats_write {
+                w.apply(stats, stats_open)?;
             }
             if let Some(target) = &target {
                 for mid in &c.message_ids {
@@ -170,6 +204,7 @@ impl Store {
 
     /// Stores an attachment once by content hash; safe to repeat.
     pub fn put_blob(&self, sha256: &str, data: &[u8]) -> Result<(), StoreError> {
+        let _w = self.writing();
         if !self.blobs.contains_key(sha256)? {
             self.blobs.insert(sha256, data)?;
         }
@@ -185,11 +220,14 @@ impl Store {
         let (date, serial) = (ticket.id.date(), ticket.id.serial());
         let key = counter_key(date);
         let id_key = ticket_key(&ticket.id);
-        let result = (&self.tickets, &self.counters).transaction(|(tickets, counters)| {
+        let _w = self.writing();
+        let stats_write = stats::StatsWrite::of(ticket);
+        let result = (&self.tickets, &self.counters, &self.stats, &self.stats_open).transaction(|(tickets, counters, stats, stats_open)| {
             if tickets.get(id_key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Exists(ticket.id.clone())));
             }
             tickets.insert(&id_key, codec::encode(ticket))?;
+            stats_write.apply(stats, stats_open)?;
             // Keep the counter ahead of every imported serial, so IDs are never reused.
             let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
             if serial > current {
@@ -220,6 +258,7 @@ impl Store {
 
     /// Removes a delivered notice. Done only after the transport accepted it.
     pub fn complete(&self, key: &QueueKey) -> Result<(), StoreError> {
+        let _w = self.writing();
         self.queue.remove(key.0)?;
         Ok(())
     }
@@ -228,6 +267,7 @@ impl Store {
     pub fn reschedule(&self, key: &QueueKey, entry: &QueueEntry) -> Result<(), StoreError> {
         let new_key = QueueKey::of(entry);
         let bytes = codec::encode(entry);
+        let _w = self.writing();
         self.queue
             .transaction(|q| {
                 q.remove(&key.0)?;
@@ -240,6 +280,7 @@ impl Store {
     /// Moves an entry to the dead-letter list, atomically.
     pub fn bury(&self, key: &QueueKey, dead: &DeadLetter) -> Result<(), StoreError> {
         let bytes = codec::encode(dead);
+        let _w = self.writing();
         (&self.queue, &self.dead)
             .transaction(|(q, d)| {
                 q.remove(&key.0)?;
@@ -258,6 +299,7 @@ impl Store {
 
     /// Puts a dead letter back in the queue, due at `now`, with its attempts reset.
     pub fn resurrect(&self, entry_id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let _w = self.writing();
         let Some(bytes) = self.dead.get(entry_id.to_be_bytes())? else {
             return Ok(false);
         };
@@ -285,6 +327,7 @@ impl Store {
     }
 
     pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let _w = self.writing();
         self.meta.insert(key, value)?;
         Ok(())
     }
@@ -304,6 +347,7 @@ impl Store {
     /// Keeps a message that could not be processed, so it is never lost and
     /// never blocks the messages behind it.
     pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
+        let _w = self.writing();
         self.quarantine.insert(item.id.to_be_bytes(), codec::encode(item))?;
         Ok(())
     }
@@ -323,6 +367,7 @@ impl Store {
     }
 
     pub fn release(&self, id: u64) -> Result<bool, StoreError> {
+        let _w = self.writing();
         Ok(self.quarantine.remove(id.to_be_bytes())?.is_some())
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::effect::{NoticeKind, TimerKind};
 use crate::core::id::TicketId;
 use crate::core::ticket::Lang;
+use crate::stats::digest::Cadence;
 
 /// Sorts by due time, then by entry id: `due_ms (8 bytes BE) ++ id (8 bytes BE)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +39,26 @@ pub enum EntryBody {
     /// Hand `Action::Timer { kind, due }` to the engine.
     Wake { kind: TimerKind },
     Notice(OutgoingNotice),
+    /// A statistics digest timer: when due, the dispatcher queues the digest's
+    /// copies as `Prepared` entries and the next timer (`outbox::digest`).
+    /// `schedule` is what armed it, so a changed `[digest]` is noticed.
+    Digest { cadence: Cadence, schedule: String },
+    /// A message rendered in full when it was queued, sent as it is.
+    Prepared(PreparedMessage),
+}
+
+/// A rendered message for one destination (a digest copy): the report it
+/// carries is fixed when queued, so every recipient and every retry gets the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreparedMessage {
+    pub kind: NoticeKind,
+    pub dest: Destination,
+    pub lang: Lang,
+    pub subject: String,
+    pub body: String,
+    /// An HTML alternative to `body`, for mail.
+    pub html: Option<String>,
+    pub message_id: String,
 }
 
 /// A notice with its concrete destination. Rendered when sent, from the ticket
@@ -59,7 +80,15 @@ pub struct OutgoingNotice {
 pub enum Destination {
     Email { to: String },
     ChatUser { user: String },
-    ChatChannel { channel: String },
+    /// A staff channel. For a ticket's notice to its group's channel the chat
+    /// transport posts in the ticket's thread there instead.
+    ChatChannel {
+        channel: String,
+        /// Who to address: `<@&ROLE_ID>` or `<@USER_ID>` (the on-duty person
+        /// of the moment, the tech lead).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mention: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Destination {
@@ -67,7 +96,7 @@ impl std::fmt::Display for Destination {
         match self {
             Destination::Email { to } => write!(f, "email:{to}"),
             Destination::ChatUser { user } => write!(f, "chat-user:{user}"),
-            Destination::ChatChannel { channel } => write!(f, "chat-channel:{channel}"),
+            Destination::ChatChannel { channel, .. } => write!(f, "chat-channel:{channel}"),
         }
     }
 }

@@ -67,6 +67,8 @@ impl Desk {
             per_recipient_hourly_cap: 100,
             group_labels: [("software".to_string(), "软件组".to_string())].into(),
             sent_recently: Default::default(),
+            health: core.health.clone(),
+            digest: None,
         };
         Desk { core, dispatcher, clock, recorder, seen: 0 }
     }

@@ -54,7 +54,10 @@ fn script() -> PathBuf {
 }
 
 fn rig_command(args: &[&str]) -> std::process::Output {
-    Command::new(script()).args(args).output().expect("run scripts/mailrig.sh")
+    Command::new(script())
+        .args(args)
+        .output()
+        .expect("run scripts/mailrig.sh")
 }
 
 /// `user` may be a bare name of the rig's domain.
@@ -68,10 +71,21 @@ fn full(user: &str) -> String {
 
 impl MailRig {
     pub fn start() -> MailRig {
-        let dir = tempfile::Builder::new().prefix("rig").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("rig")
+            .tempdir()
+            .expect("temp dir");
         let root = dir.path().join("rig");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let mut rig = MailRig { _dir: dir, root, env: HashMap::new(), rt };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut rig = MailRig {
+            _dir: dir,
+            root,
+            env: HashMap::new(),
+            rt,
+        };
         rig.start_servers();
         rig
     }
@@ -84,29 +98,50 @@ impl MailRig {
             String::from_utf8_lossy(&out.stderr)
         );
         let text = std::fs::read_to_string(self.root.join("rig.env")).expect("rig.env");
-        self.env = text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     }
 
     pub fn var(&self, key: &str) -> &str {
-        self.env.get(key).unwrap_or_else(|| panic!("rig.env has no {key}"))
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("rig.env has no {key}"))
     }
 
     fn port(&self, key: &str) -> u16 {
-        self.var(key).parse().unwrap_or_else(|_| panic!("rig.env {key} is not a port"))
+        self.var(key)
+            .parse()
+            .unwrap_or_else(|_| panic!("rig.env {key} is not a port"))
     }
 
     /// Stops Dovecot and Postfix (an outage); `restart` brings them back.
     pub fn stop(&self) {
         let out = rig_command(&["stop", &self.root.to_string_lossy()]);
-        assert!(out.status.success(), "mailrig stop: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mailrig stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Starts the stopped rig again on the same ports, where the daemon expects it.
     pub fn restart(&mut self) {
-        let before: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"].iter().map(|k| self.port(k)).collect();
+        let before: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"]
+            .iter()
+            .map(|k| self.port(k))
+            .collect();
         self.start_servers();
-        let after: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"].iter().map(|k| self.port(k)).collect();
-        assert_eq!(before, after, "the restarted rig did not get its ports back");
+        let after: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"]
+            .iter()
+            .map(|k| self.port(k))
+            .collect();
+        assert_eq!(
+            before, after,
+            "the restarted rig did not get its ports back"
+        );
     }
 
     /// itdesk's `[imap]`, `[smtp]` and `[outbox]` for this rig as helpdesk@,
@@ -141,15 +176,30 @@ retry_max_seconds = 2
             pw = password_file.display()
         );
         let mut table: toml::Table = base.parse().expect("base config");
-        merge(&mut table, extra.parse().unwrap_or_else(|e| panic!("extra config: {e}")));
+        merge(
+            &mut table,
+            extra
+                .parse()
+                .unwrap_or_else(|e| panic!("extra config: {e}")),
+        );
         toml::to_string(&table).expect("config serialises")
     }
 
     async fn login(&self, user: &str) -> Session<TcpStream> {
-        let tcp = TcpStream::connect(("127.0.0.1", self.port("IMAP_PORT"))).await.expect("connect to the rig's IMAP");
+        let tcp = TcpStream::connect(("127.0.0.1", self.port("IMAP_PORT")))
+            .await
+            .expect("connect to the rig's IMAP");
         let mut client = Client::new(tcp);
-        client.read_response().await.expect("IMAP greeting").expect("IMAP greeting");
-        client.login(full(user), PASSWORD).await.map_err(|(e, _)| e).expect("IMAP login")
+        client
+            .read_response()
+            .await
+            .expect("IMAP greeting")
+            .expect("IMAP greeting");
+        client
+            .login(full(user), PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("IMAP login")
     }
 
     /// IMAP APPEND, as a mail client filing a message; creates the mailbox.
@@ -157,7 +207,7 @@ retry_max_seconds = 2
         self.append_all(user, mailbox, &[raw.to_vec()]);
     }
 
-    /// Many APPENDs over one connection.
+    /// Many APPENDs over one connection, in order.
     pub fn append_all(&self, user: &str, mailbox: &str, raws: &[Vec<u8>]) {
         self.rt.block_on(async {
             let mut s = self.login(user).await;
@@ -165,19 +215,51 @@ retry_max_seconds = 2
                 let _ = s.create(mailbox).await; // exists already: harmless
             }
             for raw in raws {
-                s.append(mailbox, None, None, raw).await.expect("IMAP APPEND");
+                s.append(mailbox, None, None, raw)
+                    .await
+                    .expect("IMAP APPEND");
             }
             let _ = s.logout().await;
         })
     }
 
+    /// Many APPENDs over parallel connections, for bulk: Dovecot syncs every
+    /// APPEND to disk, one after another they take seconds. The order in the
+    /// mailbox is not that of `raws`.
+    pub fn append_unordered(&self, user: &str, mailbox: &str, raws: &[Vec<u8>]) {
+        const CONNECTIONS: usize = 8;
+        let per = raws.len().div_ceil(CONNECTIONS).max(1);
+        self.rt
+            .block_on(futures::future::join_all(raws.chunks(per).map(
+                |chunk| async move {
+                    let mut s = self.login(user).await;
+                    for raw in chunk {
+                        s.append(mailbox, None, None, raw)
+                            .await
+                            .expect("IMAP APPEND");
+                    }
+                    let _ = s.logout().await;
+                },
+            )));
+    }
+
     /// SMTP to the rig's Postfix, as a mail program submitting a message.
     pub fn send(&self, from: &str, to: &str, raw: &[u8]) {
-        let envelope = Envelope::new(Some(full(from).parse().expect("from")), vec![full(to).parse().expect("to")]).expect("envelope");
+        let envelope = Envelope::new(
+            Some(full(from).parse().expect("from")),
+            vec![full(to).parse().expect("to")],
+        )
+        .expect("envelope");
         let port = self.port("SMTP_PORT");
         // The transport's pool spawns on (and is dropped into) the runtime.
         self.rt
-            .block_on(async { AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(port).build().send_raw(&envelope, raw).await })
+            .block_on(async {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+                    .port(port)
+                    .build()
+                    .send_raw(&envelope, raw)
+                    .await
+            })
             .expect("SMTP submission to the rig");
     }
 
@@ -191,10 +273,20 @@ retry_max_seconds = 2
             };
             let mut out = Vec::new();
             if selected.exists > 0 {
-                let fetches: Vec<_> = s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])").await.expect("FETCH").try_collect().await.expect("FETCH");
+                let fetches: Vec<_> = s
+                    .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+                    .await
+                    .expect("FETCH")
+                    .try_collect()
+                    .await
+                    .expect("FETCH");
                 for f in &fetches {
                     let flags = f.flags().map(|flag| flag_name(&flag)).collect();
-                    out.push(parse(f.uid.unwrap_or(0), f.body().unwrap_or_default(), flags));
+                    out.push(parse(
+                        f.uid.unwrap_or(0),
+                        f.body().unwrap_or_default(),
+                        flags,
+                    ));
                 }
             }
             let _ = s.logout().await;
@@ -203,9 +295,31 @@ retry_max_seconds = 2
         })
     }
 
-    /// How many messages of `user`'s `mailbox` lack `\Seen`.
+    /// How many messages of `user`'s `mailbox` lack `\Seen` (SEARCH UNSEEN).
     pub fn unseen(&self, user: &str, mailbox: &str) -> usize {
-        self.messages(user, mailbox).iter().filter(|m| !m.seen()).count()
+        self.rt.block_on(async {
+            let mut s = self.login(user).await;
+            let n = match s.examine(mailbox).await {
+                Ok(_) => s.uid_search("UNSEEN").await.expect("SEARCH").len(),
+                Err(_) => 0,
+            };
+            let _ = s.logout().await;
+            n
+        })
+    }
+
+    /// How many messages `user`'s `mailbox` holds, without fetching them.
+    pub fn count(&self, user: &str, mailbox: &str) -> usize {
+        self.rt.block_on(async {
+            let mut s = self.login(user).await;
+            let n = s
+                .examine(mailbox)
+                .await
+                .map(|m| m.exists as usize)
+                .unwrap_or(0);
+            let _ = s.logout().await;
+            n
+        })
     }
 
     /// Dovecot forgets `user` while Postfix still accepts mail for it, so
@@ -215,7 +329,11 @@ retry_max_seconds = 2
         let users = self.root.join("dovecot/users");
         let text = std::fs::read_to_string(&users).expect("dovecot users file");
         let prefix = format!("{}:", full(user));
-        let kept: String = text.lines().filter(|l| !l.starts_with(&prefix)).map(|l| format!("{l}\n")).collect();
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with(&prefix))
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert_ne!(kept, text, "{user} is not a rig user");
         std::fs::write(&users, kept).expect("rewrite dovecot users file");
     }
@@ -250,14 +368,26 @@ fn flag_name(flag: &Flag<'_>) -> String {
 }
 
 fn parse(uid: u32, raw: &[u8], flags: Vec<String>) -> ParsedMail {
-    let msg = MessageParser::default().parse(raw).unwrap_or_else(|| panic!("unparsable mail in the rig: {}", String::from_utf8_lossy(raw)));
+    let msg = MessageParser::default().parse(raw).unwrap_or_else(|| {
+        panic!(
+            "unparsable mail in the rig: {}",
+            String::from_utf8_lossy(raw)
+        )
+    });
     ParsedMail {
         uid,
         subject: msg.subject().unwrap_or_default().to_string(),
         message_id: msg.message_id().unwrap_or_default().to_string(),
         in_reply_to: msg.in_reply_to().as_text().map(str::to_string),
-        auto_submitted: msg.header_raw("Auto-Submitted").map(|v| v.trim().to_string()),
-        from: msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_lowercase(),
+        auto_submitted: msg
+            .header_raw("Auto-Submitted")
+            .map(|v| v.trim().to_string()),
+        from: msg
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_lowercase(),
         body: msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
         flags,
         raw: raw.to_vec(),

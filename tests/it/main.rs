@@ -1,11 +1,16 @@
 //! The one integration-test binary. Support code starts real servers (Dovecot,
-//! Postfix) and the daemon itself; see `support` and `mailrig`.
+//! Postfix), the fake Discord and the daemon itself; see `support`, `mailrig`
+//! and `fake_discord`.
 
 mod cli;
 mod config;
 mod crash;
+mod discord;
 mod email;
+mod fake_discord;
 mod lifecycle;
 mod mailrig;
+mod ops;
+mod stats;
 mod support;
 mod tidy;

@@ -68,11 +68,18 @@ impl Sandbox {
     }
 
     pub fn start_daemon(&self) -> Daemon {
+        self.start_daemon_with(&[], &[])
+    }
+
+    /// `itdesk ARGS… run` with extra environment variables (e.g. ITDESK_LOG).
+    pub fn start_daemon_with(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let log = std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file");
         let child = Command::new(itdesk_bin())
             .arg("--config")
             .arg(&self.config)
+            .args(args)
             .arg("run")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

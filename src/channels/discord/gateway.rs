@@ -1,0 +1,1212 @@
+//! Events in from the Discord gateway: requesters' DMs, help-channel mentions,
+//! technicians' thread messages, slash commands, buttons and forms — each turned
+//! into an `InboundMessage` for intake or an `Action` for the engine.
+//!
+//! Invariants: events are handled one at a time, in Discord's order (a second
+//! DM must see the ticket the first one opened). Every message or interaction
+//! reaches the engine under its Discord id (`discord-<id>`), which the engine
+//! records with the change, so a replay after a reconnect changes nothing. After
+//! a new gateway session (serenity re-identifies when heartbeats go unanswered)
+//! the channels seen so far are read back from where they were left, so
+//! messages sent while the bot was away are not lost.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serenity::all::{
+    ActionRowComponent, ChannelId, ClientBuilder, Command, CommandInteraction,
+    ComponentInteraction, Context, CreateAllowedMentions, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, GetMessages,
+    GuildId, Http, Interaction, InteractionId, Message, MessageId, ModalInteraction, Ready,
+    ResolvedOption, ResolvedValue, RoleId, ShardStageUpdateEvent, UserId,
+};
+use serenity::gateway::ConnectionStage;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use super::commands::{self, CustomId};
+use crate::clock::Clock;
+use crate::config::RoutingConfig;
+use crate::core::calendar::Calendar;
+use crate::core::id::TicketId;
+use crate::core::lifecycle::{Action, ReplyIntent};
+use crate::core::ticket::{Channel, Lang, ProblemType, Status, Ticket, Urgency};
+use crate::engine::{EngineHandle, IntakeOutcome};
+use crate::intake::classify::Rules;
+use crate::intake::directory::Directory;
+use crate::intake::{prepare, redact, InboundAttachment, InboundMessage, Request, Sender};
+use crate::ops::{GatewayState, Health};
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+
+/// A chat ticket's subject is the first line of the message, this long at most.
+const SUBJECT_CHARS: usize = 80;
+/// How long fetching one attachment from Discord's CDN may take.
+const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Interactions remembered to drop replays; older ones are long expired.
+const REMEMBERED_INTERACTIONS: usize = 1000;
+/// Messages waiting for the requester to pick a ticket.
+const PENDING_PICKS: usize = 256;
+/// Retry pause while the gateway URL cannot be fetched.
+const GATEWAY_RETRY: Duration = Duration::from_secs(10);
+
+pub(super) struct Settings {
+    pub guild: GuildId,
+    pub help_channel: Option<ChannelId>,
+    pub technician_role: RoleId,
+    pub note_prefix: String,
+    pub max_attachment_bytes: u64,
+}
+
+/// The gateway connection and the task that handles its events.
+pub struct ChatIntake {
+    pub(super) http: Http,
+    pub(super) gateway_http: Http,
+    pub(super) settings: Settings,
+    pub(super) engine: EngineHandle,
+    pub(super) store: Store,
+    pub(super) rules: Rules,
+    pub(super) directory: Arc<Directory>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) routing: RoutingConfig,
+    pub(super) calendar: Calendar,
+    pub(super) health: Health,
+}
+
+enum Incoming {
+    Ready(Box<Ready>),
+    Message(Box<Message>),
+    Interaction(Box<Interaction>),
+}
+
+impl Incoming {
+    /// Discord's order: snowflakes grow with time. A new session comes first.
+    fn order(&self) -> u64 {
+        match self {
+            Incoming::Ready(_) => 0,
+            Incoming::Message(m) => m.id.get(),
+            Incoming::Interaction(i) => i.id().get(),
+        }
+    }
+}
+
+/// Serenity calls this from a task per event; it only queues, in arrival order.
+struct Handler {
+    tx: mpsc::UnboundedSender<Incoming>,
+    health: Health,
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        let _ = self.tx.send(Incoming::Ready(Box::new(ready)));
+    }
+
+    async fn message(&self, _ctx: Context, message: Message) {
+        let _ = self.tx.send(Incoming::Message(Box::new(message)));
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        let _ = self.tx.send(Incoming::Interaction(Box::new(interaction)));
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, update: ShardStageUpdateEvent) {
+        self.health.set_gateway(match update.new {
+            ConnectionStage::Connected => GatewayState::Connected,
+            ConnectionStage::Disconnected => GatewayState::Disconnected,
+            _ => GatewayState::Connecting,
+        });
+    }
+}
+
+impl ChatIntake {
+    /// Runs until shutdown: connects, handles events, reconnects (serenity
+    /// resumes or re-identifies by itself). On shutdown the gateway closes first,
+    /// then what was already received is handled.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let ChatIntake {
+            http,
+            gateway_http,
+            settings,
+            engine,
+            store,
+            rules,
+            directory,
+            clock,
+            routing,
+            calendar,
+            health,
+        } = self;
+        health.set_gateway(GatewayState::Connecting);
+        let http = Arc::new(http);
+        // Serenity falls back to the real Discord when this fails; with an
+        // api_base that would be the wrong server, so wait until it works.
+        loop {
+            match http.get_gateway().await {
+                Ok(gateway) => {
+                    debug!(url = %gateway.url, "Discord gateway URL");
+                    break;
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in = ?GATEWAY_RETRY, "cannot get the Discord gateway URL — check the network and [discord] api_base")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(GATEWAY_RETRY) => {}
+                _ = shutdown.wait() => return,
+            }
+        }
+        let intents = GatewayIntents::GUILDS
+            | GatewayIntents::GUILD_MESSAGES
+            | GatewayIntents::DIRECT_MESSAGES
+            | GatewayIntents::MESSAGE_CONTENT;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut client = match ClientBuilder::new_with_http(gateway_http, intents)
+            .event_handler(Handler {
+                tx,
+                health: health.clone(),
+            })
+            .await
+        {
+            Ok(client) => client,
+            Err(e) => {
+                error!(error = %e, "cannot start the Discord client; chat intake is off");
+                return;
+            }
+        };
+        let worker = Worker {
+            http,
+            settings,
+            engine,
+            store,
+            rules,
+            directory,
+            clock,
+            routing,
+            calendar,
+            sessions: 0,
+            bot: None,
+            cursors: HashMap::new(),
+            pending: HashMap::new(),
+            pending_order: VecDeque::new(),
+            interactions: HashSet::new(),
+            interaction_order: VecDeque::new(),
+        };
+        let (stop, stopped) = oneshot::channel();
+        let worker_task = tokio::spawn(worker.run(rx, stopped));
+        let shards = client.shard_manager.clone();
+        tokio::select! {
+            result = client.start() => match result {
+                Ok(()) => info!("Discord gateway closed"),
+                Err(e) => error!(error = %e, "Discord gateway stopped; chat intake is off — check [discord] token_file/token_env and the bot's intents (DIRECT_MESSAGES, GUILD_MESSAGES, MESSAGE_CONTENT)"),
+            },
+            _ = shutdown.wait() => shards.shutdown_all().await,
+        }
+        health.set_gateway(GatewayState::Disconnected);
+        drop(client);
+        let _ = stop.send(());
+        let _ = worker_task.await;
+        debug!("Discord intake stopped");
+    }
+}
+
+/// Where a message was written.
+#[derive(Debug, Clone)]
+enum Place {
+    Dm,
+    Help,
+    Thread(TicketId),
+}
+
+struct Worker {
+    http: Arc<Http>,
+    settings: Settings,
+    engine: EngineHandle,
+    store: Store,
+    rules: Rules,
+    directory: Arc<Directory>,
+    clock: Arc<dyn Clock>,
+    routing: RoutingConfig,
+    calendar: Calendar,
+    /// Gateway sessions so far; each after the first may have missed messages.
+    sessions: u32,
+    /// The bot's own user, from READY: mentions of it open tickets.
+    bot: Option<UserId>,
+    /// Every channel a message was handled in, with the last message handled there.
+    cursors: HashMap<ChannelId, (Place, MessageId)>,
+    /// DMs waiting for the requester to say which ticket they are about.
+    pending: HashMap<u64, Request>,
+    pending_order: VecDeque<u64>,
+    interactions: HashSet<InteractionId>,
+    interaction_order: VecDeque<InteractionId>,
+}
+
+/// What a technician or requester is told in reply to an interaction.
+enum Answer {
+    Private(String),
+    Public(String),
+}
+
+impl Worker {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Incoming>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+                _ = &mut stop => {
+                    while let Ok(event) = rx.try_recv() {
+                        self.handle(event).await;
+                    }
+                    break;
+                }
+            };
+            // Serenity hands each event to its own task, so two close together
+            // may arrive swapped: handle what is waiting in Discord's order.
+            let mut batch = vec![first];
+            while let Ok(event) = rx.try_recv() {
+                batch.push(event);
+            }
+            batch.sort_by_key(Incoming::order);
+            for event in batch {
+                self.handle(event).await;
+            }
+        }
+    }
+
+    async fn handle(&mut self, event: Incoming) {
+        match event {
+            Incoming::Ready(ready) => self.ready(*ready).await,
+            Incoming::Message(message) => self.message(*message).await,
+            Incoming::Interaction(interaction) => self.interaction(*interaction).await,
+        }
+    }
+
+    async fn ready(&mut self, ready: Ready) {
+        self.sessions += 1;
+        self.http.set_application_id(ready.application.id);
+        self.bot = Some(ready.user.id);
+        info!(bot = %ready.user.name, session = self.sessions, "Discord gateway session ready");
+        if self.sessions == 1 {
+            if let Err(e) =
+                Command::set_global_commands(&*self.http, vec![commands::ticket_command()]).await
+            {
+                warn!(error = %e, "cannot register /ticket; requesters can still write to the bot");
+            }
+            if let Err(e) = self
+                .settings
+                .guild
+                .set_commands(&*self.http, vec![commands::desk_command()])
+                .await
+            {
+                warn!(error = %e, "cannot register /desk in the guild — check [discord] guild_id and the bot's applications.commands scope");
+            }
+        } else {
+            self.catch_up().await;
+        }
+    }
+
+    /// Reads every known channel from the last message handled there: what was
+    /// sent while the old session was dead. Repeats are dropped by their ids.
+    async fn catch_up(&mut self) {
+        let known: Vec<(ChannelId, MessageId)> =
+            self.cursors.iter().map(|(c, (_, m))| (*c, *m)).collect();
+        for (channel, after) in known {
+            match channel
+                .messages(&*self.http, GetMessages::new().after(after).limit(100))
+                .await
+            {
+                Ok(mut missed) => {
+                    missed.sort_by_key(|m| m.id);
+                    if !missed.is_empty() {
+                        info!(%channel, count = missed.len(), "reading messages sent while the gateway was away");
+                    }
+                    for message in missed {
+                        self.message(message).await;
+                    }
+                }
+                Err(e) => warn!(%channel, error = %e, "cannot read back missed messages"),
+            }
+        }
+    }
+
+    fn place_of(&self, message: &Message) -> Option<Place> {
+        if let Some((place, _)) = self.cursors.get(&message.channel_id) {
+            return Some(place.clone());
+        }
+        if message.guild_id.is_none() {
+            return Some(Place::Dm);
+        }
+        if Some(message.channel_id) == self.settings.help_channel {
+            return Some(Place::Help);
+        }
+        match self
+            .store
+            .ticket_for_thread(&message.channel_id.to_string())
+        {
+            Ok(ticket) => ticket.map(Place::Thread),
+            Err(e) => {
+                warn!(error = %e, "cannot look up the thread index");
+                None
+            }
+        }
+    }
+
+    async fn message(&mut self, message: Message) {
+        if message.author.bot {
+            return;
+        }
+        let Some(place) = self.place_of(&message) else {
+            return;
+        };
+        let cursor = self
+            .cursors
+            .entry(message.channel_id)
+            .or_insert((place.clone(), message.id));
+        cursor.1 = cursor.1.max(message.id);
+        match place {
+            Place::Dm => self.requester_message(message, true).await,
+            Place::Help => {
+                let mentioned = self
+                    .bot
+                    .is_some_and(|bot| message.mentions.iter().any(|u| u.id == bot));
+                if mentioned {
+                    self.requester_message(message, false).await;
+                }
+            }
+            Place::Thread(ticket) => self.staff_message(message, ticket).await,
+        }
+    }
+
+    /// A DM or a mention in the help channel: a new ticket, or more for the
+    /// requester's one open ticket (a DM to a requester with several is asked about).
+    async fn requester_message(&mut self, message: Message, dm: bool) {
+        let text = strip_mentions(&message.content, self.bot);
+        if text.is_empty() && message.attachments.is_empty() {
+            return;
+        }
+        let inbound = self.inbound(&message, &text).await;
+        let mut request = prepare(inbound, &self.rules, &self.directory);
+        let mut follow_up_of_open = None;
+        if dm {
+            let candidates = self.candidates(message.author.id);
+            match candidates.as_slice() {
+                [] => {}
+                [only] => {
+                    request.ticket_tag = Some(only.id.clone());
+                    follow_up_of_open = only.status.is_open().then(|| only.id.clone());
+                }
+                several => {
+                    let choices: Vec<(TicketId, String)> = several
+                        .iter()
+                        .map(|t| (t.id.clone(), t.subject.clone()))
+                        .collect();
+                    self.ask_which(message.channel_id, message.id.get(), request, &choices)
+                        .await;
+                    return;
+                }
+            }
+        }
+        let outcome = self.submit(request).await;
+        match (outcome, dm) {
+            (Some(IntakeOutcome::Created(id)), false) => {
+                let text = format!(
+                    "<@{}> {id}: ticket opened — details by DM. / 服务单已受理，详情已私信发送。",
+                    message.author.id
+                );
+                self.say(message.channel_id, text, Some(message.author.id))
+                    .await;
+            }
+            (Some(IntakeOutcome::Updated(id)), true) if follow_up_of_open.as_ref() == Some(&id) => {
+                self.say(
+                    message.channel_id,
+                    format!("Added to your ticket {id}. / 已补充到服务单 {id}。"),
+                    None,
+                )
+                .await;
+            }
+            _ => {}
+        }
+    }
+
+    /// The requester's tickets a new DM may be about: open ones, and resolved
+    /// ones waiting for a confirmation (a typed "5" or "还是不行" answers those).
+    fn candidates(&self, user: UserId) -> Vec<Ticket> {
+        self.own_tickets(user)
+            .into_iter()
+            .filter(|t| t.status.is_open() || t.status == Status::Resolved)
+            .collect()
+    }
+
+    /// Every ticket whose requester is this chat user (via the directory, also
+    /// their email tickets). A scan: chat traffic is light next to the store.
+    fn own_tickets(&self, user: UserId) -> Vec<Ticket> {
+        let user = user.to_string();
+        self.store
+            .tickets()
+            .filter_map(|t| {
+                t.map_err(|e| warn!(error = %e, "unreadable ticket skipped"))
+                    .ok()
+            })
+            .filter(|t| t.requester.chat_user.as_deref() == Some(user.as_str()))
+            .collect()
+    }
+
+    async fn ask_which(
+        &mut self,
+        channel: ChannelId,
+        message: u64,
+        request: Request,
+        tickets: &[(TicketId, String)],
+    ) {
+        if self.pending.insert(message, request).is_none() {
+            self.pending_order.push_back(message);
+        }
+        while self.pending_order.len() > PENDING_PICKS {
+            if let Some(old) = self.pending_order.pop_front() {
+                self.pending.remove(&old);
+            }
+        }
+        let post = CreateMessage::new()
+            .content("Which ticket is this about? / 这条消息是关于哪张服务单的？")
+            .components(commands::pick_buttons(message, tickets))
+            .allowed_mentions(CreateAllowedMentions::new());
+        if let Err(e) = channel.send_message(&*self.http, post).await {
+            warn!(error = %e, "cannot ask the requester which ticket they mean");
+        }
+    }
+
+    async fn submit(&self, request: Request) -> Option<IntakeOutcome> {
+        let message_id = request.message_id.clone();
+        match self.engine.intake(request).await {
+            Ok(outcome) => {
+                match &outcome {
+                    IntakeOutcome::Created(id) => {
+                        info!(ticket = %id, %message_id, "chat request opened a ticket")
+                    }
+                    IntakeOutcome::Updated(id) => {
+                        info!(ticket = %id, %message_id, "chat message added to a ticket")
+                    }
+                    IntakeOutcome::Duplicate(id) => {
+                        debug!(ticket = %id, %message_id, "chat message seen before")
+                    }
+                    other => warn!(%message_id, outcome = ?other, "chat message not taken"),
+                }
+                Some(outcome)
+            }
+            Err(e) => {
+                error!(%message_id, error = %e, "chat message not processed");
+                None
+            }
+        }
+    }
+
+    async fn inbound(&self, message: &Message, text: &str) -> InboundMessage {
+        let mut attachments = Vec::new();
+        let mut warnings = Vec::new();
+        for a in &message.attachments {
+            let size = u64::from(a.size);
+            let content_type = a
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let data = if size > self.settings.max_attachment_bytes {
+                warnings.push(format!(
+                    "The attachment {} ({size} bytes) is larger than the limit and was not kept.",
+                    a.filename
+                ));
+                Vec::new()
+            } else {
+                match tokio::time::timeout(ATTACHMENT_TIMEOUT, a.download()).await {
+                    Ok(Ok(data)) => data,
+                    Ok(Err(e)) => {
+                        warn!(attachment = %a.filename, error = %e, "cannot fetch an attachment from Discord");
+                        warnings.push(format!(
+                            "The attachment {} could not be fetched; please send it again.",
+                            a.filename
+                        ));
+                        Vec::new()
+                    }
+                    Err(_) => {
+                        warnings.push(format!(
+                            "The attachment {} could not be fetched in time; please send it again.",
+                            a.filename
+                        ));
+                        Vec::new()
+                    }
+                }
+            };
+            attachments.push(InboundAttachment {
+                name: a.filename.clone(),
+                content_type,
+                size,
+                data,
+            });
+        }
+        let name = message
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .unwrap_or_else(|| message.author.display_name().to_string());
+        InboundMessage {
+            channel: Channel::Chat,
+            message_id: format!("discord-{}", message.id),
+            references: Vec::new(),
+            from: Sender {
+                name: Some(name),
+                address: message.author.id.to_string(),
+            },
+            subject: subject_of(text),
+            body: text.to_string(),
+            attachments,
+            received_at: self.clock.now(),
+            automated: None,
+            bounce: None,
+            warnings,
+        }
+    }
+
+    /// A technician writing in a ticket's thread: relayed to the requester, or
+    /// with the note prefix an internal note. Others' messages do nothing.
+    async fn staff_message(&mut self, message: Message, ticket: TicketId) {
+        let roles = match &message.member {
+            Some(member) => member.roles.clone(),
+            // Messages read back after a reconnect come without the member.
+            None => match self
+                .settings
+                .guild
+                .member(&*self.http, message.author.id)
+                .await
+            {
+                Ok(member) => member.roles,
+                Err(e) => {
+                    warn!(error = %e, "cannot check the author's roles; message not relayed");
+                    return;
+                }
+            },
+        };
+        if !roles.contains(&self.settings.technician_role) {
+            debug!(user = %message.author.id, ticket = %ticket, "message by a non-technician in a ticket thread; ignored");
+            return;
+        }
+        let text = message.content.trim();
+        if text.is_empty() {
+            return;
+        }
+        let by = message
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .unwrap_or_else(|| message.author.display_name().to_string());
+        let (action, what) = match text.strip_prefix(self.settings.note_prefix.as_str()) {
+            Some(note) => (
+                Action::Note {
+                    by,
+                    text: redact::mask(note.trim()),
+                },
+                "noted",
+            ),
+            None => (
+                Action::Relay {
+                    by,
+                    text: redact::mask(text),
+                },
+                "relayed",
+            ),
+        };
+        match self
+            .engine
+            .act_once(ticket.clone(), action, format!("discord-{}", message.id))
+            .await
+        {
+            Ok(Some(Ok(_))) => info!(ticket = %ticket, "technician message {what}"),
+            Ok(Some(Err(refusal))) => {
+                self.say(
+                    message.channel_id,
+                    format!("Not {what}: {refusal}. / 未处理：{refusal}"),
+                    None,
+                )
+                .await;
+            }
+            Ok(None) => debug!(ticket = %ticket, "technician message seen before"),
+            Err(e) => error!(ticket = %ticket, error = %e, "technician message not processed"),
+        }
+    }
+
+    async fn say(&self, channel: ChannelId, text: String, mention: Option<UserId>) {
+        let allowed = match mention {
+            Some(user) => CreateAllowedMentions::new().users([user]),
+            None => CreateAllowedMentions::new(),
+        };
+        if let Err(e) = channel
+            .send_message(
+                &*self.http,
+                CreateMessage::new().content(text).allowed_mentions(allowed),
+            )
+            .await
+        {
+            warn!(%channel, error = %e, "cannot post in Discord");
+        }
+    }
+
+    async fn interaction(&mut self, interaction: Interaction) {
+        let id = interaction.id();
+        if !self.interactions.insert(id) {
+            debug!(interaction = %id, "interaction seen before");
+            return;
+        }
+        self.interaction_order.push_back(id);
+        while self.interaction_order.len() > REMEMBERED_INTERACTIONS {
+            if let Some(old) = self.interaction_order.pop_front() {
+                self.interactions.remove(&old);
+            }
+        }
+        match interaction {
+            Interaction::Command(command) => self.command(command).await,
+            Interaction::Component(press) => self.press(press).await,
+            Interaction::Modal(form) => self.form(form).await,
+            _ => {}
+        }
+    }
+
+    async fn respond(&self, id: InteractionId, token: &str, response: CreateInteractionResponse) {
+        if let Err(e) = self
+            .http
+            .create_interaction_response(id, token, &response, Vec::new())
+            .await
+        {
+            warn!(interaction = %id, error = %e, "cannot answer an interaction");
+        }
+    }
+
+    async fn answer(&self, id: InteractionId, token: &str, answer: Answer) {
+        let (text, ephemeral) = match answer {
+            Answer::Private(t) => (t, true),
+            Answer::Public(t) => (t, false),
+        };
+        let message = CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(ephemeral)
+            .allowed_mentions(CreateAllowedMentions::new());
+        self.respond(id, token, CreateInteractionResponse::Message(message))
+            .await;
+    }
+
+    fn is_technician(&self, roles: Option<&[RoleId]>) -> bool {
+        roles.is_some_and(|r| r.contains(&self.settings.technician_role))
+    }
+
+    async fn command(&mut self, command: CommandInteraction) {
+        let options = command.data.options();
+        let Some(ResolvedOption {
+            name: sub,
+            value: ResolvedValue::SubCommand(args),
+            ..
+        }) = options.first()
+        else {
+            return;
+        };
+        match (command.data.name.as_str(), *sub) {
+            (commands::TICKET, "new") => {
+                let problem_type = string(args, "type")
+                    .and_then(ProblemType::parse)
+                    .unwrap_or(ProblemType::Other);
+                let urgency = string(args, "urgency")
+                    .and_then(Urgency::parse)
+                    .unwrap_or(Urgency::Medium);
+                let form = commands::new_ticket_form(problem_type, urgency);
+                self.respond(
+                    command.id,
+                    &command.token,
+                    CreateInteractionResponse::Modal(form),
+                )
+                .await;
+            }
+            (commands::TICKET, "status") => {
+                let text = self.status(
+                    command.user.id,
+                    string(args, "id"),
+                    lang_of(&command.locale),
+                );
+                self.answer(command.id, &command.token, Answer::Private(text))
+                    .await;
+            }
+            (commands::DESK, sub) => {
+                let answer = self.desk(&command, sub, args).await;
+                self.answer(command.id, &command.token, answer).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// `/ticket status`: the requester's own tickets, never anyone else's.
+    fn status(&self, user: UserId, wanted: Option<&str>, lang: Lang) -> String {
+        let mut tickets = self.own_tickets(user);
+        if let Some(wanted) = wanted {
+            tickets.retain(|t| t.id.as_str().eq_ignore_ascii_case(wanted.trim()));
+            if tickets.is_empty() {
+                return match lang {
+                    Lang::En => format!("You have no ticket {wanted}."),
+                    Lang::ZhCn => format!("您没有编号为 {wanted} 的服务单。"),
+                };
+            }
+        } else {
+            // Open ones first, then the latest closed ones.
+            tickets.sort_by_key(|t| (!t.status.is_open(), std::cmp::Reverse(t.created_at)));
+            tickets.truncate(10);
+        }
+        if tickets.is_empty() {
+            return match lang {
+                Lang::En => "You have no tickets.".into(),
+                Lang::ZhCn => "您还没有服务单。".into(),
+            };
+        }
+        let eta = match lang {
+            Lang::En => "ETA",
+            Lang::ZhCn => "预计完成",
+        };
+        tickets
+            .iter()
+            .map(|t| {
+                format!(
+                    "**{}** {} · {} · {} · {eta} {} — {}",
+                    t.id,
+                    t.status.label(lang),
+                    t.problem_type.label(lang),
+                    t.urgency.label(lang),
+                    self.calendar.format_local(t.eta),
+                    t.subject
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// `/desk …` in a ticket's thread, by a technician.
+    async fn desk(
+        &self,
+        command: &CommandInteraction,
+        sub: &str,
+        args: &[ResolvedOption<'_>],
+    ) -> Answer {
+        let member = command.member.as_deref();
+        if !self.is_technician(member.map(|m| m.roles.as_slice())) {
+            return Answer::Private(REFUSED.into());
+        }
+        let ticket = match self
+            .store
+            .ticket_for_thread(&command.channel_id.to_string())
+        {
+            Ok(Some(ticket)) => ticket,
+            Ok(None) => {
+                return Answer::Private(
+                    "Use /desk inside a ticket's thread. / 请在服务单的线程中使用 /desk。".into(),
+                )
+            }
+            Err(e) => return Answer::Private(format!("The ticket index cannot be read: {e}")),
+        };
+        let by = member
+            .map(|m| m.display_name().to_string())
+            .unwrap_or_else(|| command.user.display_name().to_string());
+        let text = |name: &str| string(args, name).map(redact::mask).unwrap_or_default();
+        let action = match sub {
+            "claim" => Action::Claim { by: by.clone() },
+            "assign" => {
+                let Some((user, member)) = args.iter().find_map(|o| match o.value {
+                    ResolvedValue::User(u, m) => Some((u, m)),
+                    _ => None,
+                }) else {
+                    return Answer::Private(
+                        "Name the technician to assign. / 请指定处理人员。".into(),
+                    );
+                };
+                Action::Assign {
+                    to: member
+                        .and_then(|m| m.nick.clone())
+                        .unwrap_or_else(|| user.display_name().to_string()),
+                    by: by.clone(),
+                }
+            }
+            "type" => {
+                let Some(to) = string(args, "type").and_then(ProblemType::parse) else {
+                    return Answer::Private("Unknown type.".into());
+                };
+                Action::SetType {
+                    to,
+                    group: self.routing.group_for(to).to_string(),
+                    by: by.clone(),
+                }
+            }
+            "urgency" => {
+                let Some(to) = string(args, "level").and_then(Urgency::parse) else {
+                    return Answer::Private("Unknown urgency.".into());
+                };
+                Action::SetUrgency {
+                    to,
+                    by: by.clone(),
+                    reason: string(args, "reason").map(redact::mask),
+                }
+            }
+            "step" => Action::Step {
+                by: by.clone(),
+                text: text("text"),
+            },
+            "escalate" => Action::Escalate {
+                by: by.clone(),
+                reason: text("reason"),
+            },
+            "resolve" => Action::Resolve {
+                by: by.clone(),
+                fix: text("fix"),
+            },
+            "reopen" => Action::Reopen {
+                by: by.clone(),
+                reason: text("reason"),
+            },
+            _ => return Answer::Private(format!("Unknown /desk {sub}.")),
+        };
+        self.act(ticket, action, command.id, &by, sub).await
+    }
+
+    /// Applies a technician's action once; the answer says what happened.
+    async fn act(
+        &self,
+        ticket: TicketId,
+        action: Action,
+        id: InteractionId,
+        by: &str,
+        what: &str,
+    ) -> Answer {
+        match self
+            .engine
+            .act_once(ticket.clone(), action, format!("discord-{id}"))
+            .await
+        {
+            Ok(Some(Ok(t))) => {
+                info!(ticket = %ticket, action = what, by, "technician action from chat");
+                Answer::Public(format!(
+                    "{ticket}: {what} by {by} — {}",
+                    t.status.label(Lang::En)
+                ))
+            }
+            Ok(Some(Err(refusal))) => {
+                Answer::Private(format!("Nothing changed: {refusal}. / 未更改：{refusal}"))
+            }
+            Ok(None) => Answer::Private("Already done.".into()),
+            Err(e) => Answer::Private(format!("Not done: {e}")),
+        }
+    }
+
+    async fn press(&mut self, press: ComponentInteraction) {
+        let Some(custom) = CustomId::parse(&press.data.custom_id) else {
+            return;
+        };
+        let user = press.user.id;
+        match custom {
+            CustomId::Rate { ticket, stars } => match self.requester_owns(&ticket, user) {
+                Ok(()) => {
+                    self.respond(
+                        press.id,
+                        &press.token,
+                        CreateInteractionResponse::Modal(commands::remark_form(&ticket, stars)),
+                    )
+                    .await
+                }
+                Err(answer) => self.answer(press.id, &press.token, answer).await,
+            },
+            CustomId::Reject { ticket } => match self.requester_owns(&ticket, user) {
+                Ok(()) => {
+                    self.respond(
+                        press.id,
+                        &press.token,
+                        CreateInteractionResponse::Modal(commands::reject_form(&ticket)),
+                    )
+                    .await
+                }
+                Err(answer) => self.answer(press.id, &press.token, answer).await,
+            },
+            CustomId::Claim { ticket } => {
+                let answer =
+                    if self.is_technician(press.member.as_ref().map(|m| m.roles.as_slice())) {
+                        let by = press
+                            .member
+                            .as_ref()
+                            .map(|m| m.display_name().to_string())
+                            .unwrap_or_else(|| press.user.display_name().to_string());
+                        self.act(
+                            ticket,
+                            Action::Claim { by: by.clone() },
+                            press.id,
+                            &by,
+                            "claim",
+                        )
+                        .await
+                    } else {
+                        Answer::Private(REFUSED.into())
+                    };
+                self.answer(press.id, &press.token, answer).await;
+            }
+            CustomId::Pick { message, ticket } => {
+                let Some(mut request) = self.pending.remove(&message) else {
+                    let text = "That message is no longer waiting; please send it again. / 该消息已过期，请重新发送。";
+                    return self
+                        .answer(press.id, &press.token, Answer::Private(text.into()))
+                        .await;
+                };
+                if request.requester.chat_user.as_deref() != Some(user.to_string().as_str()) {
+                    self.pending.insert(message, request);
+                    return self
+                        .answer(press.id, &press.token, Answer::Private(NOT_YOURS.into()))
+                        .await;
+                }
+                request.ticket_tag = ticket;
+                let text = match self.submit(request).await {
+                    Some(IntakeOutcome::Updated(id)) => format!("Added to {id}. / 已补充到 {id}。"),
+                    Some(IntakeOutcome::Created(id)) => {
+                        format!("Opened {id}; details follow. / 已新建 {id}。")
+                    }
+                    _ => "Done.".into(),
+                };
+                let update = CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .components(Vec::new());
+                self.respond(
+                    press.id,
+                    &press.token,
+                    CreateInteractionResponse::UpdateMessage(update),
+                )
+                .await;
+            }
+            CustomId::NewTicket { .. }
+            | CustomId::Remark { .. }
+            | CustomId::RejectReason { .. } => {}
+        }
+    }
+
+    /// Only the requester may answer for a ticket.
+    fn requester_owns(&self, ticket: &TicketId, user: UserId) -> Result<(), Answer> {
+        match self.store.ticket(ticket) {
+            Ok(Some(t)) if t.requester.chat_user.as_deref() == Some(user.to_string().as_str()) => {
+                Ok(())
+            }
+            Ok(_) => Err(Answer::Private(NOT_YOURS.into())),
+            Err(e) => Err(Answer::Private(format!("The ticket cannot be read: {e}"))),
+        }
+    }
+
+    async fn form(&mut self, form: ModalInteraction) {
+        let Some(custom) = CustomId::parse(&form.data.custom_id) else {
+            return;
+        };
+        let field = |id: &str| {
+            form.data
+                .components
+                .iter()
+                .flat_map(|row| &row.components)
+                .find_map(|c| match c {
+                    ActionRowComponent::InputText(input) if input.custom_id == id => input
+                        .value
+                        .clone()
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty()),
+                    _ => None,
+                })
+        };
+        let user = form.user.id;
+        let answer = match custom {
+            CustomId::NewTicket {
+                problem_type,
+                urgency,
+            } => {
+                let description = field(commands::FIELD_DESCRIPTION).unwrap_or_default();
+                let name = form
+                    .member
+                    .as_ref()
+                    .map(|m| m.display_name().to_string())
+                    .unwrap_or_else(|| form.user.display_name().to_string());
+                let inbound = InboundMessage {
+                    channel: Channel::Chat,
+                    message_id: format!("discord-{}", form.id),
+                    references: Vec::new(),
+                    from: Sender {
+                        name: Some(name),
+                        address: user.to_string(),
+                    },
+                    subject: subject_of(&description),
+                    body: description,
+                    attachments: Vec::new(),
+                    received_at: self.clock.now(),
+                    automated: None,
+                    bounce: None,
+                    warnings: Vec::new(),
+                };
+                let mut request = prepare(inbound, &self.rules, &self.directory);
+                // The form's choices are the requester's own: they beat the keywords.
+                request.problem_type = problem_type;
+                request.urgency = urgency;
+                if let Some(expected) = field(commands::FIELD_EXPECTED) {
+                    request.expected_time = Some(redact::mask(&expected));
+                }
+                if let Some(contact) = field(commands::FIELD_CONTACT) {
+                    request.requester.contact = Some(redact::mask(&contact));
+                }
+                match self.submit(request).await {
+                    Some(IntakeOutcome::Created(id)) => Answer::Private(format!("Ticket {id} opened; the confirmation comes by DM. / 服务单 {id} 已提交，受理通知将私信发送。")),
+                    Some(IntakeOutcome::Duplicate(id)) => Answer::Private(format!("Ticket {id} is already open.")),
+                    _ => Answer::Private("The ticket could not be opened; please try again or write to the bot.".into()),
+                }
+            }
+            CustomId::Remark { ticket, stars } => {
+                let remark = field(commands::FIELD_REMARK).map(|r| redact::mask(&r));
+                let stars_text = format!(
+                    "{}{}",
+                    "★".repeat(usize::from(stars)),
+                    "☆".repeat(5 - usize::from(stars))
+                );
+                let text = remark
+                    .as_ref()
+                    .map_or(stars_text.clone(), |r| format!("{stars_text} {r}"));
+                let intent = ReplyIntent::Confirm {
+                    stars: Some(stars),
+                    remark,
+                };
+                self.requester_reply(
+                    ticket,
+                    intent,
+                    text,
+                    form.id,
+                    user,
+                    &format!("Thank you — {stars_text} recorded. / 感谢评价：{stars_text}"),
+                )
+                .await
+            }
+            CustomId::RejectReason { ticket } => {
+                let remark = field(commands::FIELD_REMARK).map(|r| redact::mask(&r));
+                let text = remark
+                    .clone()
+                    .unwrap_or_else(|| "still broken / 还是不行".into());
+                let intent = ReplyIntent::Reject { remark };
+                self.requester_reply(
+                    ticket,
+                    intent,
+                    text,
+                    form.id,
+                    user,
+                    "Reopened; the technicians are told. / 已重新打开，技术人员会跟进。",
+                )
+                .await
+            }
+            CustomId::Rate { .. }
+            | CustomId::Reject { .. }
+            | CustomId::Claim { .. }
+            | CustomId::Pick { .. } => return,
+        };
+        self.answer(form.id, &form.token, answer).await;
+    }
+
+    async fn requester_reply(
+        &self,
+        ticket: TicketId,
+        intent: ReplyIntent,
+        text: String,
+        id: InteractionId,
+        user: UserId,
+        done: &str,
+    ) -> Answer {
+        if let Err(answer) = self.requester_owns(&ticket, user) {
+            return answer;
+        }
+        match self
+            .engine
+            .act_once(
+                ticket.clone(),
+                Action::RequesterReply { intent, text },
+                format!("discord-{id}"),
+            )
+            .await
+        {
+            Ok(Some(Ok(_))) => {
+                info!(ticket = %ticket, "requester answered the confirmation in chat");
+                Answer::Private(done.to_string())
+            }
+            Ok(Some(Err(refusal))) => {
+                Answer::Private(format!("Nothing changed: {refusal}. / 未更改：{refusal}"))
+            }
+            Ok(None) => Answer::Private("Already recorded.".into()),
+            Err(e) => Answer::Private(format!("Not recorded: {e}")),
+        }
+    }
+}
+
+const REFUSED: &str = "Only members of the technician role can work tickets; nothing was changed. / 只有技术人员角色的成员可以处理服务单，未做任何更改。";
+const NOT_YOURS: &str = "This is not your ticket. / 这不是您的服务单。";
+
+fn string<'a>(args: &'a [ResolvedOption<'a>], name: &str) -> Option<&'a str> {
+    args.iter()
+        .find(|o| o.name == name)
+        .and_then(|o| match o.value {
+            ResolvedValue::String(s) => Some(s),
+            _ => None,
+        })
+}
+
+fn lang_of(locale: &str) -> Lang {
+    if locale.starts_with("zh") {
+        Lang::ZhCn
+    } else {
+        Lang::En
+    }
+}
+
+/// The text without mentions of the bot (`<@ID>` / `<@!ID>`).
+fn strip_mentions(content: &str, bot: Option<UserId>) -> String {
+    match bot {
+        Some(bot) => content
+            .replace(&format!("<@{bot}>"), "")
+            .replace(&format!("<@!{bot}>"), "")
+            .trim()
+            .to_string(),
+        None => content.trim().to_string(),
+    }
+}
+
+/// The first non-empty line, cut short.
+fn subject_of(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let mut subject: String = line.chars().take(SUBJECT_CHARS).collect();
+    if line.chars().count() > SUBJECT_CHARS {
+        subject.push('…');
+    }
+    subject
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_text_helpers() {
+        let bot = Some(UserId::new(42));
+        assert_eq!(strip_mentions("<@42> 打印机卡纸", bot), "打印机卡纸");
+        assert_eq!(strip_mentions("help <@!42>", bot), "help");
+        assert_eq!(strip_mentions("<@7> hi", bot), "<@7> hi");
+        assert_eq!(subject_of("\n  VPN 连不上  \n详细情况"), "VPN 连不上");
+        assert_eq!(
+            subject_of(&"x".repeat(100)).chars().count(),
+            SUBJECT_CHARS + 1
+        );
+        assert_eq!(lang_of("zh-CN"), Lang::ZhCn);
+        assert_eq!(lang_of("en-US"), Lang::En);
+    }
+}

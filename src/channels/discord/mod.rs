@@ -1,0 +1,166 @@
+//! The chat channel: a Discord bot (serenity). Requesters open and follow
+//! tickets by DM, by mentioning the bot in the help channel, or with
+//! `/ticket`; technicians work each ticket in its own thread in their group's
+//! channel; notices go out through the outbox like mail.
+//!
+//! Invariant: this folder is the only code that imports serenity. Its types are
+//! converted to ours here — events to `InboundMessage`s and `Action`s in
+//! `gateway.rs`, rendered notices to posts in `transport.rs` — and go no further.
+
+mod commands;
+mod gateway;
+mod transport;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serenity::all::{ChannelId, GuildId, Http, HttpBuilder, RoleId};
+
+pub use gateway::ChatIntake;
+pub use transport::ChatTransport;
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, DiscordConfig};
+use crate::engine::EngineHandle;
+use crate::intake::directory::Directory;
+use crate::ops::Health;
+use crate::store::Store;
+
+/// What the gateway side works with, from the rest of the daemon.
+pub struct IntakeDeps {
+    pub engine: EngineHandle,
+    pub store: Store,
+    pub directory: Arc<Directory>,
+    pub clock: Arc<dyn Clock>,
+    pub health: Health,
+}
+
+/// The bot's identity and where it works, from `[discord]`.
+pub struct Discord {
+    config: DiscordConfig,
+    token: String,
+    /// The groups' staff channels.
+    group_channels: Vec<ChannelId>,
+}
+
+impl Discord {
+    /// `None` when the config has no `[discord]` section.
+    pub fn from_config(config: &Config) -> Result<Option<Discord>, ConfigError> {
+        let Some(discord) = &config.discord else {
+            return Ok(None);
+        };
+        let group_channels = config
+            .groups
+            .values()
+            .filter_map(|g| g.chat_channel.as_deref())
+            .map(|c| ChannelId::new(snowflake(c)))
+            .collect();
+        Ok(Some(Discord {
+            config: discord.clone(),
+            token: discord.token()?,
+            group_channels,
+        }))
+    }
+
+    /// A REST client. Pointed at `api_base` (a fake, a proxy) it runs without
+    /// its own rate limiter, as serenity requires; against Discord it keeps it.
+    fn http(&self) -> Http {
+        match &self.config.api_base {
+            Some(base) => HttpBuilder::new(&self.token)
+                .proxy(base.trim_end_matches('/'))
+                .ratelimiter_disabled(true)
+                .build(),
+            None => Http::new(&self.token),
+        }
+    }
+
+    pub fn transport(&self, store: Store, engine: EngineHandle) -> Arc<ChatTransport> {
+        Arc::new(ChatTransport {
+            http: Arc::new(self.http()),
+            store,
+            engine,
+            group_channels: self.group_channels.clone(),
+            dm_channels: Mutex::new(HashMap::new()),
+            opening_threads: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn intake(&self, config: &Config, deps: IntakeDeps) -> ChatIntake {
+        let IntakeDeps {
+            engine,
+            store,
+            directory,
+            clock,
+            health,
+        } = deps;
+        ChatIntake {
+            http: self.http(),
+            gateway_http: self.http(),
+            settings: gateway::Settings {
+                guild: GuildId::new(snowflake(&self.config.guild_id)),
+                help_channel: self
+                    .config
+                    .help_channel
+                    .as_deref()
+                    .map(|c| ChannelId::new(snowflake(c))),
+                technician_role: RoleId::new(snowflake(&self.config.technician_role)),
+                note_prefix: self.config.note_prefix.clone(),
+                max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
+            },
+            engine,
+            store,
+            rules: config.classify.clone(),
+            directory,
+            clock,
+            routing: config.routing.clone(),
+            calendar: config.policy().calendar,
+            health,
+        }
+    }
+}
+
+/// An id from `[discord]` or `[groups.*]`.
+fn snowflake(id: &str) -> u64 {
+    // Invariant: `Config::load` checked every configured id is a positive number.
+    id.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .expect("Discord ids validated at config load")
+}
+
+/// A parsed `<@&ROLE>` / `<@USER>` mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Snowflake {
+    Role(u64),
+    User(u64),
+}
+
+impl Snowflake {
+    fn mention(s: &str) -> Option<Snowflake> {
+        let inner = s.trim().strip_prefix("<@")?.strip_suffix('>')?;
+        match inner.strip_prefix('&') {
+            Some(role) => role.parse().ok().filter(|n| *n > 0).map(Snowflake::Role),
+            None => inner
+                .trim_start_matches('!')
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Snowflake::User),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_mentions() {
+        assert_eq!(Snowflake::mention("<@&42>"), Some(Snowflake::Role(42)));
+        assert_eq!(Snowflake::mention("<@42>"), Some(Snowflake::User(42)));
+        assert_eq!(Snowflake::mention("<@!42>"), Some(Snowflake::User(42)));
+        for bad in ["42", "<@&>", "<@0>", "@here", "<#42>"] {
+            assert_eq!(Snowflake::mention(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Notices out to Discord: a `Transport` for the outbox. DMs to requesters (with
+//! rating buttons on the confirm notice), posts in staff channels, and a ticket's
+//! group notices in its own thread — opened from the ticket card on first use.
+//!
+//! Invariant: a notice counts as delivered only once Discord accepted the post;
+//! a ticket's thread is linked in the store (through the engine) before the
+//! notice is reported delivered, so every later group notice finds it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serenity::all::{
+    AutoArchiveDuration, ChannelId, CreateAllowedMentions, CreateMessage, CreateThread, Http,
+    HttpError, RoleId, UserId,
+};
+use tracing::info;
+
+use super::commands;
+use super::Snowflake;
+use crate::core::effect::NoticeKind;
+use crate::core::id::TicketId;
+use crate::engine::EngineHandle;
+use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
+use crate::store::{Destination, Store, ThreadLink};
+
+/// Discord refuses longer message content.
+const MAX_CONTENT_CHARS: usize = 2000;
+/// And longer thread names.
+const MAX_THREAD_NAME_CHARS: usize = 100;
+
+pub struct ChatTransport {
+    pub(super) http: Arc<Http>,
+    pub(super) store: Store,
+    pub(super) engine: EngineHandle,
+    /// Channels whose ticket notices go to the ticket's thread: the groups' channels.
+    pub(super) group_channels: Vec<ChannelId>,
+    /// Requester → DM channel; Discord returns the same channel every time, so
+    /// this only saves a call.
+    pub(super) dm_channels: Mutex<HashMap<UserId, ChannelId>>,
+    /// Serialises opening threads, so two notices of one new ticket sent at
+    /// once do not open two threads.
+    pub(super) opening_threads: tokio::sync::Mutex<()>,
+}
+
+#[async_trait]
+impl Transport for ChatTransport {
+    async fn send(&self, msg: &OutgoingMessage) -> Result<(), DeliveryError> {
+        match &msg.dest {
+            Destination::ChatUser { user } => {
+                let user = UserId::new(parse_id(user)?);
+                let channel = self.dm_channel(user).await?;
+                let mut post = CreateMessage::new()
+                    .content(content(msg, None))
+                    .allowed_mentions(CreateAllowedMentions::new());
+                if let (Some(ticket), NoticeKind::ResolvedConfirm | NoticeKind::ConfirmReminder) =
+                    (&msg.ticket, msg.kind)
+                {
+                    post = post.components(commands::rating_buttons(ticket, msg.lang));
+                }
+                channel
+                    .send_message(&*self.http, post)
+                    .await
+                    .map_err(delivery_error)?;
+                Ok(())
+            }
+            Destination::ChatChannel { channel, mention } => {
+                let mention = mention.as_deref();
+                let channel = ChannelId::new(parse_id(channel)?);
+                let post = CreateMessage::new()
+                    .content(content(msg, mention))
+                    .allowed_mentions(allowed(mention));
+                let post = match (&msg.ticket, msg.kind) {
+                    (Some(ticket), NoticeKind::TicketCard | NoticeKind::UrgentPage) => {
+                        post.components(commands::claim_button(ticket, msg.lang))
+                    }
+                    _ => post,
+                };
+                match &msg.ticket {
+                    Some(ticket) if self.group_channels.contains(&channel) => {
+                        self.post_in_thread(ticket, channel, post, &msg.subject)
+                            .await
+                    }
+                    _ => channel
+                        .send_message(&*self.http, post)
+                        .await
+                        .map(drop)
+                        .map_err(delivery_error),
+                }
+            }
+            Destination::Email { .. } => Err(DeliveryError::Permanent(format!(
+                "{} is not a chat destination",
+                msg.dest
+            ))),
+        }
+    }
+}
+
+impl ChatTransport {
+    async fn dm_channel(&self, user: UserId) -> Result<ChannelId, DeliveryError> {
+        if let Some(channel) = self
+            .dm_channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
+        {
+            return Ok(*channel);
+        }
+        let channel = user
+            .create_dm_channel(&*self.http)
+            .await
+            .map_err(delivery_error)?
+            .id;
+        self.dm_channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user, channel);
+        Ok(channel)
+    }
+
+    /// Posts in the ticket's thread under `channel`; without one, this post
+    /// starts it (normally that is the ticket card).
+    async fn post_in_thread(
+        &self,
+        ticket: &TicketId,
+        channel: ChannelId,
+        post: CreateMessage,
+        subject: &str,
+    ) -> Result<(), DeliveryError> {
+        let _one_at_a_time = self.opening_threads.lock().await;
+        let store_error = |e: crate::store::StoreError| DeliveryError::Temporary(e.to_string());
+        if let Some(link) = self.store.thread_of(ticket).map_err(store_error)? {
+            if link.channel == channel.to_string() {
+                let thread = ChannelId::new(parse_id(&link.thread)?);
+                thread
+                    .send_message(&*self.http, post)
+                    .await
+                    .map_err(delivery_error)?;
+                return Ok(());
+            }
+        }
+        let starter = channel
+            .send_message(&*self.http, post)
+            .await
+            .map_err(delivery_error)?;
+        let name: String = subject.chars().take(MAX_THREAD_NAME_CHARS).collect();
+        let thread = channel
+            .create_thread_from_message(
+                &*self.http,
+                starter.id,
+                CreateThread::new(name).auto_archive_duration(AutoArchiveDuration::OneWeek),
+            )
+            .await
+            .map_err(delivery_error)?;
+        let link = ThreadLink {
+            thread: thread.id.to_string(),
+            channel: channel.to_string(),
+        };
+        self.engine
+            .link_thread(ticket.clone(), link)
+            .await
+            .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+        info!(ticket = %ticket, thread = %thread.id, "ticket thread opened");
+        Ok(())
+    }
+}
+
+/// Subject in bold, then the body, cut to Discord's limit; the mention first so
+/// that it notifies.
+fn content(msg: &OutgoingMessage, mention: Option<&str>) -> String {
+    let mut text = String::new();
+    if let Some(m) = mention {
+        text.push_str(m);
+        text.push(' ');
+    }
+    text.push_str(&format!("**{}**\n\n{}", msg.subject, msg.body.trim_end()));
+    if text.chars().count() > MAX_CONTENT_CHARS {
+        text = text.chars().take(MAX_CONTENT_CHARS - 1).collect();
+        text.push('…');
+    }
+    text
+}
+
+/// Only the intended mention may notify anyone: relayed text must not ping
+/// @everyone or arbitrary roles.
+fn allowed(mention: Option<&str>) -> CreateAllowedMentions {
+    let none = CreateAllowedMentions::new();
+    match mention.map(Snowflake::mention) {
+        Some(Some(Snowflake::Role(id))) => none.roles([RoleId::new(id)]),
+        Some(Some(Snowflake::User(id))) => none.users([UserId::new(id)]),
+        _ => none,
+    }
+}
+
+fn parse_id(id: &str) -> Result<u64, DeliveryError> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| DeliveryError::Permanent(format!("{id:?} is not a Discord id")))
+}
+
+/// Rate limits and server trouble are worth retrying; other refusals (no
+/// access, unknown channel, user blocks DMs) are not.
+pub(super) fn delivery_error(e: serenity::Error) -> DeliveryError {
+    match &e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            let text = format!(
+                "Discord answered {status}: {} (code {})",
+                r.error.message, r.error.code
+            );
+            if status == 429 || status >= 500 {
+                DeliveryError::Temporary(text)
+            } else {
+                DeliveryError::Permanent(format!(
+                    "{text} — check the bot's permissions and the ids in [discord]"
+                ))
+            }
+        }
+        serenity::Error::Http(HttpError::Request(_)) | serenity::Error::Io(_) => {
+            DeliveryError::Temporary(format!("Discord unreachable: {e}"))
+        }
+        _ => DeliveryError::Permanent(format!("Discord refused the message: {e}")),
+    }
+}

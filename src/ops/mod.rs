@@ -1,0 +1,78 @@
+//! Operations: what an admin watches. `health` is the handle the channels, the
+//! engine and the outbox report to; `verdict` and `alerts` decide (pure, `now`
+//! as input) whether the daemon is healthy and whom to wake; `watchdog` sends
+//! those alerts, rate-limited; `http` serves `/metrics` and `/healthz`.
+//!
+//! Invariant: reporting never blocks and never fails the work it reports on.
+
+pub mod alerts;
+pub mod health;
+pub mod http;
+pub mod verdict;
+pub mod watchdog;
+
+pub use health::{GatewayState, Health, ImapFailure};
+
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::clock::Clock;
+use crate::config::{elapsed, Config, ImapAuth};
+use crate::engine::EngineHandle;
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+
+/// Starts the alert watchdog and, with `[metrics]`, the HTTP endpoint; both
+/// stop on `shutdown`. Await the handles before the engine is stopped.
+pub async fn spawn(
+    config: &Config,
+    store: &Store,
+    engine: &EngineHandle,
+    health: &Health,
+    clock: Arc<dyn Clock>,
+    shutdown: &Shutdown,
+) -> Result<Vec<JoinHandle<()>>, http::HttpError> {
+    let mut tasks = Vec::new();
+    if let Some(metrics) = &config.metrics {
+        // Invariant: `Config::load` validated [metrics].
+        let addr = metrics.addr().expect("[metrics] validated at load");
+        let listener = http::bind(addr).await?;
+        let endpoint = http::OpsEndpoint {
+            health: health.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            imap_unhealthy_after: elapsed(metrics.imap_unhealthy_after)
+                .expect("[metrics] validated at load"),
+        };
+        info!(%addr, "serving /metrics and /healthz");
+        tasks.push(tokio::spawn(http::serve(
+            listener,
+            Arc::new(endpoint),
+            shutdown.clone(),
+        )));
+    }
+    let a = &config.alerts;
+    let watchdog = watchdog::Watchdog {
+        health: health.clone(),
+        store: store.clone(),
+        engine: engine.clone(),
+        clock,
+        // Invariant: `Config::load` validated [alerts].
+        thresholds: alerts::Thresholds {
+            imap_failures: a.imap_failures,
+            dead_letters: a.dead_letters,
+            token_expiry_warning: elapsed(a.token_expiry_warning)
+                .expect("[alerts] validated at load"),
+        },
+        every: elapsed(a.every).expect("[alerts] validated at load"),
+        token_file: config
+            .imap
+            .as_ref()
+            .filter(|i| i.auth == ImapAuth::Xoauth2)
+            .and_then(|i| i.oauth_token_file.clone()),
+    };
+    tasks.push(tokio::spawn(watchdog.run(shutdown.clone())));
+    Ok(tasks)
+}

@@ -1,0 +1,88 @@
+//! The alert watchdog: one task that looks at the daemon's health when
+//! something failed and once a minute, and tells the on-duty staff (through
+//! the engine's Alert notice) about what `alerts::evaluate` raises — each
+//! condition at most once per `[alerts].every`, with a clear log line each time.
+//!
+//! Invariant: the rate limit holds however often failures are reported; the
+//! watchdog only reads and alerts, it never changes a ticket.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use super::alerts::{evaluate, jwt_expiry, Condition, RateLimiter, Thresholds};
+use super::health::Health;
+use crate::clock::Clock;
+use crate::engine::EngineHandle;
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+
+/// How often conditions that nobody reports (dead letters, token expiry) are looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(60);
+
+pub struct Watchdog {
+    pub health: Health,
+    pub store: Store,
+    pub engine: EngineHandle,
+    pub clock: Arc<dyn Clock>,
+    pub thresholds: Thresholds,
+    /// At most one alert per condition per this long.
+    pub every: chrono::Duration,
+    /// `[imap].oauth_token_file` under XOAUTH2: its expiry is watched.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Watchdog {
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let mut limiter = RateLimiter::new(self.every);
+        let mut active = BTreeSet::new();
+        while !shutdown.is_set() {
+            self.look(&mut limiter, &mut active).await;
+            tokio::select! {
+                _ = self.health.changed() => {}
+                _ = tokio::time::sleep(LOOK_EVERY) => {}
+                _ = shutdown.wait() => {}
+            }
+        }
+        debug!("alert watchdog stopped");
+    }
+
+    async fn look(&self, limiter: &mut RateLimiter, active: &mut BTreeSet<Condition>) {
+        if let Some(path) = &self.token_file {
+            // The token itself is never logged; only its expiry is kept.
+            let expiry = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| jwt_expiry(&t));
+            self.health.set_token_expiry(expiry);
+        }
+        let now = self.clock.now();
+        let alarms = evaluate(&self.health.observe(&self.store), &self.thresholds, now);
+        let raised: BTreeSet<Condition> = alarms.iter().map(|a| a.condition).collect();
+        for gone in active.difference(&raised) {
+            info!(condition = gone.key(), "alert condition cleared");
+        }
+        *active = raised;
+        for alarm in alarms {
+            if !limiter.allow(alarm.condition, now) {
+                debug!(
+                    condition = alarm.condition.key(),
+                    "alert condition persists; on-duty staff were told within the alert interval"
+                );
+                continue;
+            }
+            warn!(
+                condition = alarm.condition.key(),
+                "ALERT to on-duty staff: {}",
+                alarm.text.replace('\n', " ")
+            );
+            self.health.alert_raised(alarm.condition);
+            // The first line of the text is the notice's subject.
+            if let Err(e) = self.engine.alert(alarm.text).await {
+                warn!(error = %e, condition = alarm.condition.key(), "the alert could not be queued");
+            }
+        }
+    }
+}
