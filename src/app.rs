@@ -12,10 +12,10 @@ use crate::channels::discord::{Discord, IntakeDeps};
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
 use crate::clock::{Clock, SystemClock};
+use crate::config::ImapAuth;
 use crate::config::{resolve_secret, Config, ConfigError};
 use crate::control::{server, ControlContext, ControlError};
 use crate::engine::{Engine, EngineHandle, Routing};
-use crate::config::ImapAuth;
 use crate::intake::directory::{Directory, DirectoryError};
 use crate::intake::email::EmailLimits;
 use crate::ops::{self, http::HttpError, Health};
@@ -65,7 +65,14 @@ impl Core {
         let store = Store::open(&config.store.path)?;
         let outbox_wake = Arc::new(Notify::new());
         let health = Health::new();
-        let (engine, engine_task) = Engine::new(store.clone(), config, clock.clone(), outbox_wake.clone(), health.clone()).spawn();
+        let (engine, engine_task) = Engine::new(
+            store.clone(),
+            config,
+            clock.clone(),
+            outbox_wake.clone(),
+            health.clone(),
+        )
+        .spawn();
         let directory = match &config.intake.directory_file {
             Some(path) => Directory::load(path)?,
             None => Directory::default(),
@@ -80,15 +87,31 @@ impl Core {
             message_id_domain: config.helpdesk.message_id_domain.clone(),
             limits: email_limits(config),
         });
-        Ok(Core { store, engine, engine_task, outbox_wake, control, health })
+        Ok(Core {
+            store,
+            engine,
+            engine_task,
+            outbox_wake,
+            control,
+            health,
+        })
     }
 
     /// Drops every way in, waits for the engine to finish what it was sent, flushes.
     pub async fn stop(self) -> Result<(), AppError> {
-        let Core { store, engine, engine_task, control, .. } = self;
+        let Core {
+            store,
+            engine,
+            engine_task,
+            control,
+            ..
+        } = self;
         drop(engine);
         drop(control);
-        if tokio::time::timeout(DRAIN_DEADLINE, engine_task).await.is_err() {
+        if tokio::time::timeout(DRAIN_DEADLINE, engine_task)
+            .await
+            .is_err()
+        {
             warn!("engine did not drain within {DRAIN_DEADLINE:?}; unfinished commands will be redone at next start");
         }
         store.flush().await?;
@@ -103,7 +126,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let mut transports = Transports::default();
     if let Some(smtp) = &config.smtp {
         let password = match &smtp.username {
-            Some(_) => Some(resolve_secret("smtp", &smtp.password_file, &smtp.password_env)?),
+            Some(_) => Some(resolve_secret(
+                "smtp",
+                &smtp.password_file,
+                &smtp.password_env,
+            )?),
             None => None,
         };
         transports.email = Some(Arc::new(SmtpChannel::new(smtp, password)?));
@@ -113,7 +140,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let imap_task = match &config.imap {
         Some(imap) => {
             let password = match imap.auth {
-                ImapAuth::Login => Some(resolve_secret("imap", &imap.password_file, &imap.password_env)?),
+                ImapAuth::Login => Some(resolve_secret(
+                    "imap",
+                    &imap.password_file,
+                    &imap.password_env,
+                )?),
                 ImapAuth::Xoauth2 => None,
             };
             let intake = ImapIntake {
@@ -153,9 +184,22 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
 
     let socket = config.control_socket();
     let listener = server::bind(&socket)?;
-    let control_task = tokio::spawn(server::serve(listener, socket.clone(), core.control.clone(), shutdown.clone()));
+    let control_task = tokio::spawn(server::serve(
+        listener,
+        socket.clone(),
+        core.control.clone(),
+        shutdown.clone(),
+    ));
 
-    let ops_tasks = ops::spawn(&config, &core.store, &core.engine, &core.health, clock.clone(), &shutdown).await?;
+    let ops_tasks = ops::spawn(
+        &config,
+        &core.store,
+        &core.engine,
+        &core.health,
+        clock.clone(),
+        &shutdown,
+    )
+    .await?;
 
     // Before the dispatcher starts, so a digest that fell due while the daemon
     // was down is sent now, once.
@@ -167,12 +211,19 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         renderer,
         transports,
         calendar: config.policy().calendar,
-        helpdesk: HelpdeskInfo { name: config.helpdesk.name.clone(), address: config.helpdesk.address.clone() },
+        helpdesk: HelpdeskInfo {
+            name: config.helpdesk.name.clone(),
+            address: config.helpdesk.address.clone(),
+        },
         clock,
         wake: core.outbox_wake.clone(),
         retry: RetryPolicy::from_config(&config.outbox),
         per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
-        group_labels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.label.clone()?))).collect(),
+        group_labels: config
+            .groups
+            .iter()
+            .filter_map(|(name, g)| Some((name.clone(), g.label.clone()?)))
+            .collect(),
         sent_recently: Default::default(),
         health: core.health.clone(),
         digest: digest.map(Arc::new),
@@ -193,7 +244,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     for task in ops_tasks {
         let _ = task.await;
     }
-    if tokio::time::timeout(DRAIN_DEADLINE, outbox_task).await.is_err() {
+    if tokio::time::timeout(DRAIN_DEADLINE, outbox_task)
+        .await
+        .is_err()
+    {
         warn!("outbox did not finish within {DRAIN_DEADLINE:?}; unsent notices stay queued");
     }
     core.stop().await?;

@@ -23,10 +23,20 @@ use crate::stats::{format::words, html, text, Basis};
 use crate::store::Store;
 
 #[derive(Parser)]
-#[command(name = "itdesk", version, about = "IT-helpdesk intake daemon: email and chat in, tickets out")]
+#[command(
+    name = "itdesk",
+    version,
+    about = "IT-helpdesk intake daemon: email and chat in, tickets out"
+)]
 pub struct Cli {
     /// Config file (TOML); see config/itdesk.example.toml.
-    #[arg(long, short, global = true, env = "ITDESK_CONFIG", default_value = "/etc/itdesk/itdesk.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "ITDESK_CONFIG",
+        default_value = "/etc/itdesk/itdesk.toml"
+    )]
     config: PathBuf,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
@@ -114,10 +124,16 @@ enum QuarantineCommand {
         json: bool,
     },
     /// Print the raw message.
-    Show { id: u64 },
+    Show {
+        id: u64,
+    },
     /// Run it through intake again; it leaves the quarantine if that works.
-    Retry { id: u64 },
-    Delete { id: u64 },
+    Retry {
+        id: u64,
+    },
+    Delete {
+        id: u64,
+    },
 }
 
 #[derive(Args)]
@@ -163,16 +179,46 @@ enum TicketCommand {
         markdown: bool,
     },
     /// Take the ticket yourself.
-    Claim { id: String, #[command(flatten)] actor: Actor },
-    Assign { id: String, #[arg(long)] to: String, #[command(flatten)] actor: Actor },
+    Claim {
+        id: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Assign {
+        id: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
     /// Internal note, never shown to the requester.
-    Note { id: String, text: String, #[command(flatten)] actor: Actor },
+    Note {
+        id: String,
+        text: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
     /// A handling step (处理过程), shown in progress updates.
-    Step { id: String, text: String, #[command(flatten)] actor: Actor },
+    Step {
+        id: String,
+        text: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
     /// Send a message to the requester.
-    Reply { id: String, text: String, #[command(flatten)] actor: Actor },
+    Reply {
+        id: String,
+        text: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
     /// Ask the requester something; the SLA clock pauses until they answer.
-    Ask { id: String, text: String, #[command(flatten)] actor: Actor },
+    Ask {
+        id: String,
+        text: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
     Urgency {
         id: String,
         #[arg(value_parser = parse_urgency)]
@@ -190,11 +236,42 @@ enum TicketCommand {
         actor: Actor,
     },
     /// Set a new ETA ("YYYY-MM-DD HH:MM" local time); the requester is told why.
-    Eta { id: String, eta: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
-    Escalate { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
-    Resolve { id: String, #[arg(long)] fix: String, #[command(flatten)] actor: Actor },
-    Reopen { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
-    Close { id: String, #[arg(long)] reason: String, #[command(flatten)] actor: Actor },
+    Eta {
+        id: String,
+        eta: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Escalate {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Resolve {
+        id: String,
+        #[arg(long)]
+        fix: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Reopen {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    Close {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
 }
 
 #[derive(Subcommand)]
@@ -208,10 +285,13 @@ enum OutboxCommand {
 }
 
 fn parse_urgency(s: &str) -> Result<Urgency, String> {
-    Urgency::parse(s).ok_or_else(|| format!("unknown urgency {s:?}: use urgent, high, medium or low"))
+    Urgency::parse(s)
+        .ok_or_else(|| format!("unknown urgency {s:?}: use urgent, high, medium or low"))
 }
 fn parse_type(s: &str) -> Result<ProblemType, String> {
-    ProblemType::parse(s).ok_or_else(|| format!("unknown type {s:?}: use hardware, software, network, access or other"))
+    ProblemType::parse(s).ok_or_else(|| {
+        format!("unknown type {s:?}: use hardware, software, network, access or other")
+    })
 }
 /// The period, group and language of a statistics command.
 #[derive(Args)]
@@ -242,7 +322,10 @@ fn parse_id(s: &str) -> anyhow::Result<TicketId> {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("itdesk: cannot start the async runtime: {e}");
@@ -259,13 +342,16 @@ pub fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
     // Whatever ITDESK_LOG asks for, no wire logger may print a password.
     for directive in crate::channels::CREDENTIAL_SAFE_LOG_DIRECTIVES {
         // Invariant: constant, well-formed directives.
         filter = filter.add_directive(directive.parse().expect("valid log directive"));
     }
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -286,13 +372,30 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             config.check_secrets()?;
-            let channels: Vec<&str> = [config.imap.as_ref().map(|_| "imap"), config.smtp.as_ref().map(|_| "smtp")].into_iter().flatten().collect();
-            println!("{}: ok (store {}, channels: {})", cli.config.display(), config.store.path.display(), if channels.is_empty() { "none".into() } else { channels.join(", ") });
+            let channels: Vec<&str> = [
+                config.imap.as_ref().map(|_| "imap"),
+                config.smtp.as_ref().map(|_| "smtp"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            println!(
+                "{}: ok (store {}, channels: {})",
+                cli.config.display(),
+                config.store.path.display(),
+                if channels.is_empty() {
+                    "none".into()
+                } else {
+                    channels.join(", ")
+                }
+            );
             Ok(())
         }
         Command::Tickets(cmd) => tickets(&config, cmd).await,
         Command::Export { output, format } => {
-            let Value::Array(tickets) = request(&config, ControlRequest::Export).await? else { bail!("unexpected answer to export") };
+            let Value::Array(tickets) = request(&config, ControlRequest::Export).await? else {
+                bail!("unexpected answer to export")
+            };
             let mut text = String::new();
             for t in &tickets {
                 if format == ExportFormat::Markdown {
@@ -306,7 +409,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             match output {
                 Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("exported {} tickets to {}", tickets.len(), path.display());
                 }
                 None => print!("{text}"),
@@ -314,12 +418,16 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let tickets = text
                 .lines()
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| serde_json::from_str::<Ticket>(l).with_context(|| format!("{} line {}: not a ticket", file.display(), i + 1)))
+                .map(|(i, l)| {
+                    serde_json::from_str::<Ticket>(l)
+                        .with_context(|| format!("{} line {}: not a ticket", file.display(), i + 1))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let answer = request(&config, ControlRequest::Import { tickets }).await?;
             println!("{answer}");
@@ -346,7 +454,13 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 (_, true) => println!("{}", serde_json::to_string_pretty(&answer)?),
                 (Value::Array(items), false) => {
                     for q in items {
-                        println!("{:<6} {}  {:<30} {}", q["id"], q["at"].as_str().unwrap_or(""), q["origin"].as_str().unwrap_or(""), q["reason"].as_str().unwrap_or(""));
+                        println!(
+                            "{:<6} {}  {:<30} {}",
+                            q["id"],
+                            q["at"].as_str().unwrap_or(""),
+                            q["origin"].as_str().unwrap_or(""),
+                            q["reason"].as_str().unwrap_or("")
+                        );
                     }
                     eprintln!("{} quarantined message(s)", items.len());
                 }
@@ -354,7 +468,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Stats { what, json, rebuild } => {
+        Command::Stats {
+            what,
+            json,
+            rebuild,
+        } => {
             let lang = what.lang.unwrap_or_else(|| config.default_lang());
             let report = stats_report(&config, &what, lang, rebuild).await?;
             if json {
@@ -377,10 +495,20 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 helpdesk: config.helpdesk.name.clone(),
                 title: title.into(),
                 lang,
-                group_labels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.label.clone()?))).collect(),
+                group_labels: config
+                    .groups
+                    .iter()
+                    .filter_map(|(name, g)| Some((name.clone(), g.label.clone()?)))
+                    .collect(),
             };
-            std::fs::write(&path, html::render(&report, &page)).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("report {} – {} written to {}", report.period.from, report.period.to, path.display());
+            std::fs::write(&path, html::render(&report, &page))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "report {} – {} written to {}",
+                report.period.from,
+                report.period.to,
+                path.display()
+            );
             Ok(())
         }
         Command::Outbox(OutboxCommand::Retry { entry }) => {
@@ -390,7 +518,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { file, json } => {
             // The daemon has another working directory: give it the full path.
-            let path = std::path::absolute(&file).with_context(|| format!("cannot resolve {}", file.display()))?;
+            let path = std::path::absolute(&file)
+                .with_context(|| format!("cannot resolve {}", file.display()))?;
             let answer = request(&config, ControlRequest::Backup { path }).await?;
             print_backup("backed up", &answer, json)
         }
@@ -400,15 +529,25 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 bail!("a daemon answers at {}: stop it first — restore writes only into an empty state directory", socket.display());
             }
             let dir = config.store.path.clone();
-            let summary = tokio::task::spawn_blocking(move || Store::restore(&file, &dir)).await.context("the restore did not finish")??;
+            let summary = tokio::task::spawn_blocking(move || Store::restore(&file, &dir))
+                .await
+                .context("the restore did not finish")??;
             print_backup("restored", &serde_json::to_value(&summary)?, json)?;
-            eprintln!("restored into {}; start the daemon with this config to use it", config.store.path.display());
+            eprintln!(
+                "restored into {}; start the daemon with this config to use it",
+                config.store.path.display()
+            );
             Ok(())
         }
     }
 }
 
-async fn stats_report(config: &Config, what: &StatsArgs, lang: Lang, rebuild: bool) -> anyhow::Result<Report> {
+async fn stats_report(
+    config: &Config,
+    what: &StatsArgs,
+    lang: Lang,
+    rebuild: bool,
+) -> anyhow::Result<Report> {
     let basis = Basis::from_config(config);
     let period = what.period.resolve(Utc::now(), basis.tz);
     let query = basis.query(period, what.group.clone(), lang);
@@ -433,9 +572,25 @@ async fn wait_for_signal() {
 
 async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
     let (req, json) = match cmd {
-        TicketCommand::Open { from, name, subject, body, urgency, problem_type, json } => {
-            (ControlRequest::Open { from, name, subject, body, urgency, problem_type }, json)
-        }
+        TicketCommand::Open {
+            from,
+            name,
+            subject,
+            body,
+            urgency,
+            problem_type,
+            json,
+        } => (
+            ControlRequest::Open {
+                from,
+                name,
+                subject,
+                body,
+                urgency,
+                problem_type,
+            },
+            json,
+        ),
         TicketCommand::List { status, json } => {
             let answer = request(config, ControlRequest::List { status }).await?;
             if json {
@@ -450,7 +605,10 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
             let ticket: Ticket = serde_json::from_value(answer.clone())?;
             match (json, markdown) {
                 (true, _) => println!("{}", serde_json::to_string_pretty(&answer)?),
-                (_, true) => print!("{}", crate::record::markdown(&ticket, &config.policy().calendar)),
+                (_, true) => print!(
+                    "{}",
+                    crate::record::markdown(&ticket, &config.policy().calendar)
+                ),
                 _ => print_ticket(config, &ticket),
             }
             return Ok(());
@@ -461,13 +619,36 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::Step { id, text, actor } => act(&id, actor, Change::Step { text })?,
         TicketCommand::Reply { id, text, actor } => act(&id, actor, Change::Reply { text })?,
         TicketCommand::Ask { id, text, actor } => act(&id, actor, Change::Ask { text })?,
-        TicketCommand::Urgency { id, urgency, reason, actor } => act(&id, actor, Change::Urgency { to: urgency, reason })?,
-        TicketCommand::Type { id, problem_type, actor } => act(&id, actor, Change::Type { to: problem_type })?,
-        TicketCommand::Eta { id, eta, reason, actor } => {
+        TicketCommand::Urgency {
+            id,
+            urgency,
+            reason,
+            actor,
+        } => act(
+            &id,
+            actor,
+            Change::Urgency {
+                to: urgency,
+                reason,
+            },
+        )?,
+        TicketCommand::Type {
+            id,
+            problem_type,
+            actor,
+        } => act(&id, actor, Change::Type { to: problem_type })?,
+        TicketCommand::Eta {
+            id,
+            eta,
+            reason,
+            actor,
+        } => {
             let eta = parse_local(config, &eta)?;
             act(&id, actor, Change::Eta { eta, reason })?
         }
-        TicketCommand::Escalate { id, reason, actor } => act(&id, actor, Change::Escalate { reason })?,
+        TicketCommand::Escalate { id, reason, actor } => {
+            act(&id, actor, Change::Escalate { reason })?
+        }
         TicketCommand::Resolve { id, fix, actor } => act(&id, actor, Change::Resolve { fix })?,
         TicketCommand::Reopen { id, reason, actor } => act(&id, actor, Change::Reopen { reason })?,
         TicketCommand::Close { id, reason, actor } => act(&id, actor, Change::Close { reason })?,
@@ -483,13 +664,24 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
 }
 
 fn act(id: &str, actor: Actor, change: Change) -> anyhow::Result<(ControlRequest, bool)> {
-    Ok((ControlRequest::Act { id: parse_id(id)?, by: actor.by, change }, actor.json))
+    Ok((
+        ControlRequest::Act {
+            id: parse_id(id)?,
+            by: actor.by,
+            change,
+        },
+        actor.json,
+    ))
 }
 
 fn parse_local(config: &Config, text: &str) -> anyhow::Result<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").with_context(|| format!("{text:?} is not a time like \"2023-10-01 17:30\""))?;
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+        .with_context(|| format!("{text:?} is not a time like \"2023-10-01 17:30\""))?;
     let tz = config.policy().calendar.tz();
-    let local = naive.and_local_timezone(tz).earliest().with_context(|| format!("{text} does not exist in {tz} (DST gap)"))?;
+    let local = naive
+        .and_local_timezone(tz)
+        .earliest()
+        .with_context(|| format!("{text} does not exist in {tz} (DST gap)"))?;
     Ok(local.with_timezone(&Utc))
 }
 
@@ -503,19 +695,26 @@ async fn request(config: &Config, req: ControlRequest) -> anyhow::Result<Value> 
 }
 
 async fn offline(config: &Config, req: ControlRequest) -> anyhow::Result<Value> {
-    let core = Core::start(config, Arc::new(SystemClock)).with_context(|| no_daemon_hint(&config.control_socket()))?;
+    let core = Core::start(config, Arc::new(SystemClock))
+        .with_context(|| no_daemon_hint(&config.control_socket()))?;
     let result = handle(req, &core.control).await;
     core.stop().await?;
     Ok(result?)
 }
 
 fn no_daemon_hint(socket: &Path) -> String {
-    format!("no daemon answered at {} and the store could not be opened directly", socket.display())
+    format!(
+        "no daemon answered at {} and the store could not be opened directly",
+        socket.display()
+    )
 }
 
 fn print_list(answer: &Value) {
     let tickets: Vec<Ticket> = serde_json::from_value(answer.clone()).unwrap_or_default();
-    println!("{:<15} {:<21} {:<7} {:<9} {:<13} {:<10} SUBJECT", "ID", "STATUS", "URGENCY", "TYPE", "GROUP", "ASSIGNEE");
+    println!(
+        "{:<15} {:<21} {:<7} {:<9} {:<13} {:<10} SUBJECT",
+        "ID", "STATUS", "URGENCY", "TYPE", "GROUP", "ASSIGNEE"
+    );
     for t in &tickets {
         println!(
             "{:<15} {:<21} {:<7} {:<9} {:<13} {:<10} {}",
@@ -535,9 +734,26 @@ fn print_ticket(config: &Config, t: &Ticket) {
     let cal = config.policy().calendar;
     let r = &t.requester;
     println!("{}  [{}]  {}", t.id, t.status.key(), t.subject);
-    println!("  requester : {} <{}> {} {}", r.display(), r.email.as_deref().unwrap_or("-"), r.department.as_deref().unwrap_or(""), r.contact.as_deref().unwrap_or(""));
-    println!("  type      : {} · urgency {} · group {} · handler {}", t.problem_type.key(), t.urgency.key(), t.group, t.assignee.as_deref().unwrap_or("-"));
-    println!("  created   : {} · ack due {} · ETA {}", cal.format_local(t.created_at), cal.format_local(t.ack_due), cal.format_local(t.eta));
+    println!(
+        "  requester : {} <{}> {} {}",
+        r.display(),
+        r.email.as_deref().unwrap_or("-"),
+        r.department.as_deref().unwrap_or(""),
+        r.contact.as_deref().unwrap_or("")
+    );
+    println!(
+        "  type      : {} · urgency {} · group {} · handler {}",
+        t.problem_type.key(),
+        t.urgency.key(),
+        t.group,
+        t.assignee.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  created   : {} · ack due {} · ETA {}",
+        cal.format_local(t.created_at),
+        cal.format_local(t.ack_due),
+        cal.format_local(t.eta)
+    );
     if let Some(e) = &t.expected_time {
         println!("  expected  : {e}");
     }
@@ -546,11 +762,20 @@ fn print_ticket(config: &Config, t: &Ticket) {
         println!("    {line}");
     }
     for a in &t.attachments {
-        println!("  attachment: {} ({}, {} bytes)", a.name, a.content_type, a.size);
+        println!(
+            "  attachment: {} ({}, {} bytes)",
+            a.name, a.content_type, a.size
+        );
     }
     println!("  log:");
     for e in &t.log {
-        println!("    {} {:<10} {:?}: {}", e.at.format("%Y-%m-%d %H:%M"), e.actor, e.kind, e.text);
+        println!(
+            "    {} {:<10} {:?}: {}",
+            e.at.format("%Y-%m-%d %H:%M"),
+            e.actor,
+            e.kind,
+            e.text
+        );
     }
     if let Some(res) = &t.resolution {
         println!("  fix       : {}", res.fix);
@@ -559,7 +784,11 @@ fn print_ticket(config: &Config, t: &Ticket) {
         println!("  confirmed : {} on {}: {}", c.by, c.date, c.text);
     }
     if let Some(rt) = &t.rating {
-        println!("  rating    : {} {}", rt.stars_text(), rt.remark.as_deref().unwrap_or(""));
+        println!(
+            "  rating    : {} {}",
+            rt.stars_text(),
+            rt.remark.as_deref().unwrap_or("")
+        );
     }
 }
 
@@ -580,7 +809,20 @@ fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(summary)?);
         return Ok(());
     }
-    let trees = summary["trees"].as_object().map(|t| t.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-    println!("{what} {} records ({trees}) — {} (sha256 {})", summary["records"], summary["file"].as_str().unwrap_or_default(), summary["sha256"].as_str().unwrap_or_default());
+    let trees = summary["trees"]
+        .as_object()
+        .map(|t| {
+            t.iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    println!(
+        "{what} {} records ({trees}) — {} (sha256 {})",
+        summary["records"],
+        summary["file"].as_str().unwrap_or_default(),
+        summary["sha256"].as_str().unwrap_or_default()
+    );
     Ok(())
 }

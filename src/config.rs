@@ -19,11 +19,19 @@ use crate::intake::classify::Rules;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config file {path}{}: [{key}] {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
-    Invalid { path: PathBuf, key: String, line: Option<usize>, reason: String },
+    Invalid {
+        path: PathBuf,
+        key: String,
+        line: Option<usize>,
+        reason: String,
+    },
     #[error("secret for [{key}] unavailable: {reason}")]
     Secret { key: String, reason: String },
 }
@@ -129,18 +137,34 @@ pub enum AfterProcessing {
 
 /// A password or token: from a file or an environment variable, never inline.
 /// (Not `#[serde(flatten)]`: that would disable `deny_unknown_fields`.)
-pub fn resolve_secret(key: &str, password_file: &Option<PathBuf>, password_env: &Option<String>) -> Result<String, ConfigError> {
+pub fn resolve_secret(
+    key: &str,
+    password_file: &Option<PathBuf>,
+    password_env: &Option<String>,
+) -> Result<String, ConfigError> {
     read_secret(key, "password", password_file, password_env)
 }
 
 /// `{name}_file` or `{name}_env`, named so in messages.
-fn read_secret(key: &str, name: &str, file: &Option<PathBuf>, env: &Option<String>) -> Result<String, ConfigError> {
-    let fail = |reason: String| ConfigError::Secret { key: key.to_string(), reason };
+fn read_secret(
+    key: &str,
+    name: &str,
+    file: &Option<PathBuf>,
+    env: &Option<String>,
+) -> Result<String, ConfigError> {
+    let fail = |reason: String| ConfigError::Secret {
+        key: key.to_string(),
+        reason,
+    };
     match (file, env) {
         (Some(file), None) => std::fs::read_to_string(file)
             .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
             .map_err(|e| fail(format!("cannot read {name}_file {}: {e}", file.display()))),
-        (None, Some(var)) => std::env::var(var).map_err(|_| fail(format!("environment variable {var} ({name}_env) is not set"))),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            fail(format!(
+                "environment variable {var} ({name}_env) is not set"
+            ))
+        }),
         (Some(_), Some(_)) => Err(fail(format!("set {name}_file or {name}_env, not both"))),
         (None, None) => Err(fail(format!("set {name}_file or {name}_env"))),
     }
@@ -209,7 +233,11 @@ pub struct IntakeConfig {
 
 impl Default for IntakeConfig {
     fn default() -> Self {
-        IntakeConfig { max_attachment_mb: 10.0, max_message_mb: 25.0, directory_file: None }
+        IntakeConfig {
+            max_attachment_mb: 10.0,
+            max_message_mb: 25.0,
+            directory_file: None,
+        }
     }
 }
 
@@ -265,7 +293,9 @@ impl Default for CalendarConfig {
     fn default() -> Self {
         CalendarConfig {
             timezone: "Asia/Shanghai".into(),
-            working_days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
+            working_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
             day_start: "09:00".into(),
             day_end: "18:00".into(),
             holidays: Vec::new(),
@@ -382,7 +412,13 @@ pub struct DigestConfig {
 
 impl Default for DigestConfig {
     fn default() -> Self {
-        DigestConfig { weekly: "mon 09:00".into(), monthly: "1 09:00".into(), email: Vec::new(), chat_channel: None, language: None }
+        DigestConfig {
+            weekly: "mon 09:00".into(),
+            monthly: "1 09:00".into(),
+            email: Vec::new(),
+            chat_channel: None,
+            language: None,
+        }
     }
 }
 
@@ -391,8 +427,15 @@ impl DigestConfig {
         use crate::stats::digest::{Cadence, Schedule};
         Schedule::parse(Cadence::Weekly, &self.weekly).map_err(|r| ("weekly", r))?;
         Schedule::parse(Cadence::Monthly, &self.monthly).map_err(|r| ("monthly", r))?;
-        if let Some(lang) = self.language.as_deref().filter(|l| Lang::parse(l).is_none()) {
-            return Err(("language", format!("must be \"en\" or \"zh-CN\", got {lang:?}")));
+        if let Some(lang) = self
+            .language
+            .as_deref()
+            .filter(|l| Lang::parse(l).is_none())
+        {
+            return Err((
+                "language",
+                format!("must be \"en\" or \"zh-CN\", got {lang:?}"),
+            ));
         }
         if let Some(bad) = self.email.iter().find(|a| !a.contains('@')) {
             return Err(("email", format!("{bad:?} is not an email address")));
@@ -417,7 +460,13 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { templates_dir: None, max_attempts: 12, retry_base_seconds: 15, retry_max_seconds: 3600, max_notices_per_recipient_per_hour: 30 }
+        OutboxConfig {
+            templates_dir: None,
+            max_attempts: 12,
+            retry_base_seconds: 15,
+            retry_max_seconds: 3600,
+            max_notices_per_recipient_per_hour: 30,
+        }
     }
 }
 
@@ -438,7 +487,15 @@ pub struct MetricsConfig {
 impl MetricsConfig {
     /// The validated listen address.
     pub fn addr(&self) -> Result<std::net::SocketAddr, (&'static str, String)> {
-        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| ("listen", format!("{:?} is not an address like \"127.0.0.1:9464\"", self.listen)))?;
+        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| {
+            (
+                "listen",
+                format!(
+                    "{:?} is not an address like \"127.0.0.1:9464\"",
+                    self.listen
+                ),
+            )
+        })?;
         if !addr.ip().is_loopback() && !self.allow_remote {
             return Err(("listen", format!("{addr} is reachable from other machines and the endpoints have no authentication; use a loopback address, or set [metrics].allow_remote = true")));
         }
@@ -468,7 +525,12 @@ pub struct AlertsConfig {
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        AlertsConfig { every: Span::Elapsed { seconds: 3600 }, imap_failures: 3, dead_letters: 10, token_expiry_warning: Span::Elapsed { seconds: 15 * 60 } }
+        AlertsConfig {
+            every: Span::Elapsed { seconds: 3600 },
+            imap_failures: 3,
+            dead_letters: 10,
+            token_expiry_warning: Span::Elapsed { seconds: 15 * 60 },
+        }
     }
 }
 
@@ -491,7 +553,9 @@ pub fn elapsed(span: Span) -> Result<chrono::Duration, String> {
     match span {
         Span::Elapsed { seconds } if seconds > 0 => Ok(chrono::Duration::seconds(seconds)),
         Span::Elapsed { .. } => Err("must be longer than zero".into()),
-        other => Err(format!("must be elapsed time like \"15m\" or \"1h\", not working time ({other})")),
+        other => Err(format!(
+            "must be elapsed time like \"15m\" or \"1h\", not working time ({other})"
+        )),
     }
 }
 
@@ -527,13 +591,18 @@ fn note_prefix() -> String {
 impl Config {
     /// Reads, parses and validates the file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Config::parse(&raw, path)
     }
 
     pub fn parse(raw: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            toml::from_str(raw).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+        let mut config: Config = toml::from_str(raw).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
         config.source = path.to_path_buf();
         config.validate(raw)?;
         Ok(config)
@@ -546,54 +615,101 @@ impl Config {
             line: line_of(raw, section, key),
             reason,
         };
-        self.calendar().map_err(|(key, reason)| invalid("calendar", key, reason))?;
+        self.calendar()
+            .map_err(|(key, reason)| invalid("calendar", key, reason))?;
         if !(0.0..=1.0).contains(&self.sla.breach_warning_ratio) {
-            return Err(invalid("sla", "breach_warning_ratio", format!("must be between 0 and 1, got {}", self.sla.breach_warning_ratio)));
+            return Err(invalid(
+                "sla",
+                "breach_warning_ratio",
+                format!(
+                    "must be between 0 and 1, got {}",
+                    self.sla.breach_warning_ratio
+                ),
+            ));
         }
         if Lang::parse(&self.helpdesk.default_language).is_none() {
-            return Err(invalid("helpdesk", "default_language", format!("must be \"en\" or \"zh-CN\", got {:?}", self.helpdesk.default_language)));
+            return Err(invalid(
+                "helpdesk",
+                "default_language",
+                format!(
+                    "must be \"en\" or \"zh-CN\", got {:?}",
+                    self.helpdesk.default_language
+                ),
+            ));
         }
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store", "path", "must not be empty".into()));
         }
         if let Some(imap) = &self.imap {
-            check_plain("imap", &imap.host, imap.security, imap.allow_plain).map_err(|r| invalid("imap", "security", r))?;
-            if imap.auth == ImapAuth::Xoauth2 && imap.oauth_token_file.is_none() == imap.oauth_token_command.is_none() {
-                return Err(invalid("imap", "auth", "\"xoauth2\" needs exactly one of oauth_token_file or oauth_token_command".into()));
+            check_plain("imap", &imap.host, imap.security, imap.allow_plain)
+                .map_err(|r| invalid("imap", "security", r))?;
+            if imap.auth == ImapAuth::Xoauth2
+                && imap.oauth_token_file.is_none() == imap.oauth_token_command.is_none()
+            {
+                return Err(invalid(
+                    "imap",
+                    "auth",
+                    "\"xoauth2\" needs exactly one of oauth_token_file or oauth_token_command"
+                        .into(),
+                ));
             }
             if imap.poll_seconds == 0 {
                 return Err(invalid("imap", "poll_seconds", "must be at least 1".into()));
             }
         }
         if let Some(smtp) = &self.smtp {
-            check_plain("smtp", &smtp.host, smtp.security, smtp.allow_plain).map_err(|r| invalid("smtp", "security", r))?;
+            check_plain("smtp", &smtp.host, smtp.security, smtp.allow_plain)
+                .map_err(|r| invalid("smtp", "security", r))?;
             if !smtp.from.contains('@') {
-                return Err(invalid("smtp", "from", format!("must be an email address, got {:?}", smtp.from)));
+                return Err(invalid(
+                    "smtp",
+                    "from",
+                    format!("must be an email address, got {:?}", smtp.from),
+                ));
             }
         }
         for t in ProblemType::ALL {
             let group = self.routing.group_for(*t);
             if !self.groups.is_empty() && !self.groups.contains_key(group) {
-                return Err(invalid("routing", t.key(), format!("names group {group:?}, which has no [groups.{group}] section")));
+                return Err(invalid(
+                    "routing",
+                    t.key(),
+                    format!("names group {group:?}, which has no [groups.{group}] section"),
+                ));
             }
         }
         if self.intake.max_attachment_mb <= 0.0 || self.intake.max_message_mb <= 0.0 {
-            return Err(invalid("intake", "max_attachment_mb", "size limits must be positive".into()));
+            return Err(invalid(
+                "intake",
+                "max_attachment_mb",
+                "size limits must be positive".into(),
+            ));
         }
-        self.classify.validate().map_err(|r| invalid("classify", "types", r))?;
+        self.classify
+            .validate()
+            .map_err(|r| invalid("classify", "types", r))?;
         if let Some(digest) = &self.digest {
-            digest.validate().map_err(|(key, reason)| invalid("digest", key, reason))?;
+            digest
+                .validate()
+                .map_err(|(key, reason)| invalid("digest", key, reason))?;
         }
         if let Some(metrics) = &self.metrics {
-            metrics.validate().map_err(|(key, reason)| invalid("metrics", key, reason))?;
+            metrics
+                .validate()
+                .map_err(|(key, reason)| invalid("metrics", key, reason))?;
         }
-        self.alerts.validate().map_err(|(key, reason)| invalid("alerts", key, reason))?;
+        self.alerts
+            .validate()
+            .map_err(|(key, reason)| invalid("alerts", key, reason))?;
         if let Some(discord) = &self.discord {
-            discord.validate().map_err(|(key, reason)| invalid("discord", key, reason))?;
+            discord
+                .validate()
+                .map_err(|(key, reason)| invalid("discord", key, reason))?;
         }
         for (name, group) in &self.groups {
             if let Some(channel) = &group.chat_channel {
-                check_snowflake(channel).map_err(|r| invalid(&format!("groups.{name}"), "chat_channel", r))?;
+                check_snowflake(channel)
+                    .map_err(|r| invalid(&format!("groups.{name}"), "chat_channel", r))?;
             }
         }
         Ok(())
@@ -602,16 +718,42 @@ impl Config {
     /// The business calendar; the error names the offending key.
     pub fn calendar(&self) -> Result<Calendar, (&'static str, String)> {
         let c = &self.calendar;
-        let tz: Tz = c.timezone.parse().map_err(|_| ("timezone", format!("unknown time zone {:?} (use an IANA name like \"Asia/Shanghai\")", c.timezone)))?;
+        let tz: Tz = c.timezone.parse().map_err(|_| {
+            (
+                "timezone",
+                format!(
+                    "unknown time zone {:?} (use an IANA name like \"Asia/Shanghai\")",
+                    c.timezone
+                ),
+            )
+        })?;
         let days = c
             .working_days
             .iter()
-            .map(|d| d.parse::<Weekday>().map_err(|_| ("working_days", format!("{d:?} is not a weekday (use mon, tue, …)"))))
+            .map(|d| {
+                d.parse::<Weekday>().map_err(|_| {
+                    (
+                        "working_days",
+                        format!("{d:?} is not a weekday (use mon, tue, …)"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let time = |key: &'static str, s: &str| NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| (key, format!("{s:?} is not a time like \"09:00\"")));
+        let time = |key: &'static str, s: &str| {
+            NaiveTime::parse_from_str(s, "%H:%M")
+                .map_err(|_| (key, format!("{s:?} is not a time like \"09:00\"")))
+        };
         let start = time("day_start", &c.day_start)?;
         let end = time("day_end", &c.day_end)?;
-        Calendar::new(tz, &days, start, end, c.holidays.iter().copied(), c.extra_working_days.iter().copied()).map_err(|e| ("working_days", e.to_string()))
+        Calendar::new(
+            tz,
+            &days,
+            start,
+            end,
+            c.holidays.iter().copied(),
+            c.extra_working_days.iter().copied(),
+        )
+        .map_err(|e| ("working_days", e.to_string()))
     }
 
     pub fn policy(&self) -> Policy {
@@ -654,12 +796,18 @@ impl Config {
     }
 
     pub fn control_socket(&self) -> PathBuf {
-        self.control.socket.clone().unwrap_or_else(|| self.store.path.join("control.sock"))
+        self.control
+            .socket
+            .clone()
+            .unwrap_or_else(|| self.store.path.join("control.sock"))
     }
 }
 
 fn check_plain(section: &str, host: &str, security: Security, allowed: bool) -> Result<(), String> {
-    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     if security == Security::Plain && !loopback && !allowed {
         return Err(format!("\"plain\" sends the password unencrypted to {host}; use \"tls\" or \"starttls\", or set [{section}].allow_plain = true"));
     }
@@ -675,12 +823,19 @@ impl DiscordConfig {
     fn validate(&self) -> Result<(), (&'static str, String)> {
         if let Some(base) = &self.api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return Err(("api_base", format!("must be an http:// or https:// URL, got {base:?}")));
+                return Err((
+                    "api_base",
+                    format!("must be an http:// or https:// URL, got {base:?}"),
+                ));
             }
         }
         check_snowflake(&self.guild_id).map_err(|r| ("guild_id", r))?;
         check_snowflake(&self.technician_role).map_err(|r| ("technician_role", r))?;
-        for (key, id) in [("help_channel", &self.help_channel), ("lead_role", &self.lead_role), ("on_duty_channel", &self.on_duty_channel)] {
+        for (key, id) in [
+            ("help_channel", &self.help_channel),
+            ("lead_role", &self.lead_role),
+            ("on_duty_channel", &self.on_duty_channel),
+        ] {
             if let Some(id) = id {
                 check_snowflake(id).map_err(|r| (key, r))?;
             }
@@ -694,13 +849,29 @@ impl DiscordConfig {
                 return Err(("on_duty", format!("slot {n}: days is empty")));
             }
             for d in &slot.days {
-                d.parse::<Weekday>().map_err(|_| ("on_duty", format!("slot {n}: {d:?} is not a weekday (use mon, tue, …)")))?;
+                d.parse::<Weekday>().map_err(|_| {
+                    (
+                        "on_duty",
+                        format!("slot {n}: {d:?} is not a weekday (use mon, tue, …)"),
+                    )
+                })?;
             }
             for t in [&slot.from, &slot.to] {
-                NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| ("on_duty", format!("slot {n}: {t:?} is not a time like \"09:00\"")))?;
+                NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
+                    (
+                        "on_duty",
+                        format!("slot {n}: {t:?} is not a time like \"09:00\""),
+                    )
+                })?;
             }
             if !is_mention(&slot.mention) {
-                return Err(("on_duty", format!("slot {n}: mention {:?} must be <@&ROLE_ID> or <@USER_ID>", slot.mention)));
+                return Err((
+                    "on_duty",
+                    format!(
+                        "slot {n}: mention {:?} must be <@&ROLE_ID> or <@USER_ID>",
+                        slot.mention
+                    ),
+                ));
             }
         }
         Ok(())
@@ -710,7 +881,9 @@ impl DiscordConfig {
 fn check_snowflake(id: &str) -> Result<(), String> {
     match id.parse::<u64>() {
         Ok(n) if n > 0 => Ok(()),
-        _ => Err(format!("{id:?} is not a Discord id (the number Discord shows with developer mode on)")),
+        _ => Err(format!(
+            "{id:?} is not a Discord id (the number Discord shows with developer mode on)"
+        )),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Mail intake: async-imap over rustls. Finds unprocessed messages, turns each
-//! into a request for the engine, and only after the engine has durably
-//! committed it marks the message processed (`\Seen`, or moved). Waits with IDLE
+//! into a request for the engine (a fetched chunk goes as one batch, flushed
+//! once), and only after the engine has durably committed them marks the
+//! messages processed (`\Seen`, or moved). Waits with IDLE
 //! when the server has it, else polls; reconnects with backoff after any drop.
 //!
 //! Invariant: async-imap types stop here. A crash between commit and marking
@@ -27,7 +28,7 @@ use crate::engine::{EngineError, EngineHandle, IntakeOutcome};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
-use crate::intake::prepare;
+use crate::intake::{prepare, Request};
 use crate::ops::Health;
 use crate::shutdown::Shutdown;
 use crate::store::{Quarantined, Store, StoreError};
@@ -40,6 +41,9 @@ const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Messages fetched per round trip.
 const CHUNK: usize = 50;
+/// A chunk's mail goes to the engine in batches of at most about this many
+/// bytes, so that a chunk of big messages is not all parsed in memory at once.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// Of a message over the size cap, this much of the text is read.
 const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
 const MB: f64 = 1024.0 * 1024.0;
@@ -437,13 +441,21 @@ impl ImapIntake {
             })
             .await?
             .map_err(|e| protocol("FETCH", e))?;
+            // The chunk goes to the engine as one batch (one flush for all),
+            // cut where its mail adds up to BATCH_BYTES so that memory stays bounded.
+            let (mut batch, mut bytes) = (Vec::new(), 0);
             for f in &fetched {
                 let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
                     continue;
                 };
-                self.ingest(uid, raw.to_vec(), None).await?;
-                done.push(uid);
+                batch.push((uid, raw, self.request(raw, None)));
+                bytes += raw.len();
+                if bytes >= BATCH_BYTES {
+                    self.ingest(std::mem::take(&mut batch), &mut done).await?;
+                    bytes = 0;
+                }
             }
+            self.ingest(batch, &mut done).await?;
         }
         for (uid, size) in big {
             let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
@@ -465,21 +477,44 @@ impl ImapIntake {
                 f64::from(size) / MB,
                 self.max_message_bytes as f64 / MB
             );
-            self.ingest(uid, raw, Some(note)).await?;
-            done.push(uid);
+            let request = self.request(&raw, Some(note));
+            self.ingest(vec![(uid, &raw, request)], &mut done).await?;
         }
         Ok(done)
     }
 
-    /// Parses and hands one message to the engine. A message nothing can be
-    /// done with goes to quarantine instead of blocking the mailbox.
+    /// Hands parsed messages to the engine in one batch, and adds their UIDs
+    /// to `done` once it has committed and flushed them. A message nothing can
+    /// be done with goes to quarantine instead of blocking the mailbox.
     async fn ingest(
         &self,
-        uid: u32,
-        raw: Vec<u8>,
-        oversize: Option<String>,
+        batch: Vec<(u32, &[u8], Request)>,
+        done: &mut Vec<u32>,
     ) -> Result<(), ImapError> {
-        let mut message = parse_email(&raw, &self.limits, self.clock.now());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (mail, requests): (Vec<(u32, &[u8])>, Vec<Request>) = batch
+            .into_iter()
+            .map(|(uid, raw, r)| ((uid, raw), r))
+            .unzip();
+        let outcomes = self.engine.intake_batch(requests).await?;
+        for ((uid, raw), outcome) in mail.into_iter().zip(outcomes) {
+            match outcome {
+                IntakeOutcome::Unprocessable(reason) => {
+                    self.quarantine(uid, raw.to_vec(), reason).await?
+                }
+                outcome => debug!(uid, outcome = ?outcome, "message processed"),
+            }
+            done.push(uid);
+        }
+        Ok(())
+    }
+
+    /// A raw message as the engine's request; `oversize` says the message was
+    /// over the size cap and `raw` only its beginning.
+    fn request(&self, raw: &[u8], oversize: Option<String>) -> Request {
+        let mut message = parse_email(raw, &self.limits, self.clock.now());
         if let Some(note) = oversize {
             // The parser saw a cut-off copy: its attachment sizes and warnings
             // describe that copy, not the mail. Name the files, keep none.
@@ -490,17 +525,7 @@ impl ImapIntake {
                 format!("{note}: {}", names.join(", "))
             }];
         }
-        match self
-            .engine
-            .intake(prepare(message, &self.rules, &self.directory))
-            .await?
-        {
-            IntakeOutcome::Unprocessable(reason) => self.quarantine(uid, raw, reason).await,
-            outcome => {
-                debug!(uid, outcome = ?outcome, "message processed");
-                Ok(())
-            }
-        }
+        prepare(message, &self.rules, &self.directory)
     }
 
     async fn quarantine(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), ImapError> {

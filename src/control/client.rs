@@ -12,13 +12,30 @@ use super::{ControlError, ControlRequest, ControlResponse};
 pub async fn connect(path: &Path) -> Result<Option<UnixStream>, ControlError> {
     match UnixStream::connect(path).await {
         Ok(s) => Ok(Some(s)),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => Ok(None),
-        Err(source) => Err(ControlError::Connect { path: path.display().to_string(), source }),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(source) => Err(ControlError::Connect {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
-pub async fn call(stream: &mut UnixStream, path: &Path, req: &ControlRequest) -> Result<Value, ControlError> {
-    let io = |source| ControlError::Io { path: path.display().to_string(), source };
+pub async fn call(
+    stream: &mut UnixStream,
+    path: &Path,
+    req: &ControlRequest,
+) -> Result<Value, ControlError> {
+    let io = |source| ControlError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut line = serde_json::to_vec(req).map_err(|e| ControlError::Protocol(e.to_string()))?;
     line.push(b'\n');
     stream.write_all(&line).await.map_err(io)?;
@@ -26,7 +43,9 @@ pub async fn call(stream: &mut UnixStream, path: &Path, req: &ControlRequest) ->
     let mut answer = String::new();
     reader.read_line(&mut answer).await.map_err(io)?;
     if answer.is_empty() {
-        return Err(ControlError::Protocol("the daemon closed the connection without answering".into()));
+        return Err(ControlError::Protocol(
+            "the daemon closed the connection without answering".into(),
+        ));
     }
     match serde_json::from_str(&answer).map_err(|e| ControlError::Protocol(e.to_string()))? {
         ControlResponse::Ok(v) => Ok(v),

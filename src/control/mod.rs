@@ -24,9 +24,15 @@ use crate::store::{BackupError, Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("cannot reach the daemon at {path}: {source}")]
-    Connect { path: String, source: std::io::Error },
+    Connect {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("control socket {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad control message: {0}")]
     Protocol(String),
     #[error(transparent)]
@@ -55,23 +61,46 @@ pub enum ControlRequest {
         urgency: Option<Urgency>,
         problem_type: Option<ProblemType>,
     },
-    List { status: Option<Status> },
-    Show { id: TicketId },
-    Act { id: TicketId, by: String, change: Change },
+    List {
+        status: Option<Status>,
+    },
+    Show {
+        id: TicketId,
+    },
+    Act {
+        id: TicketId,
+        by: String,
+        change: Change,
+    },
     OutboxList,
-    OutboxRetry { entry: u64 },
+    OutboxRetry {
+        entry: u64,
+    },
     Export,
     /// A statistics report; `rebuild` first rewrites every ticket's stats record.
-    Stats { query: crate::stats::aggregate::Query, rebuild: bool },
-    Import { tickets: Vec<Ticket> },
+    Stats {
+        query: crate::stats::aggregate::Query,
+        rebuild: bool,
+    },
+    Import {
+        tickets: Vec<Ticket>,
+    },
     /// Write a consistent snapshot of the store to `path` (absolute; written by
     /// whoever holds the store: the daemon, or the CLI when it is stopped).
-    Backup { path: std::path::PathBuf },
+    Backup {
+        path: std::path::PathBuf,
+    },
     QuarantineList,
-    QuarantineShow { id: u64 },
+    QuarantineShow {
+        id: u64,
+    },
     /// Run a quarantined message through intake again; released if it now works.
-    QuarantineRetry { id: u64 },
-    QuarantineDelete { id: u64 },
+    QuarantineRetry {
+        id: u64,
+    },
+    QuarantineDelete {
+        id: u64,
+    },
 }
 
 /// What staff can do to a ticket from the CLI.
@@ -79,18 +108,44 @@ pub enum ControlRequest {
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     Claim,
-    Assign { to: String },
-    Note { text: String },
-    Step { text: String },
-    Reply { text: String },
-    Ask { text: String },
-    Urgency { to: Urgency, reason: Option<String> },
-    Type { to: ProblemType },
-    Eta { eta: chrono::DateTime<chrono::Utc>, reason: String },
-    Escalate { reason: String },
-    Resolve { fix: String },
-    Reopen { reason: String },
-    Close { reason: String },
+    Assign {
+        to: String,
+    },
+    Note {
+        text: String,
+    },
+    Step {
+        text: String,
+    },
+    Reply {
+        text: String,
+    },
+    Ask {
+        text: String,
+    },
+    Urgency {
+        to: Urgency,
+        reason: Option<String>,
+    },
+    Type {
+        to: ProblemType,
+    },
+    Eta {
+        eta: chrono::DateTime<chrono::Utc>,
+        reason: String,
+    },
+    Escalate {
+        reason: String,
+    },
+    Resolve {
+        fix: String,
+    },
+    Reopen {
+        reason: String,
+    },
+    Close {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,12 +169,22 @@ pub struct ControlContext {
 
 pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, ControlError> {
     match req {
-        ControlRequest::Open { from, name, subject, body, urgency, problem_type } => {
+        ControlRequest::Open {
+            from,
+            name,
+            subject,
+            body,
+            urgency,
+            problem_type,
+        } => {
             let message = InboundMessage {
                 channel: Channel::Desk,
                 message_id: format!("desk{}@{}", ctx.store.generate_id()?, ctx.message_id_domain),
                 references: Vec::new(),
-                from: Sender { name, address: from.trim().to_lowercase() },
+                from: Sender {
+                    name,
+                    address: from.trim().to_lowercase(),
+                },
                 subject,
                 body,
                 attachments: Vec::new(),
@@ -161,7 +226,11 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             }
         }
         ControlRequest::OutboxList => {
-            let queued = ctx.store.entries().map(|e| e.map(|(_, e)| e)).collect::<Result<Vec<_>, _>>()?;
+            let queued = ctx
+                .store
+                .entries()
+                .map(|e| e.map(|(_, e)| e))
+                .collect::<Result<Vec<_>, _>>()?;
             let dead = ctx.store.dead_letters().collect::<Result<Vec<_>, _>>()?;
             Ok(json!({ "queued": queued, "dead_letters": dead }))
         }
@@ -170,7 +239,9 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
                 ctx.store.flush().await?;
                 Ok(json!({ "requeued": entry }))
             } else {
-                Err(ControlError::Refused(format!("no dead letter with id {entry}")))
+                Err(ControlError::Refused(format!(
+                    "no dead letter with id {entry}"
+                )))
             }
         }
         ControlRequest::Stats { query, rebuild } => {
@@ -183,10 +254,16 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             // Invariant: a Report is plain data, like a Ticket.
             Ok(serde_json::to_value(report).expect("reports serialise"))
         }
-        ControlRequest::Export => Ok(Value::Array(ctx.store.tickets().map(|t| t.map(|t| to_json(&t))).collect::<Result<_, _>>()?)),
-        req @ (ControlRequest::QuarantineList | ControlRequest::QuarantineShow { .. } | ControlRequest::QuarantineRetry { .. } | ControlRequest::QuarantineDelete { .. }) => {
-            quarantine(req, ctx).await
-        }
+        ControlRequest::Export => Ok(Value::Array(
+            ctx.store
+                .tickets()
+                .map(|t| t.map(|t| to_json(&t)))
+                .collect::<Result<_, _>>()?,
+        )),
+        req @ (ControlRequest::QuarantineList
+        | ControlRequest::QuarantineShow { .. }
+        | ControlRequest::QuarantineRetry { .. }
+        | ControlRequest::QuarantineDelete { .. }) => quarantine(req, ctx).await,
         ControlRequest::Backup { path } => {
             let (store, now) = (ctx.store.clone(), ctx.clock.now());
             // Reading every tree is blocking work; writers wait meanwhile (see store::backup).
@@ -207,7 +284,11 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
 }
 
 async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, ControlError> {
-    let item = |id: u64| ctx.store.quarantined_item(id)?.ok_or_else(|| ControlError::Refused(format!("nothing quarantined under id {id}")));
+    let item = |id: u64| {
+        ctx.store
+            .quarantined_item(id)?
+            .ok_or_else(|| ControlError::Refused(format!("nothing quarantined under id {id}")))
+    };
     match req {
         ControlRequest::QuarantineList => {
             let items = ctx.store.quarantined().collect::<Result<Vec<_>, _>>()?;
@@ -215,13 +296,21 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
         }
         ControlRequest::QuarantineShow { id } => {
             let q = item(id)?;
-            Ok(json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "raw": String::from_utf8_lossy(&q.raw) }))
+            Ok(
+                json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "raw": String::from_utf8_lossy(&q.raw) }),
+            )
         }
         ControlRequest::QuarantineRetry { id } => {
             let q = item(id)?;
             let message = parse_email(&q.raw, &ctx.limits, ctx.clock.now());
-            match ctx.engine.intake(prepare(message, &ctx.rules, &ctx.directory)).await? {
-                IntakeOutcome::Unprocessable(reason) => Err(ControlError::Refused(format!("still cannot be processed: {reason}"))),
+            match ctx
+                .engine
+                .intake(prepare(message, &ctx.rules, &ctx.directory))
+                .await?
+            {
+                IntakeOutcome::Unprocessable(reason) => Err(ControlError::Refused(format!(
+                    "still cannot be processed: {reason}"
+                ))),
                 outcome => {
                     ctx.store.release(id)?;
                     ctx.store.flush().await?;
@@ -239,7 +328,12 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
     }
 }
 
-fn to_action(ctx: &ControlContext, id: &TicketId, by: String, change: Change) -> Result<Action, ControlError> {
+fn to_action(
+    ctx: &ControlContext,
+    id: &TicketId,
+    by: String,
+    change: Change,
+) -> Result<Action, ControlError> {
     Ok(match change {
         Change::Claim => Action::Claim { by },
         Change::Assign { to } => Action::Assign { to, by },
@@ -249,8 +343,14 @@ fn to_action(ctx: &ControlContext, id: &TicketId, by: String, change: Change) ->
         Change::Ask { text } => Action::AskRequester { by, text },
         Change::Urgency { to, reason } => Action::SetUrgency { to, by, reason },
         Change::Type { to } => {
-            ctx.store.ticket(id)?.ok_or_else(|| ControlError::NotFound(id.clone()))?;
-            Action::SetType { to, group: ctx.routing.group_for(to).to_string(), by }
+            ctx.store
+                .ticket(id)?
+                .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+            Action::SetType {
+                to,
+                group: ctx.routing.group_for(to).to_string(),
+                by,
+            }
         }
         Change::Eta { eta, reason } => Action::SetEta { eta, reason, by },
         Change::Escalate { reason } => Action::Escalate { by, reason },
@@ -261,7 +361,10 @@ fn to_action(ctx: &ControlContext, id: &TicketId, by: String, change: Change) ->
 }
 
 fn show(ctx: &ControlContext, id: &TicketId) -> Result<Value, ControlError> {
-    let t = ctx.store.ticket(id)?.ok_or_else(|| ControlError::NotFound(id.clone()))?;
+    let t = ctx
+        .store
+        .ticket(id)?
+        .ok_or_else(|| ControlError::NotFound(id.clone()))?;
     Ok(to_json(&t))
 }
 

@@ -13,7 +13,10 @@ use crate::shutdown::Shutdown;
 /// Binds the socket (replacing a stale one) readable and writable by the owner only.
 pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
     use std::os::unix::fs::PermissionsExt;
-    let io = |source| ControlError::Io { path: path.display().to_string(), source };
+    let io = |source| ControlError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -25,7 +28,12 @@ pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
     Ok(listener)
 }
 
-pub async fn serve(listener: UnixListener, path: PathBuf, ctx: Arc<ControlContext>, mut shutdown: Shutdown) {
+pub async fn serve(
+    listener: UnixListener,
+    path: PathBuf,
+    ctx: Arc<ControlContext>,
+    mut shutdown: Shutdown,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -432,7 +432,9 @@ mod tests {
             [0, 1, 59, 60, 480, 540, 541, 1000, 3000]
                 .map(|minutes| Span::WorkingMinutes { minutes }),
             [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|days| Span::WorkingDays { days }),
-            [0, 1, 60, 1440, 4320, 4321, 5000, 9000, 9999].map(|minutes| Span::Elapsed { seconds: minutes * 60 }),
+            [0, 1, 60, 1440, 4320, 4321, 5000, 9000, 9999].map(|minutes| Span::Elapsed {
+                seconds: minutes * 60,
+            }),
         ];
         for (cal, base) in &grids {
             for ladder in &ladders {

@@ -136,15 +136,26 @@ pub enum TimerKind {
 pub enum Effect {
     Notify(Notice),
     /// Come back with `Action::Timer { kind, due }` at `due`.
-    Wake { kind: TimerKind, due: DateTime<Utc> },
+    Wake {
+        kind: TimerKind,
+        due: DateTime<Utc>,
+    },
 }
 
 impl Effect {
     pub fn notify(kind: NoticeKind, audience: Audience) -> Effect {
-        Effect::Notify(Notice { kind, audience, text: None })
+        Effect::Notify(Notice {
+            kind,
+            audience,
+            text: None,
+        })
     }
 
     pub fn notify_with(kind: NoticeKind, audience: Audience, text: impl Into<String>) -> Effect {
-        Effect::Notify(Notice { kind, audience, text: Some(text.into()) })
+        Effect::Notify(Notice {
+            kind,
+            audience,
+            text: Some(text.into()),
+        })
     }
 }

@@ -69,7 +69,12 @@ mod tests {
     #[test]
     fn formats_and_parses() {
         let d = NaiveDate::from_ymd_opt(2023, 10, 1).unwrap();
-        let cases = [(1, "IT20231001001"), (42, "IT20231001042"), (999, "IT20231001999"), (1000, "IT202310011000")];
+        let cases = [
+            (1, "IT20231001001"),
+            (42, "IT20231001042"),
+            (999, "IT20231001999"),
+            (1000, "IT202310011000"),
+        ];
         for (serial, text) in cases {
             let id = TicketId::new(d, serial);
             assert_eq!(id.as_str(), text);
@@ -77,7 +82,13 @@ mod tests {
             assert_eq!(id.date(), d);
             assert_eq!(id.serial(), serial);
         }
-        for bad in ["IT2023100101", "XX20231001001", "IT20231301001", "IT2023100100a", ""] {
+        for bad in [
+            "IT2023100101",
+            "XX20231001001",
+            "IT20231301001",
+            "IT2023100100a",
+            "",
+        ] {
             assert_eq!(TicketId::parse(bad), None, "{bad}");
         }
     }

@@ -19,7 +19,10 @@ use super::ticket::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyIntent {
     /// The problem is gone. A rating implies this unless the reply also rejects.
-    Confirm { stars: Option<u8>, remark: Option<String> },
+    Confirm {
+        stars: Option<u8>,
+        remark: Option<String>,
+    },
     /// Still broken.
     Reject { remark: Option<String> },
     /// Neither could be read with confidence: ask once, do not guess.
@@ -50,30 +53,82 @@ pub struct NewTicket {
 /// A change someone (or a timer) asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Claim { by: String },
-    Assign { to: String, by: String },
+    Claim {
+        by: String,
+    },
+    Assign {
+        to: String,
+        by: String,
+    },
     /// A public handling step (处理过程), shown in progress updates.
-    Step { by: String, text: String },
+    Step {
+        by: String,
+        text: String,
+    },
     /// Internal note: logged, never shown to the requester.
-    Note { by: String, text: String },
+    Note {
+        by: String,
+        text: String,
+    },
     /// A technician's message to the requester.
-    Relay { by: String, text: String },
+    Relay {
+        by: String,
+        text: String,
+    },
     /// Ask the requester something and pause the SLA clock until they answer.
-    AskRequester { by: String, text: String },
+    AskRequester {
+        by: String,
+        text: String,
+    },
     /// The requester wrote again (follow-up, answer to a question).
-    RequesterMessage { text: String },
+    RequesterMessage {
+        text: String,
+    },
     /// The requester answered the confirm-and-rate notice.
-    RequesterReply { intent: ReplyIntent, text: String },
-    SetUrgency { to: Urgency, by: String, reason: Option<String> },
-    SetType { to: ProblemType, group: String, by: String },
-    SetEta { eta: DateTime<Utc>, reason: String, by: String },
-    Escalate { by: String, reason: String },
-    Resolve { by: String, fix: String },
-    Reopen { by: String, reason: String },
-    Close { by: String, reason: String },
+    RequesterReply {
+        intent: ReplyIntent,
+        text: String,
+    },
+    SetUrgency {
+        to: Urgency,
+        by: String,
+        reason: Option<String>,
+    },
+    SetType {
+        to: ProblemType,
+        group: String,
+        by: String,
+    },
+    SetEta {
+        eta: DateTime<Utc>,
+        reason: String,
+        by: String,
+    },
+    Escalate {
+        by: String,
+        reason: String,
+    },
+    Resolve {
+        by: String,
+        fix: String,
+    },
+    Reopen {
+        by: String,
+        reason: String,
+    },
+    Close {
+        by: String,
+        reason: String,
+    },
     /// One of our notices to `recipient` bounced.
-    Bounced { recipient: String, diagnostic: String },
-    Timer { kind: TimerKind, due: DateTime<Utc> },
+    Bounced {
+        recipient: String,
+        diagnostic: String,
+    },
+    Timer {
+        kind: TimerKind,
+        due: DateTime<Utc>,
+    },
 }
 
 /// Why an action was not applied. The ticket is unchanged.
@@ -100,7 +155,12 @@ pub enum Refusal {
 pub type Outcome = Result<Vec<Effect>, Refusal>;
 
 /// Opens a ticket with its ID already allocated.
-pub fn open(id: TicketId, new: NewTicket, now: DateTime<Utc>, policy: &Policy) -> (Ticket, Vec<Effect>) {
+pub fn open(
+    id: TicketId,
+    new: NewTicket,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> (Ticket, Vec<Effect>) {
     let cal = &policy.calendar;
     let eta = policy.eta(new.urgency, now);
     let mut ticket = Ticket {
@@ -142,22 +202,48 @@ pub fn open(id: TicketId, new: NewTicket, now: DateTime<Utc>, policy: &Policy) -
     };
     let actor = ticket.requester.display().to_string();
     let summary = format!("opened via {}", ticket.channel.key());
-    log(&mut ticket, now, policy, &actor, LogKind::Created, summary, true);
+    log(
+        &mut ticket,
+        now,
+        policy,
+        &actor,
+        LogKind::Created,
+        summary,
+        true,
+    );
 
     let mut fx = Vec::new();
     let warnings = (!new.warnings.is_empty()).then(|| new.warnings.join("\n"));
-    let first = if new.vague { NoticeKind::NeedMoreInfo } else { NoticeKind::Accepted };
-    fx.push(Effect::Notify(super::effect::Notice { kind: first, audience: Audience::Requester, text: warnings }));
+    let first = if new.vague {
+        NoticeKind::NeedMoreInfo
+    } else {
+        NoticeKind::Accepted
+    };
+    fx.push(Effect::Notify(super::effect::Notice {
+        kind: first,
+        audience: Audience::Requester,
+        text: warnings,
+    }));
     if new.vague {
         ticket.status = Status::WaitingOnRequester;
         ticket.paused_since = Some(now);
     }
     if ticket.urgency == Urgency::Urgent {
         fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
-        arm(&mut ticket.timers.repage, TimerKind::Repage, policy.after(now, policy.repage_every), &mut fx);
+        arm(
+            &mut ticket.timers.repage,
+            TimerKind::Repage,
+            policy.after(now, policy.repage_every),
+            &mut fx,
+        );
     }
     let ack_due = ticket.ack_due;
-    arm(&mut ticket.timers.ack_check, TimerKind::AckCheck, ack_due, &mut fx);
+    arm(
+        &mut ticket.timers.ack_check,
+        TimerKind::AckCheck,
+        ack_due,
+        &mut fx,
+    );
     if !new.vague {
         arm_work_timers(&mut ticket, now, policy, &mut fx);
     }
@@ -184,7 +270,15 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             }
             acknowledge(t, now);
             t.assignee = Some(by.clone());
-            log(t, now, p, &by, LogKind::Assigned, format!("claimed by {by}"), true);
+            log(
+                t,
+                now,
+                p,
+                &by,
+                LogKind::Assigned,
+                format!("claimed by {by}"),
+                true,
+            );
         }
         Action::Assign { to, by } => {
             require_open(t)?;
@@ -193,7 +287,15 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             }
             acknowledge(t, now);
             t.assignee = Some(to.clone());
-            log(t, now, p, &by, LogKind::Assigned, format!("assigned to {to}"), true);
+            log(
+                t,
+                now,
+                p,
+                &by,
+                LogKind::Assigned,
+                format!("assigned to {to}"),
+                true,
+            );
         }
         Action::Step { by, text } => {
             require_open(t)?;
@@ -207,17 +309,35 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             require_open(t)?;
             start_work(t, now, p, &mut fx);
             log(t, now, p, &by, LogKind::Relayed, text.clone(), true);
-            fx.push(Effect::notify_with(NoticeKind::Relay, Audience::Requester, text));
+            fx.push(Effect::notify_with(
+                NoticeKind::Relay,
+                Audience::Requester,
+                text,
+            ));
         }
         Action::AskRequester { by, text } => {
             require_open(t)?;
             acknowledge(t, now);
-            log(t, now, p, &by, LogKind::WaitingOnRequester, text.clone(), true);
-            fx.push(Effect::notify_with(NoticeKind::Relay, Audience::Requester, text));
+            log(
+                t,
+                now,
+                p,
+                &by,
+                LogKind::WaitingOnRequester,
+                text.clone(),
+                true,
+            );
+            fx.push(Effect::notify_with(
+                NoticeKind::Relay,
+                Audience::Requester,
+                text,
+            ));
             pause(t, now);
         }
         Action::RequesterMessage { text } => requester_message(t, text, now, p, &mut fx)?,
-        Action::RequesterReply { intent, text } => requester_reply(t, intent, text, now, p, &mut fx)?,
+        Action::RequesterReply { intent, text } => {
+            requester_reply(t, intent, text, now, p, &mut fx)?
+        }
         Action::SetUrgency { to, by, reason } => {
             require_open(t)?;
             if t.urgency == to {
@@ -226,12 +346,25 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             let from = t.urgency;
             t.urgency = to;
             let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
-            log(t, now, p, &by, LogKind::UrgencyChanged, format!("urgency {from} → {to}{why}"), false);
+            log(
+                t,
+                now,
+                p,
+                &by,
+                LogKind::UrgencyChanged,
+                format!("urgency {from} → {to}{why}"),
+                false,
+            );
             t.ack_due = p.after(t.created_at, p.ack_target(to));
             t.eta = p.eta(to, t.sla_start) + Duration::minutes(t.paused_minutes);
             if to == Urgency::Urgent && t.acknowledged_at.is_none() {
                 fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
-                arm(&mut t.timers.repage, TimerKind::Repage, p.after(now, p.repage_every), &mut fx);
+                arm(
+                    &mut t.timers.repage,
+                    TimerKind::Repage,
+                    p.after(now, p.repage_every),
+                    &mut fx,
+                );
             }
             if t.paused_since.is_none() {
                 arm_deadline_timers(t, now, p, &mut fx);
@@ -242,7 +375,10 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if t.problem_type == to && t.group == group {
                 return Err(Refusal::NoChange(format!("type is already {to}")));
             }
-            let text = format!("type {} → {to}, group {} → {group}", t.problem_type, t.group);
+            let text = format!(
+                "type {} → {to}, group {} → {group}",
+                t.problem_type, t.group
+            );
             t.problem_type = to;
             t.group = group;
             log(t, now, p, &by, LogKind::TypeChanged, text, false);
@@ -252,10 +388,18 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if eta <= now {
                 return Err(Refusal::EtaInPast);
             }
-            let text = format!("ETA {} → {}: {reason}", p.calendar.format_local(t.eta), p.calendar.format_local(eta));
+            let text = format!(
+                "ETA {} → {}: {reason}",
+                p.calendar.format_local(t.eta),
+                p.calendar.format_local(eta)
+            );
             t.eta = eta;
             log(t, now, p, &by, LogKind::EtaChanged, text, true);
-            fx.push(Effect::notify_with(NoticeKind::EtaChanged, Audience::Requester, reason));
+            fx.push(Effect::notify_with(
+                NoticeKind::EtaChanged,
+                Audience::Requester,
+                reason,
+            ));
             if t.paused_since.is_none() {
                 arm_deadline_timers(t, now, p, &mut fx);
             }
@@ -263,7 +407,11 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
         Action::Escalate { by, reason } => {
             require_open(t)?;
             escalate(t, now, p, &by, &reason);
-            fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Lead, format!("escalated by {by}: {reason}")));
+            fx.push(Effect::notify_with(
+                NoticeKind::StaffUpdate,
+                Audience::Lead,
+                format!("escalated by {by}: {reason}"),
+            ));
         }
         Action::Resolve { by, fix } => {
             require_open(t)?;
@@ -271,13 +419,30 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             resume(t, now);
             t.status = Status::Resolved;
             t.resolved_at = Some(now);
-            t.resolution = Some(Resolution { by: by.clone(), at: now, fix: fix.clone() });
+            t.resolution = Some(Resolution {
+                by: by.clone(),
+                at: now,
+                fix: fix.clone(),
+            });
             t.clarify_asked = false;
             disarm_open_timers(&mut t.timers);
             log(t, now, p, &by, LogKind::Resolved, fix, true);
-            fx.push(Effect::notify(NoticeKind::ResolvedConfirm, Audience::Requester));
-            arm(&mut t.timers.confirm_reminder, TimerKind::ConfirmReminder, p.after(now, p.confirm_reminder_after), &mut fx);
-            arm(&mut t.timers.auto_close, TimerKind::AutoClose, p.after(now, p.auto_close_after), &mut fx);
+            fx.push(Effect::notify(
+                NoticeKind::ResolvedConfirm,
+                Audience::Requester,
+            ));
+            arm(
+                &mut t.timers.confirm_reminder,
+                TimerKind::ConfirmReminder,
+                p.after(now, p.confirm_reminder_after),
+                &mut fx,
+            );
+            arm(
+                &mut t.timers.auto_close,
+                TimerKind::AutoClose,
+                p.after(now, p.auto_close_after),
+                &mut fx,
+            );
         }
         Action::Reopen { by, reason } => {
             if t.status.is_open() {
@@ -292,15 +457,32 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             resume(t, now);
             close(t, now, p, &by, CloseReason::ClosedByStaff, reason, &mut fx);
         }
-        Action::Bounced { recipient, diagnostic } => {
-            log(t, now, p, "mailer", LogKind::Bounce, format!("notice to {recipient} bounced: {diagnostic}"), false);
+        Action::Bounced {
+            recipient,
+            diagnostic,
+        } => {
+            log(
+                t,
+                now,
+                p,
+                "mailer",
+                LogKind::Bounce,
+                format!("notice to {recipient} bounced: {diagnostic}"),
+                false,
+            );
         }
         Action::Timer { kind, due } => timer(t, kind, due, now, p, &mut fx),
     }
     Ok(fx)
 }
 
-fn requester_message(t: &mut Ticket, text: String, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) -> Result<(), Refusal> {
+fn requester_message(
+    t: &mut Ticket,
+    text: String,
+    now: DateTime<Utc>,
+    p: &Policy,
+    fx: &mut Vec<Effect>,
+) -> Result<(), Refusal> {
     let who = t.requester.display().to_string();
     match t.status {
         Status::Closed => {
@@ -314,19 +496,42 @@ fn requester_message(t: &mut Ticket, text: String, now: DateTime<Utc>, p: &Polic
             reopen(t, now, p, &who, &text, fx);
         }
         _ => {
-            log(t, now, p, &who, LogKind::RequesterMessage, text.clone(), false);
+            log(
+                t,
+                now,
+                p,
+                &who,
+                LogKind::RequesterMessage,
+                text.clone(),
+                false,
+            );
             if t.status == Status::WaitingOnRequester {
                 resume(t, now);
-                t.status = if t.acknowledged_at.is_some() { Status::InProgress } else { Status::New };
+                t.status = if t.acknowledged_at.is_some() {
+                    Status::InProgress
+                } else {
+                    Status::New
+                };
                 arm_work_timers(t, now, p, fx);
             }
-            fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, text));
+            fx.push(Effect::notify_with(
+                NoticeKind::StaffUpdate,
+                Audience::Group,
+                text,
+            ));
         }
     }
     Ok(())
 }
 
-fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) -> Result<(), Refusal> {
+fn requester_reply(
+    t: &mut Ticket,
+    intent: ReplyIntent,
+    text: String,
+    now: DateTime<Utc>,
+    p: &Policy,
+    fx: &mut Vec<Effect>,
+) -> Result<(), Refusal> {
     let who = t.requester.display().to_string();
     if let ReplyIntent::Confirm { stars: Some(s), .. } = intent {
         if !(1..=5).contains(&s) {
@@ -338,14 +543,29 @@ fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateT
             let date = p.calendar.local_date(now);
             // The requester's own words are the confirmation's result text.
             let said: String = text.trim().chars().take(500).collect();
-            t.confirmation = Some(Confirmation { by: who.clone(), date, text: said.clone() });
+            t.confirmation = Some(Confirmation {
+                by: who.clone(),
+                date,
+                text: said.clone(),
+            });
             log(t, now, p, &who, LogKind::Confirmed, said, true);
             if let Some(stars) = stars {
                 rate(t, now, p, &who, stars, remark);
             }
-            close(t, now, p, &who, CloseReason::Confirmed, "closed: confirmed by the requester".into(), fx);
+            close(
+                t,
+                now,
+                p,
+                &who,
+                CloseReason::Confirmed,
+                "closed: confirmed by the requester".into(),
+                fx,
+            );
             fx.retain(|e| !matches!(e, Effect::Notify(n) if n.kind == NoticeKind::Closed));
-            fx.push(Effect::notify(NoticeKind::RatingThanks, Audience::Requester));
+            fx.push(Effect::notify(
+                NoticeKind::RatingThanks,
+                Audience::Requester,
+            ));
         }
         (Status::Resolved, ReplyIntent::Reject { remark }) => {
             let reason = remark.unwrap_or_else(|| text.trim().to_string());
@@ -353,17 +573,38 @@ fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateT
             reopen(t, now, p, &who, &reason, fx);
         }
         (Status::Resolved, ReplyIntent::Unclear) => {
-            log(t, now, p, &who, LogKind::RequesterMessage, text.trim().to_string(), false);
+            log(
+                t,
+                now,
+                p,
+                &who,
+                LogKind::RequesterMessage,
+                text.trim().to_string(),
+                false,
+            );
             if !t.clarify_asked {
                 t.clarify_asked = true;
                 fx.push(Effect::notify(NoticeKind::Clarify, Audience::Requester));
             } else {
-                fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, text));
+                fx.push(Effect::notify_with(
+                    NoticeKind::StaffUpdate,
+                    Audience::Group,
+                    text,
+                ));
             }
         }
-        (Status::Closed, ReplyIntent::Confirm { stars: Some(stars), remark }) if t.rating.is_none() => {
+        (
+            Status::Closed,
+            ReplyIntent::Confirm {
+                stars: Some(stars),
+                remark,
+            },
+        ) if t.rating.is_none() => {
             rate(t, now, p, &who, stars, remark);
-            fx.push(Effect::notify(NoticeKind::RatingThanks, Audience::Requester));
+            fx.push(Effect::notify(
+                NoticeKind::RatingThanks,
+                Audience::Requester,
+            ));
         }
         (Status::Closed, ReplyIntent::Confirm { .. }) => return Err(Refusal::AlreadyClosed),
         (Status::Closed, ReplyIntent::Reject { remark }) => {
@@ -380,7 +621,14 @@ fn requester_reply(t: &mut Ticket, intent: ReplyIntent, text: String, now: DateT
     Ok(())
 }
 
-fn timer(t: &mut Ticket, kind: TimerKind, due: DateTime<Utc>, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
+fn timer(
+    t: &mut Ticket,
+    kind: TimerKind,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    p: &Policy,
+    fx: &mut Vec<Effect>,
+) {
     let slot = slot(&mut t.timers, kind);
     if *slot != Some(due) {
         return; // stale: the state it was armed for has changed
@@ -389,7 +637,10 @@ fn timer(t: &mut Ticket, kind: TimerKind, due: DateTime<Utc>, now: DateTime<Utc>
     match kind {
         TimerKind::AckCheck => {
             if t.acknowledged_at.is_none() && t.status.is_open() {
-                let text = format!("not acknowledged; acknowledgement was due {}", p.calendar.format_local(t.ack_due));
+                let text = format!(
+                    "not acknowledged; acknowledgement was due {}",
+                    p.calendar.format_local(t.ack_due)
+                );
                 log(t, now, p, "itdesk", LogKind::Reminder, text, false);
                 fx.push(Effect::notify(NoticeKind::AckReminder, Audience::Group));
             }
@@ -397,14 +648,24 @@ fn timer(t: &mut Ticket, kind: TimerKind, due: DateTime<Utc>, now: DateTime<Utc>
         TimerKind::Repage => {
             if t.acknowledged_at.is_none() && t.status.is_open() {
                 fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
-                arm(&mut t.timers.repage, TimerKind::Repage, p.after(now, p.repage_every), fx);
+                arm(
+                    &mut t.timers.repage,
+                    TimerKind::Repage,
+                    p.after(now, p.repage_every),
+                    fx,
+                );
             }
         }
         TimerKind::Progress => {
             if t.status.is_open() && t.paused_since.is_none() {
                 fx.push(Effect::notify(NoticeKind::Progress, Audience::Requester));
                 // From `now`, not `due`: after downtime one update goes out, not one per missed interval.
-                arm(&mut t.timers.progress, TimerKind::Progress, p.after(now, p.progress_every), fx);
+                arm(
+                    &mut t.timers.progress,
+                    TimerKind::Progress,
+                    p.after(now, p.progress_every),
+                    fx,
+                );
             }
         }
         TimerKind::BreachWarning => {
@@ -416,20 +677,42 @@ fn timer(t: &mut Ticket, kind: TimerKind, due: DateTime<Utc>, now: DateTime<Utc>
         }
         TimerKind::Breach => {
             if t.status.is_open() {
-                let reason = format!("resolution target {} passed", p.calendar.format_local(t.eta));
+                let reason = format!(
+                    "resolution target {} passed",
+                    p.calendar.format_local(t.eta)
+                );
                 escalate(t, now, p, "itdesk", &reason);
                 fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
             }
         }
         TimerKind::ConfirmReminder => {
             if t.status == Status::Resolved {
-                log(t, now, p, "itdesk", LogKind::Reminder, "asked again to confirm and rate".into(), false);
-                fx.push(Effect::notify(NoticeKind::ConfirmReminder, Audience::Requester));
+                log(
+                    t,
+                    now,
+                    p,
+                    "itdesk",
+                    LogKind::Reminder,
+                    "asked again to confirm and rate".into(),
+                    false,
+                );
+                fx.push(Effect::notify(
+                    NoticeKind::ConfirmReminder,
+                    Audience::Requester,
+                ));
             }
         }
         TimerKind::AutoClose => {
             if t.status == Status::Resolved {
-                close(t, now, p, "itdesk", CloseReason::NoAnswer, "closed without confirmation: no answer".into(), fx);
+                close(
+                    t,
+                    now,
+                    p,
+                    "itdesk",
+                    CloseReason::NoAnswer,
+                    "closed without confirmation: no answer".into(),
+                    fx,
+                );
             }
         }
     }
@@ -447,21 +730,36 @@ fn slot(timers: &mut Timers, kind: TimerKind) -> &mut Option<DateTime<Utc>> {
     }
 }
 
-fn arm(slot: &mut Option<DateTime<Utc>>, kind: TimerKind, due: DateTime<Utc>, fx: &mut Vec<Effect>) {
+fn arm(
+    slot: &mut Option<DateTime<Utc>>,
+    kind: TimerKind,
+    due: DateTime<Utc>,
+    fx: &mut Vec<Effect>,
+) {
     *slot = Some(due);
     fx.push(Effect::Wake { kind, due });
 }
 
 /// Progress updates and the deadline timers, for a ticket being worked on.
 fn arm_work_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
-    arm(&mut t.timers.progress, TimerKind::Progress, p.after(now, p.progress_every), fx);
+    arm(
+        &mut t.timers.progress,
+        TimerKind::Progress,
+        p.after(now, p.progress_every),
+        fx,
+    );
     arm_deadline_timers(t, now, p, fx);
 }
 
 fn arm_deadline_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
     let warn = p.breach_warning_at(t.sla_start, t.eta).max(now);
     if warn < t.eta {
-        arm(&mut t.timers.breach_warning, TimerKind::BreachWarning, warn, fx);
+        arm(
+            &mut t.timers.breach_warning,
+            TimerKind::BreachWarning,
+            warn,
+            fx,
+        );
     } else {
         t.timers.breach_warning = None;
     }
@@ -537,7 +835,14 @@ fn escalate(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: &s
     log(t, now, p, by, LogKind::Escalated, reason.to_string(), false);
 }
 
-fn reopen(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: &str, fx: &mut Vec<Effect>) {
+fn reopen(
+    t: &mut Ticket,
+    now: DateTime<Utc>,
+    p: &Policy,
+    by: &str,
+    reason: &str,
+    fx: &mut Vec<Effect>,
+) {
     t.status = Status::Reopened;
     t.reopen_count += 1;
     t.resolved_at = None;
@@ -550,22 +855,49 @@ fn reopen(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: &str
     t.paused_since = None;
     t.eta = p.eta(t.urgency, now);
     log(t, now, p, by, LogKind::Reopened, reason.to_string(), true);
-    fx.push(Effect::notify_with(NoticeKind::Reopened, Audience::Requester, reason));
-    fx.push(Effect::notify_with(NoticeKind::StaffUpdate, Audience::Group, format!("reopened by {by}: {reason}")));
+    fx.push(Effect::notify_with(
+        NoticeKind::Reopened,
+        Audience::Requester,
+        reason,
+    ));
+    fx.push(Effect::notify_with(
+        NoticeKind::StaffUpdate,
+        Audience::Group,
+        format!("reopened by {by}: {reason}"),
+    ));
     arm_work_timers(t, now, p, fx);
 }
 
-fn close(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, by: &str, reason: CloseReason, text: String, fx: &mut Vec<Effect>) {
+fn close(
+    t: &mut Ticket,
+    now: DateTime<Utc>,
+    p: &Policy,
+    by: &str,
+    reason: CloseReason,
+    text: String,
+    fx: &mut Vec<Effect>,
+) {
     t.status = Status::Closed;
     t.closed_at = Some(now);
     t.close_reason = Some(reason);
     t.timers = Timers::default();
-    let text = if text.is_empty() { "closed".to_string() } else { text };
+    let text = if text.is_empty() {
+        "closed".to_string()
+    } else {
+        text
+    };
     log(t, now, p, by, LogKind::Closed, text, true);
     fx.push(Effect::notify(NoticeKind::Closed, Audience::Requester));
 }
 
-fn rate(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, who: &str, stars: u8, remark: Option<String>) {
+fn rate(
+    t: &mut Ticket,
+    now: DateTime<Utc>,
+    p: &Policy,
+    who: &str,
+    stars: u8,
+    remark: Option<String>,
+) {
     let rating = Rating { stars, remark };
     let text = match &rating.remark {
         Some(r) => format!("{} {r}", rating.stars_text()),
@@ -576,11 +908,26 @@ fn rate(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, who: &str, stars: u8, re
 }
 
 fn within_reopen_window(t: &Ticket, now: DateTime<Utc>, p: &Policy) -> bool {
-    t.closed_at.is_some_and(|closed| now <= p.after(closed, p.reopen_window))
+    t.closed_at
+        .is_some_and(|closed| now <= p.after(closed, p.reopen_window))
 }
 
-fn log(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, actor: &str, kind: LogKind, text: String, public: bool) {
-    t.log.push(LogEntry { at: p.calendar.local_minute(now), actor: actor.to_string(), kind, text, public });
+fn log(
+    t: &mut Ticket,
+    now: DateTime<Utc>,
+    p: &Policy,
+    actor: &str,
+    kind: LogKind,
+    text: String,
+    public: bool,
+) {
+    t.log.push(LogEntry {
+        at: p.calendar.local_minute(now),
+        actor: actor.to_string(),
+        kind,
+        text,
+        public,
+    });
 }
 
 #[cfg(test)]

@@ -9,13 +9,21 @@ use crate::core::effect::Notice;
 fn at(s: &str) -> DateTime<Utc> {
     // Times in the tests are Asia/Shanghai (UTC+8) local.
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-    chrono::FixedOffset::east_opt(8 * 3600).unwrap().from_local_datetime(&naive).unwrap().with_timezone(&Utc)
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .from_local_datetime(&naive)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn new_ticket(urgency: Urgency) -> NewTicket {
     NewTicket {
         channel: Channel::Email,
-        requester: Requester { name: Some("张三".into()), email: Some("zhangsan@example.com".into()), ..Requester::default() },
+        requester: Requester {
+            name: Some("张三".into()),
+            email: Some("zhangsan@example.com".into()),
+            ..Requester::default()
+        },
         subject: "CRM 登录超时".into(),
         description: "10:00 登录CRM提示数据库连接超时".into(),
         source_message_id: Some("m1@example.com".into()),
@@ -55,7 +63,9 @@ fn wakes(fx: &[Effect]) -> Vec<(TimerKind, DateTime<Utc>)> {
 }
 
 fn fire(t: &mut Ticket, kind: TimerKind, now: DateTime<Utc>) -> Vec<Effect> {
-    let due = *slot(&mut t.timers, kind).as_ref().unwrap_or_else(|| panic!("{kind:?} not armed"));
+    let due = *slot(&mut t.timers, kind)
+        .as_ref()
+        .unwrap_or_else(|| panic!("{kind:?} not armed"));
     apply(t, Action::Timer { kind, due }, now, &Policy::default()).unwrap()
 }
 
@@ -69,17 +79,29 @@ fn opening_acknowledges_and_arms_every_sla_timer() {
     let (t, fx) = open_at(Urgency::Medium, now);
     assert_eq!(t.status, Status::New);
     assert_eq!(t.id.as_str(), "IT20231009001");
-    assert_eq!(t.request_date, NaiveDate::from_ymd_opt(2023, 10, 9).unwrap());
-    assert_eq!(notices(&fx), vec![(NoticeKind::Accepted, Audience::Requester)]);
+    assert_eq!(
+        t.request_date,
+        NaiveDate::from_ymd_opt(2023, 10, 9).unwrap()
+    );
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Accepted, Audience::Requester)]
+    );
     assert_eq!(t.ack_due, now + Duration::hours(1));
     assert_eq!(t.eta, now + Duration::hours(24));
     let w = wakes(&fx);
     assert!(w.contains(&(TimerKind::AckCheck, now + Duration::hours(1))));
     assert!(w.contains(&(TimerKind::Progress, now + Duration::hours(4))));
-    assert!(w.contains(&(TimerKind::BreachWarning, now + Duration::minutes(24 * 60 * 8 / 10))));
+    assert!(w.contains(&(
+        TimerKind::BreachWarning,
+        now + Duration::minutes(24 * 60 * 8 / 10)
+    )));
     assert!(w.contains(&(TimerKind::Breach, now + Duration::hours(24))));
     assert_eq!(t.log[0].kind, LogKind::Created);
-    assert_eq!(t.log[0].at.format("%Y-%m-%d %H:%M %z").to_string(), "2023-10-09 10:00 +0800");
+    assert_eq!(
+        t.log[0].at.format("%Y-%m-%d %H:%M %z").to_string(),
+        "2023-10-09 10:00 +0800"
+    );
 }
 
 #[test]
@@ -95,13 +117,31 @@ fn urgent_pages_on_duty_and_repages_until_claimed() {
     assert!(notices(&fx).contains(&(NoticeKind::UrgentPage, Audience::OnDuty)));
     assert_eq!(t.ack_due, now + Duration::minutes(15));
     let fx = fire(&mut t, TimerKind::Repage, now + Duration::minutes(10));
-    assert_eq!(notices(&fx), vec![(NoticeKind::UrgentPage, Audience::OnDuty)]);
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::UrgentPage, Audience::OnDuty)]
+    );
     let repage_due = t.timers.repage.unwrap();
-    apply(&mut t, Action::Claim { by: by() }, now + Duration::minutes(12), &Policy::default()).unwrap();
+    apply(
+        &mut t,
+        Action::Claim { by: by() },
+        now + Duration::minutes(12),
+        &Policy::default(),
+    )
+    .unwrap();
     assert_eq!(t.status, Status::Acknowledged);
     assert_eq!(t.timers.repage, None);
     // The repage already queued is now stale and does nothing.
-    let fx = apply(&mut t, Action::Timer { kind: TimerKind::Repage, due: repage_due }, repage_due, &Policy::default()).unwrap();
+    let fx = apply(
+        &mut t,
+        Action::Timer {
+            kind: TimerKind::Repage,
+            due: repage_due,
+        },
+        repage_due,
+        &Policy::default(),
+    )
+    .unwrap();
     assert!(fx.is_empty());
 }
 
@@ -110,13 +150,33 @@ fn vague_request_asks_for_details_and_pauses_the_clock() {
     let now = at("2023-10-09 10:00");
     let mut new = new_ticket(Urgency::Medium);
     new.vague = true;
-    let (mut t, fx) = open(TicketId::new(now.date_naive(), 1), new, now, &Policy::default());
-    assert_eq!(notices(&fx), vec![(NoticeKind::NeedMoreInfo, Audience::Requester)]);
+    let (mut t, fx) = open(
+        TicketId::new(now.date_naive(), 1),
+        new,
+        now,
+        &Policy::default(),
+    );
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::NeedMoreInfo, Audience::Requester)]
+    );
     assert_eq!(t.status, Status::WaitingOnRequester);
     assert!(t.timers.progress.is_none() && t.timers.breach.is_none());
-    let fx = apply(&mut t, Action::RequesterMessage { text: "打开CRM报错 ORA-12170".into() }, now + Duration::hours(2), &Policy::default()).unwrap();
+    let fx = apply(
+        &mut t,
+        Action::RequesterMessage {
+            text: "打开CRM报错 ORA-12170".into(),
+        },
+        now + Duration::hours(2),
+        &Policy::default(),
+    )
+    .unwrap();
     assert_eq!(t.status, Status::New);
-    assert_eq!(t.eta, now + Duration::hours(26), "two hours waiting push the ETA back");
+    assert_eq!(
+        t.eta,
+        now + Duration::hours(26),
+        "two hours waiting push the ETA back"
+    );
     assert!(notices(&fx).contains(&(NoticeKind::StaffUpdate, Audience::Group)));
     assert_eq!(t.timers.progress, Some(now + Duration::hours(6)));
 }
@@ -128,8 +188,23 @@ fn whole_life_to_a_rated_close() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Medium, t0);
-    apply(&mut t, Action::Claim { by: by() }, t0 + Duration::minutes(20), &p).unwrap();
-    apply(&mut t, Action::Step { by: by(), text: "10:30 远程连接，数据库负载90%".into() }, t0 + Duration::minutes(30), &p).unwrap();
+    apply(
+        &mut t,
+        Action::Claim { by: by() },
+        t0 + Duration::minutes(20),
+        &p,
+    )
+    .unwrap();
+    apply(
+        &mut t,
+        Action::Step {
+            by: by(),
+            text: "10:30 远程连接，数据库负载90%".into(),
+        },
+        t0 + Duration::minutes(30),
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.status, Status::InProgress);
     assert_eq!(t.timers.ack_check, None, "acknowledged: no reminder");
 
@@ -137,35 +212,93 @@ fn whole_life_to_a_rated_close() {
         let due = t.timers.progress.unwrap();
         assert_eq!(due, t0 + Duration::hours(4 * n));
         let fx = fire(&mut t, TimerKind::Progress, due);
-        assert_eq!(notices(&fx), vec![(NoticeKind::Progress, Audience::Requester)]);
+        assert_eq!(
+            notices(&fx),
+            vec![(NoticeKind::Progress, Audience::Requester)]
+        );
     }
     let warn_at = t.timers.breach_warning.unwrap();
     assert_eq!(warn_at, t0 + Duration::minutes(1152));
     let fx = fire(&mut t, TimerKind::BreachWarning, warn_at);
-    assert_eq!(notices(&fx), vec![(NoticeKind::BreachWarning, Audience::Group)]);
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::BreachWarning, Audience::Group)]
+    );
 
     let new_eta = t0 + Duration::hours(30);
-    let fx = apply(&mut t, Action::SetEta { eta: new_eta, reason: "等待厂商补丁".into(), by: by() }, warn_at + Duration::minutes(5), &p).unwrap();
-    assert_eq!(notices(&fx), vec![(NoticeKind::EtaChanged, Audience::Requester)]);
+    let fx = apply(
+        &mut t,
+        Action::SetEta {
+            eta: new_eta,
+            reason: "等待厂商补丁".into(),
+            by: by(),
+        },
+        warn_at + Duration::minutes(5),
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::EtaChanged, Audience::Requester)]
+    );
     assert_eq!(t.timers.breach, Some(new_eta));
 
     let resolved_at = t0 + Duration::hours(26);
-    let fx = apply(&mut t, Action::Resolve { by: by(), fix: "重建索引后恢复".into() }, resolved_at, &p).unwrap();
+    let fx = apply(
+        &mut t,
+        Action::Resolve {
+            by: by(),
+            fix: "重建索引后恢复".into(),
+        },
+        resolved_at,
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.status, Status::Resolved);
-    assert_eq!(notices(&fx), vec![(NoticeKind::ResolvedConfirm, Audience::Requester)]);
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::ResolvedConfirm, Audience::Requester)]
+    );
     assert!(t.timers.progress.is_none() && t.timers.breach.is_none());
     // Tuesday 12:00 + 1 working day = Wednesday 12:00.
     assert_eq!(t.timers.confirm_reminder, Some(at("2023-10-11 12:00")));
     let fx = fire(&mut t, TimerKind::ConfirmReminder, at("2023-10-11 12:00"));
-    assert_eq!(notices(&fx), vec![(NoticeKind::ConfirmReminder, Audience::Requester)]);
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::ConfirmReminder, Audience::Requester)]
+    );
 
-    let reply = ReplyIntent::Confirm { stars: Some(4), remark: Some("很快".into()) };
-    let fx = apply(&mut t, Action::RequesterReply { intent: reply, text: "4星 很快".into() }, at("2023-10-11 14:00"), &p).unwrap();
-    assert_eq!(notices(&fx), vec![(NoticeKind::RatingThanks, Audience::Requester)]);
+    let reply = ReplyIntent::Confirm {
+        stars: Some(4),
+        remark: Some("很快".into()),
+    };
+    let fx = apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: reply,
+            text: "4星 很快".into(),
+        },
+        at("2023-10-11 14:00"),
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::RatingThanks, Audience::Requester)]
+    );
     assert_eq!(t.status, Status::Closed);
     assert_eq!(t.close_reason, Some(CloseReason::Confirmed));
-    assert_eq!(t.rating, Some(Rating { stars: 4, remark: Some("很快".into()) }));
-    assert_eq!(t.confirmation.as_ref().unwrap().date, NaiveDate::from_ymd_opt(2023, 10, 11).unwrap());
+    assert_eq!(
+        t.rating,
+        Some(Rating {
+            stars: 4,
+            remark: Some("很快".into())
+        })
+    );
+    assert_eq!(
+        t.confirmation.as_ref().unwrap().date,
+        NaiveDate::from_ymd_opt(2023, 10, 11).unwrap()
+    );
     assert_eq!(t.timers, Timers::default(), "a closed ticket has no timers");
 }
 
@@ -174,9 +307,29 @@ fn rejection_reopens_and_restarts_the_sla_clock() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::High, t0);
-    apply(&mut t, Action::Resolve { by: by(), fix: "重启服务".into() }, t0 + Duration::hours(2), &p).unwrap();
+    apply(
+        &mut t,
+        Action::Resolve {
+            by: by(),
+            fix: "重启服务".into(),
+        },
+        t0 + Duration::hours(2),
+        &p,
+    )
+    .unwrap();
     let now = t0 + Duration::hours(3);
-    let fx = apply(&mut t, Action::RequesterReply { intent: ReplyIntent::Reject { remark: Some("还是不行".into()) }, text: "还是不行".into() }, now, &p).unwrap();
+    let fx = apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: ReplyIntent::Reject {
+                remark: Some("还是不行".into()),
+            },
+            text: "还是不行".into(),
+        },
+        now,
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.status, Status::Reopened);
     assert_eq!(t.reopen_count, 1);
     assert_eq!(t.eta, now + Duration::hours(8));
@@ -192,17 +345,41 @@ fn no_answer_closes_without_recording_a_confirmation() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Medium, t0);
-    apply(&mut t, Action::Resolve { by: by(), fix: "已更换键盘".into() }, t0, &p).unwrap();
+    apply(
+        &mut t,
+        Action::Resolve {
+            by: by(),
+            fix: "已更换键盘".into(),
+        },
+        t0,
+        &p,
+    )
+    .unwrap();
     let close_at = t.timers.auto_close.unwrap();
     assert_eq!(close_at, at("2023-10-12 10:00"), "3 working days");
     let fx = fire(&mut t, TimerKind::AutoClose, close_at);
-    assert_eq!(notices(&fx), vec![(NoticeKind::Closed, Audience::Requester)]);
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Closed, Audience::Requester)]
+    );
     assert_eq!(t.status, Status::Closed);
     assert_eq!(t.close_reason, Some(CloseReason::NoAnswer));
     assert_eq!(t.confirmation, None);
     // A late rating is still welcome.
-    let late = ReplyIntent::Confirm { stars: Some(5), remark: None };
-    apply(&mut t, Action::RequesterReply { intent: late, text: "5".into() }, close_at + Duration::hours(1), &p).unwrap();
+    let late = ReplyIntent::Confirm {
+        stars: Some(5),
+        remark: None,
+    };
+    apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: late,
+            text: "5".into(),
+        },
+        close_at + Duration::hours(1),
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.rating.as_ref().map(|r| r.stars), Some(5));
     assert_eq!(t.close_reason, Some(CloseReason::NoAnswer));
 }
@@ -212,11 +389,44 @@ fn unclear_reply_gets_one_question_then_goes_to_staff() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Medium, t0);
-    apply(&mut t, Action::Resolve { by: by(), fix: "fix".into() }, t0, &p).unwrap();
-    let first = apply(&mut t, Action::RequesterReply { intent: ReplyIntent::Unclear, text: "嗯".into() }, t0, &p).unwrap();
-    assert_eq!(notices(&first), vec![(NoticeKind::Clarify, Audience::Requester)]);
-    let second = apply(&mut t, Action::RequesterReply { intent: ReplyIntent::Unclear, text: "嗯嗯".into() }, t0, &p).unwrap();
-    assert_eq!(notices(&second), vec![(NoticeKind::StaffUpdate, Audience::Group)]);
+    apply(
+        &mut t,
+        Action::Resolve {
+            by: by(),
+            fix: "fix".into(),
+        },
+        t0,
+        &p,
+    )
+    .unwrap();
+    let first = apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: ReplyIntent::Unclear,
+            text: "嗯".into(),
+        },
+        t0,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&first),
+        vec![(NoticeKind::Clarify, Audience::Requester)]
+    );
+    let second = apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: ReplyIntent::Unclear,
+            text: "嗯嗯".into(),
+        },
+        t0,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&second),
+        vec![(NoticeKind::StaffUpdate, Audience::Group)]
+    );
     assert_eq!(t.status, Status::Resolved);
 }
 
@@ -228,9 +438,21 @@ fn missed_progress_updates_fire_once_after_downtime() {
     let due = t.timers.progress.unwrap();
     // The daemon was down for 13 hours: one update, and the next one 4 h from now.
     let now = due + Duration::hours(13);
-    let fx = apply(&mut t, Action::Timer { kind: TimerKind::Progress, due }, now, &p).unwrap();
+    let fx = apply(
+        &mut t,
+        Action::Timer {
+            kind: TimerKind::Progress,
+            due,
+        },
+        now,
+        &p,
+    )
+    .unwrap();
     assert_eq!(notices(&fx).len(), 1);
-    assert_eq!(wakes(&fx), vec![(TimerKind::Progress, now + Duration::hours(4))]);
+    assert_eq!(
+        wakes(&fx),
+        vec![(TimerKind::Progress, now + Duration::hours(4))]
+    );
 }
 
 #[test]
@@ -249,7 +471,17 @@ fn urgency_change_is_logged_and_moves_the_eta() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Urgent, t0);
-    apply(&mut t, Action::SetUrgency { to: Urgency::Medium, by: by(), reason: Some("只影响一人".into()) }, t0 + Duration::minutes(5), &p).unwrap();
+    apply(
+        &mut t,
+        Action::SetUrgency {
+            to: Urgency::Medium,
+            by: by(),
+            reason: Some("只影响一人".into()),
+        },
+        t0 + Duration::minutes(5),
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.eta, t0 + Duration::hours(24));
     let entry = t.log.last().unwrap();
     assert_eq!(entry.kind, LogKind::UrgencyChanged);
@@ -262,13 +494,41 @@ fn closed_ticket_reopens_only_within_the_window() {
     let p = Policy::default();
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Medium, t0);
-    apply(&mut t, Action::Close { by: by(), reason: "duplicate".into() }, t0, &p).unwrap();
+    apply(
+        &mut t,
+        Action::Close {
+            by: by(),
+            reason: "duplicate".into(),
+        },
+        t0,
+        &p,
+    )
+    .unwrap();
     let mut late = t.clone();
-    apply(&mut t, Action::RequesterMessage { text: "又坏了".into() }, t0 + Duration::days(2), &p).unwrap();
+    apply(
+        &mut t,
+        Action::RequesterMessage {
+            text: "又坏了".into(),
+        },
+        t0 + Duration::days(2),
+        &p,
+    )
+    .unwrap();
     assert_eq!(t.status, Status::Reopened);
-    let refused = apply(&mut late, Action::RequesterMessage { text: "又坏了".into() }, t0 + Duration::days(30), &p);
+    let refused = apply(
+        &mut late,
+        Action::RequesterMessage {
+            text: "又坏了".into(),
+        },
+        t0 + Duration::days(30),
+        &p,
+    );
     assert_eq!(refused, Err(Refusal::ReopenWindowPassed));
-    assert_eq!(late.status, Status::Closed, "a refusal leaves the ticket unchanged");
+    assert_eq!(
+        late.status,
+        Status::Closed,
+        "a refusal leaves the ticket unchanged"
+    );
 }
 
 /// Which actions each status accepts: `Ok(next status)` or the refusal.
@@ -285,33 +545,105 @@ fn transition_table() {
         match status {
             New => {}
             Acknowledged => step(&mut t, Action::Claim { by: by() }),
-            InProgress => step(&mut t, Action::Step { by: by(), text: "s".into() }),
-            WaitingOnRequester => step(&mut t, Action::AskRequester { by: by(), text: "截图?".into() }),
-            Escalated => step(&mut t, Action::Escalate { by: by(), reason: "vendor".into() }),
-            Resolved => step(&mut t, Action::Resolve { by: by(), fix: "f".into() }),
-            Closed => step(&mut t, Action::Close { by: by(), reason: "r".into() }),
+            InProgress => step(
+                &mut t,
+                Action::Step {
+                    by: by(),
+                    text: "s".into(),
+                },
+            ),
+            WaitingOnRequester => step(
+                &mut t,
+                Action::AskRequester {
+                    by: by(),
+                    text: "截图?".into(),
+                },
+            ),
+            Escalated => step(
+                &mut t,
+                Action::Escalate {
+                    by: by(),
+                    reason: "vendor".into(),
+                },
+            ),
+            Resolved => step(
+                &mut t,
+                Action::Resolve {
+                    by: by(),
+                    fix: "f".into(),
+                },
+            ),
+            Closed => step(
+                &mut t,
+                Action::Close {
+                    by: by(),
+                    reason: "r".into(),
+                },
+            ),
             Reopened => {
-                step(&mut t, Action::Close { by: by(), reason: "r".into() });
-                step(&mut t, Action::Reopen { by: by(), reason: "again".into() });
+                step(
+                    &mut t,
+                    Action::Close {
+                        by: by(),
+                        reason: "r".into(),
+                    },
+                );
+                step(
+                    &mut t,
+                    Action::Reopen {
+                        by: by(),
+                        reason: "again".into(),
+                    },
+                );
             }
         }
         assert_eq!(t.status, status);
         t
     };
-    let claim = || Action::Claim { by: "王五".into() };
-    let stepping = || Action::Step { by: by(), text: "x".into() };
-    let resolve = || Action::Resolve { by: by(), fix: "x".into() };
-    let reopen = || Action::Reopen { by: by(), reason: "x".into() };
-    let message = || Action::RequesterMessage { text: "more".into() };
-    let confirm = || Action::RequesterReply { intent: ReplyIntent::Confirm { stars: None, remark: None }, text: "ok".into() };
+    let claim = || Action::Claim {
+        by: "王五".into()
+    };
+    let stepping = || Action::Step {
+        by: by(),
+        text: "x".into(),
+    };
+    let resolve = || Action::Resolve {
+        by: by(),
+        fix: "x".into(),
+    };
+    let reopen = || Action::Reopen {
+        by: by(),
+        reason: "x".into(),
+    };
+    let message = || Action::RequesterMessage {
+        text: "more".into(),
+    };
+    let confirm = || Action::RequesterReply {
+        intent: ReplyIntent::Confirm {
+            stars: None,
+            remark: None,
+        },
+        text: "ok".into(),
+    };
     let cases: Vec<(Status, Action, Result<Status, Refusal>)> = vec![
         (New, claim(), Ok(Acknowledged)),
         (New, stepping(), Ok(InProgress)),
         (New, resolve(), Ok(Resolved)),
-        (New, reopen(), Err(Refusal::NoChange("ticket is already open".into()))),
+        (
+            New,
+            reopen(),
+            Err(Refusal::NoChange("ticket is already open".into())),
+        ),
         (New, confirm(), Err(Refusal::NotResolved(New))),
         (Acknowledged, stepping(), Ok(InProgress)),
-        (InProgress, Action::AskRequester { by: by(), text: "?".into() }, Ok(WaitingOnRequester)),
+        (
+            InProgress,
+            Action::AskRequester {
+                by: by(),
+                text: "?".into(),
+            },
+            Ok(WaitingOnRequester),
+        ),
         (InProgress, message(), Ok(InProgress)),
         (WaitingOnRequester, message(), Ok(InProgress)),
         (WaitingOnRequester, stepping(), Ok(InProgress)),
@@ -324,7 +656,14 @@ fn transition_table() {
         (Resolved, claim(), Err(Refusal::NotOpen(Resolved))),
         (Closed, reopen(), Ok(Reopened)),
         (Closed, resolve(), Err(Refusal::NotOpen(Closed))),
-        (Closed, Action::Close { by: by(), reason: "x".into() }, Err(Refusal::AlreadyClosed)),
+        (
+            Closed,
+            Action::Close {
+                by: by(),
+                reason: "x".into(),
+            },
+            Err(Refusal::AlreadyClosed),
+        ),
         (Reopened, claim(), Ok(Acknowledged)),
         (Reopened, resolve(), Ok(Resolved)),
     ];
@@ -340,8 +679,28 @@ fn transition_table() {
 fn bad_rating_is_refused() {
     let p = Policy::default();
     let (mut t, _) = open_at(Urgency::Medium, at("2023-10-09 10:00"));
-    apply(&mut t, Action::Resolve { by: by(), fix: "f".into() }, at("2023-10-09 11:00"), &p).unwrap();
-    let r = apply(&mut t, Action::RequesterReply { intent: ReplyIntent::Confirm { stars: Some(9), remark: None }, text: "9".into() }, at("2023-10-09 12:00"), &p);
+    apply(
+        &mut t,
+        Action::Resolve {
+            by: by(),
+            fix: "f".into(),
+        },
+        at("2023-10-09 11:00"),
+        &p,
+    )
+    .unwrap();
+    let r = apply(
+        &mut t,
+        Action::RequesterReply {
+            intent: ReplyIntent::Confirm {
+                stars: Some(9),
+                remark: None,
+            },
+            text: "9".into(),
+        },
+        at("2023-10-09 12:00"),
+        &p,
+    );
     assert_eq!(r, Err(Refusal::BadRating(9)));
     assert_eq!(t.status, Status::Resolved);
 }

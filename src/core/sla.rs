@@ -35,14 +35,18 @@ impl Default for Policy {
         Policy {
             calendar: Calendar::default(),
             ack_within: Span::Elapsed { seconds: HOUR },
-            ack_within_urgent: Span::Elapsed { seconds: 15 * MINUTE },
+            ack_within_urgent: Span::Elapsed {
+                seconds: 15 * MINUTE,
+            },
             resolve_urgent: Span::Elapsed { seconds: 4 * HOUR },
             resolve_high: Span::Elapsed { seconds: 8 * HOUR },
             resolve_medium: Span::Elapsed { seconds: 24 * HOUR },
             resolve_low: Span::WorkingDays { days: 3 },
             progress_every: Span::Elapsed { seconds: 4 * HOUR },
             breach_warning_ratio: 0.8,
-            repage_every: Span::Elapsed { seconds: 10 * MINUTE },
+            repage_every: Span::Elapsed {
+                seconds: 10 * MINUTE,
+            },
             confirm_reminder_after: Span::WorkingDays { days: 1 },
             auto_close_after: Span::WorkingDays { days: 3 },
             reopen_window: Span::WorkingDays { days: 5 },

@@ -36,7 +36,10 @@ impl Lang {
     /// Chinese if the text holds any CJK ideograph, else English: a requester who
     /// writes Chinese gets Chinese back.
     pub fn detect(text: &str) -> Lang {
-        if text.chars().any(|c| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')) {
+        if text
+            .chars()
+            .any(|c| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}'))
+        {
             Lang::ZhCn
         } else {
             Lang::En

@@ -9,6 +9,7 @@
 mod rota;
 mod route;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,9 @@ use crate::core::sla::Policy;
 use crate::core::ticket::{Attachment, Channel, Status, Ticket};
 use crate::intake::{reply::parse_reply, Automated, Request};
 use crate::ops::Health;
-use crate::store::{Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError, ThreadLink};
+use crate::store::{
+    Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError, ThreadLink,
+};
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
@@ -61,7 +64,9 @@ pub enum IntakeOutcome {
 impl IntakeOutcome {
     pub fn ticket(&self) -> Option<&TicketId> {
         match self {
-            IntakeOutcome::Created(id) | IntakeOutcome::Updated(id) | IntakeOutcome::Duplicate(id) => Some(id),
+            IntakeOutcome::Created(id)
+            | IntakeOutcome::Updated(id)
+            | IntakeOutcome::Duplicate(id) => Some(id),
             IntakeOutcome::Bounce(id) => id.as_ref(),
             IntakeOutcome::Ignored(_) | IntakeOutcome::Unprocessable(_) => None,
         }
@@ -72,8 +77,14 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 enum Command {
     Intake(Box<Request>, Reply<IntakeOutcome>),
+    IntakeBatch(Vec<Request>, Reply<Vec<IntakeOutcome>>),
     Act(TicketId, Action, Reply<Result<Ticket, Refusal>>),
-    ActOnce(TicketId, Action, String, Reply<Option<Result<Ticket, Refusal>>>),
+    ActOnce(
+        TicketId,
+        Action,
+        String,
+        Reply<Option<Result<Ticket, Refusal>>>,
+    ),
     LinkThread(TicketId, ThreadLink, Reply<()>),
     Fire(QueueKey, QueueEntry, Reply<()>),
     Import(Box<Ticket>, Reply<()>),
@@ -91,15 +102,35 @@ impl EngineHandle {
         self.call(|r| Command::Intake(Box::new(request), r)).await
     }
 
-    pub async fn act(&self, id: TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
+    /// `intake` for many requests at once (a chunk of a mailbox): each is
+    /// committed in its own transaction as `intake` would, and the store is
+    /// flushed once before the answer, one outcome per request in order.
+    pub async fn intake_batch(
+        &self,
+        requests: Vec<Request>,
+    ) -> Result<Vec<IntakeOutcome>, EngineError> {
+        self.call(|r| Command::IntakeBatch(requests, r)).await
+    }
+
+    pub async fn act(
+        &self,
+        id: TicketId,
+        action: Action,
+    ) -> Result<Result<Ticket, Refusal>, EngineError> {
         self.call(|r| Command::Act(id, action, r)).await
     }
 
     /// `act` for an action carried by a chat message or interaction that may be
     /// delivered again (gateway replays): `message_id` is recorded with the change,
     /// and `None` means it was seen before and nothing was done.
-    pub async fn act_once(&self, id: TicketId, action: Action, message_id: String) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
-        self.call(|r| Command::ActOnce(id, action, message_id, r)).await
+    pub async fn act_once(
+        &self,
+        id: TicketId,
+        action: Action,
+        message_id: String,
+    ) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
+        self.call(|r| Command::ActOnce(id, action, message_id, r))
+            .await
     }
 
     /// Records the ticket's chat thread (both directions, durably).
@@ -122,7 +153,10 @@ impl EngineHandle {
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).await.map_err(|_| EngineError::Stopped)?;
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
         rx.await.map_err(|_| EngineError::Stopped)?
     }
 }
@@ -135,11 +169,28 @@ pub struct Engine {
     /// Wakes the outbox dispatcher when new entries were queued.
     outbox_wake: Arc<Notify>,
     health: Health,
+    /// Set while a batch is processed: its commits are flushed together at
+    /// its end, before the caller hears back (`durable`).
+    batching: AtomicBool,
 }
 
 impl Engine {
-    pub fn new(store: Store, config: &Config, clock: Arc<dyn Clock>, outbox_wake: Arc<Notify>, health: Health) -> Engine {
-        Engine { store, policy: config.policy(), routing: Routing::from_config(config), clock, outbox_wake, health }
+    pub fn new(
+        store: Store,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        outbox_wake: Arc<Notify>,
+        health: Health,
+    ) -> Engine {
+        Engine {
+            store,
+            policy: config.policy(),
+            routing: Routing::from_config(config),
+            clock,
+            outbox_wake,
+            health,
+            batching: AtomicBool::new(false),
+        }
     }
 
     /// Spawns the engine task. It ends when every handle is dropped, after
@@ -155,6 +206,10 @@ impl Engine {
             match cmd {
                 Command::Intake(req, reply) => {
                     let r = self.intake(*req).await;
+                    let _ = reply.send(r);
+                }
+                Command::IntakeBatch(reqs, reply) => {
+                    let r = self.intake_batch(reqs).await;
                     let _ = reply.send(r);
                 }
                 Command::Act(id, action, reply) => {
@@ -207,7 +262,9 @@ impl Engine {
                 recipient: bounce.recipient.clone().unwrap_or_else(|| "?".into()),
                 diagnostic: bounce.diagnostic.clone(),
             };
-            self.apply(&id, action, now, vec![req.message_id.clone()], None).await?.ok();
+            self.apply(&id, action, now, vec![req.message_id.clone()], None)
+                .await?
+                .ok();
             if let Some(addr) = &bounce.recipient {
                 let until = now + chrono::Duration::hours(BOUNCE_SUPPRESSION_HOURS);
                 self.store.suppress(addr, until)?;
@@ -219,26 +276,74 @@ impl Engine {
             info!(message_id = %req.message_id, reason = ?reason, "machine-generated message; no ticket, no notice");
             return Ok(IntakeOutcome::Ignored(describe(reason)));
         }
-        if req.channel != Channel::Chat && req.requester.email.as_deref().is_none_or(|a| !a.contains('@')) {
-            return Ok(IntakeOutcome::Unprocessable("no sender address: nobody could be told about a ticket".into()));
+        if req.channel != Channel::Chat
+            && req
+                .requester
+                .email
+                .as_deref()
+                .is_none_or(|a| !a.contains('@'))
+        {
+            return Ok(IntakeOutcome::Unprocessable(
+                "no sender address: nobody could be told about a ticket".into(),
+            ));
         }
         let attachments = self.keep_attachments(&req)?;
         if let Some(mut ticket) = self.thread_target(&req)? {
             let action = match ticket.status {
                 Status::Resolved | Status::Closed => reply_action(&req.body),
-                _ => Action::RequesterMessage { text: req.body.clone() },
+                _ => Action::RequesterMessage {
+                    text: req.body.clone(),
+                },
             };
             ticket.attachments.extend(attachments.iter().cloned());
-            match self.decide(ticket, action, now, vec![req.message_id.clone()], None).await? {
+            match self
+                .decide(ticket, action, now, vec![req.message_id.clone()], None)
+                .await?
+            {
                 Ok(t) => return Ok(IntakeOutcome::Updated(t.id)),
                 Err((old, Refusal::ReopenWindowPassed)) => {
                     info!(ticket = %old, "reply to a ticket closed too long ago; opening a linked one");
                     return self.create(req, attachments, now, Some(old)).await;
                 }
-                Err((old, refusal)) => return Ok(IntakeOutcome::Ignored(format!("{old}: {refusal}"))),
+                Err((old, refusal)) => {
+                    return Ok(IntakeOutcome::Ignored(format!("{old}: {refusal}")))
+                }
             }
         }
         self.create(req, attachments, now, None).await
+    }
+
+    async fn intake_batch(&self, reqs: Vec<Request>) -> Result<Vec<IntakeOutcome>, EngineError> {
+        self.batching.store(true, Ordering::Relaxed);
+        let mut outcomes = Vec::with_capacity(reqs.len());
+        let mut failed = None;
+        for req in reqs {
+            match self.intake(req).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        self.batching.store(false, Ordering::Relaxed);
+        // What was committed before a failure stays; the caller marks nothing
+        // and fetches again, which the Message-ID index makes harmless.
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.store.flush().await?;
+        Ok(outcomes)
+    }
+
+    /// Makes the last commit durable before anyone is told of it — unless a
+    /// batch is under way, which flushes once at its end. (The outbox flushes
+    /// before it sends, so a notice never leaves for an unflushed commit.)
+    async fn durable(&self) -> Result<(), EngineError> {
+        if !self.batching.load(Ordering::Relaxed) {
+            self.store.flush().await?;
+        }
+        Ok(())
     }
 
     /// The ticket a message continues: its `[ID]` tag, or a reference to a
@@ -267,12 +372,23 @@ impl Engine {
             }
             let sha = hex::encode(Sha256::digest(&a.data));
             self.store.put_blob(&sha, &a.data)?;
-            kept.push(Attachment { name: a.name.clone(), content_type: a.content_type.clone(), size: a.size, sha256: sha });
+            kept.push(Attachment {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                sha256: sha,
+            });
         }
         Ok(kept)
     }
 
-    async fn create(&self, req: Request, attachments: Vec<Attachment>, now: DateTime<Utc>, related: Option<TicketId>) -> Result<IntakeOutcome, EngineError> {
+    async fn create(
+        &self,
+        req: Request,
+        attachments: Vec<Attachment>,
+        now: DateTime<Utc>,
+        related: Option<TicketId>,
+    ) -> Result<IntakeOutcome, EngineError> {
         let date = self.policy.calendar.local_date(now);
         let serial = self.store.next_serial(date)?;
         let id = TicketId::new(date, serial);
@@ -297,13 +413,30 @@ impl Engine {
         let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
         if let Some((dest, lang)) = self.routing.card(&ticket) {
             let id = self.store.generate_id()?;
-            let card = Notice { kind: NoticeKind::TicketCard, audience: Audience::Group, text: None };
+            let card = Notice {
+                kind: NoticeKind::TicketCard,
+                audience: Audience::Group,
+                text: None,
+            };
             let notice = self.routing.outgoing(&ticket, &card, dest, lang, id);
             message_ids.push(notice.message_id.clone());
-            enqueue.push(QueueEntry { id, due: now, ticket: Some(ticket.id.clone()), attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+            enqueue.push(QueueEntry {
+                id,
+                due: now,
+                ticket: Some(ticket.id.clone()),
+                attempts: 0,
+                last_error: None,
+                body: EntryBody::Notice(notice),
+            });
         }
-        self.store.commit(Commit { ticket: Some(&ticket), new_serial: Some((date, serial)), message_ids, enqueue, consumed: None })?;
-        self.store.flush().await?;
+        self.store.commit(Commit {
+            ticket: Some(&ticket),
+            new_serial: Some((date, serial)),
+            message_ids,
+            enqueue,
+            consumed: None,
+        })?;
+        self.durable().await?;
         self.outbox_wake.notify_one();
         info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
         self.health.ticket_opened(ticket.channel);
@@ -315,30 +448,58 @@ impl Engine {
         let mut enqueue = Vec::new();
         for (dest, lang) in self.routing.on_duty() {
             let id = self.store.generate_id()?;
-            let notice = OutgoingNotice { kind: NoticeKind::Alert, dest, lang, text: Some(text.clone()), actor: None, message_id: self.routing.alert_message_id(id) };
-            enqueue.push(QueueEntry { id, due: now, ticket: None, attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+            let notice = OutgoingNotice {
+                kind: NoticeKind::Alert,
+                dest,
+                lang,
+                text: Some(text.clone()),
+                actor: None,
+                message_id: self.routing.alert_message_id(id),
+            };
+            enqueue.push(QueueEntry {
+                id,
+                due: now,
+                ticket: None,
+                attempts: 0,
+                last_error: None,
+                body: EntryBody::Notice(notice),
+            });
         }
         if enqueue.is_empty() {
             warn!(alert = %text, "no [on_duty] address to alert");
             return Ok(());
         }
-        self.store.commit(Commit { enqueue, ..Commit::default() })?;
+        self.store.commit(Commit {
+            enqueue,
+            ..Commit::default()
+        })?;
         self.store.flush().await?;
         self.outbox_wake.notify_one();
         Ok(())
     }
 
-    async fn act(&self, id: &TicketId, action: Action) -> Result<Result<Ticket, Refusal>, EngineError> {
+    async fn act(
+        &self,
+        id: &TicketId,
+        action: Action,
+    ) -> Result<Result<Ticket, Refusal>, EngineError> {
         let now = self.clock.now();
         self.apply(id, action, now, Vec::new(), None).await
     }
 
-    async fn act_once(&self, id: &TicketId, action: Action, message_id: String) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
+    async fn act_once(
+        &self,
+        id: &TicketId,
+        action: Action,
+        message_id: String,
+    ) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
         if self.store.ticket_for_message(&message_id)?.is_some() {
             return Ok(None);
         }
         let now = self.clock.now();
-        Ok(Some(self.apply(id, action, now, vec![message_id], None).await?))
+        Ok(Some(
+            self.apply(id, action, now, vec![message_id], None).await?,
+        ))
     }
 
     async fn link_thread(&self, id: &TicketId, link: &ThreadLink) -> Result<(), EngineError> {
@@ -358,10 +519,24 @@ impl Engine {
         };
         match ticket {
             Some(t) => {
-                self.decide(t, Action::Timer { kind, due: entry.due }, now, Vec::new(), Some(key)).await?.ok();
+                self.decide(
+                    t,
+                    Action::Timer {
+                        kind,
+                        due: entry.due,
+                    },
+                    now,
+                    Vec::new(),
+                    Some(key),
+                )
+                .await?
+                .ok();
             }
             None => {
-                self.store.commit(Commit { consumed: Some(key), ..Commit::default() })?;
+                self.store.commit(Commit {
+                    consumed: Some(key),
+                    ..Commit::default()
+                })?;
                 self.store.flush().await?;
             }
         }
@@ -376,8 +551,14 @@ impl Engine {
         message_ids: Vec<String>,
         consumed: Option<QueueKey>,
     ) -> Result<Result<Ticket, Refusal>, EngineError> {
-        let ticket = self.store.ticket(id)?.ok_or_else(|| EngineError::NotFound(id.clone()))?;
-        Ok(self.decide(ticket, action, now, message_ids, consumed).await?.map_err(|(_, r)| r))
+        let ticket = self
+            .store
+            .ticket(id)?
+            .ok_or_else(|| EngineError::NotFound(id.clone()))?;
+        Ok(self
+            .decide(ticket, action, now, message_ids, consumed)
+            .await?
+            .map_err(|(_, r)| r))
     }
 
     /// Applies `action` to `ticket` and commits the result with its effects.
@@ -393,14 +574,23 @@ impl Engine {
         match lifecycle::apply(&mut ticket, action, now, &self.policy) {
             Ok(effects) => {
                 let enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
-                self.store.commit(Commit { ticket: Some(&ticket), new_serial: None, message_ids, enqueue, consumed })?;
-                self.store.flush().await?;
+                self.store.commit(Commit {
+                    ticket: Some(&ticket),
+                    new_serial: None,
+                    message_ids,
+                    enqueue,
+                    consumed,
+                })?;
+                self.durable().await?;
                 self.outbox_wake.notify_one();
                 Ok(Ok(ticket))
             }
             Err(refusal) => {
                 if consumed.is_some() {
-                    self.store.commit(Commit { consumed, ..Commit::default() })?;
+                    self.store.commit(Commit {
+                        consumed,
+                        ..Commit::default()
+                    })?;
                     self.store.flush().await?;
                 }
                 Ok(Err((ticket.id, refusal)))
@@ -410,7 +600,13 @@ impl Engine {
 
     /// Turns effects into queue entries; our notices' Message-IDs are indexed to
     /// the ticket so replies to them thread back.
-    fn entries(&self, ticket: &Ticket, effects: Vec<Effect>, now: DateTime<Utc>, message_ids: &mut Vec<String>) -> Result<Vec<QueueEntry>, EngineError> {
+    fn entries(
+        &self,
+        ticket: &Ticket,
+        effects: Vec<Effect>,
+        now: DateTime<Utc>,
+        message_ids: &mut Vec<String>,
+    ) -> Result<Vec<QueueEntry>, EngineError> {
         let mut out = Vec::new();
         for effect in effects {
             match effect {
@@ -431,7 +627,14 @@ impl Engine {
                         let id = self.store.generate_id()?;
                         let notice = self.routing.outgoing(ticket, &notice, dest, lang, id);
                         message_ids.push(notice.message_id.clone());
-                        out.push(QueueEntry { id, due: now, ticket: Some(ticket.id.clone()), attempts: 0, last_error: None, body: EntryBody::Notice(notice) });
+                        out.push(QueueEntry {
+                            id,
+                            due: now,
+                            ticket: Some(ticket.id.clone()),
+                            attempts: 0,
+                            last_error: None,
+                            body: EntryBody::Notice(notice),
+                        });
                     }
                 }
             }
@@ -444,8 +647,13 @@ impl Engine {
 /// it reads as one; otherwise an ordinary message.
 fn reply_action(body: &str) -> Action {
     match parse_reply(body) {
-        ReplyIntent::Unclear if body.trim().chars().count() > 200 => Action::RequesterMessage { text: body.to_string() },
-        intent => Action::RequesterReply { intent, text: body.to_string() },
+        ReplyIntent::Unclear if body.trim().chars().count() > 200 => Action::RequesterMessage {
+            text: body.to_string(),
+        },
+        intent => Action::RequesterReply {
+            intent,
+            text: body.to_string(),
+        },
     }
 }
 

@@ -36,13 +36,21 @@ impl Routing {
     pub fn from_config(config: &Config) -> Routing {
         Routing {
             routing: config.routing.clone(),
-            groups: config.groups.iter().map(|(name, g)| (name.clone(), g.email.clone())).collect(),
+            groups: config
+                .groups
+                .iter()
+                .map(|(name, g)| (name.clone(), g.email.clone()))
+                .collect(),
             on_duty: config.on_duty.email.clone(),
             lead: config.escalation.email.clone(),
             staff_lang: config.default_lang(),
             message_id_domain: config.helpdesk.message_id_domain.clone(),
             chat: config.discord.as_ref().map(|d| ChatRouting {
-                group_channels: config.groups.iter().filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?))).collect(),
+                group_channels: config
+                    .groups
+                    .iter()
+                    .filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?)))
+                    .collect(),
                 on_duty_channel: d.on_duty_channel.clone(),
                 lead_mention: d.lead_role.as_ref().map(|r| format!("<@&{r}>")),
                 rota: Rota::new(&d.on_duty, config.policy().calendar.tz()),
@@ -57,11 +65,19 @@ impl Routing {
     /// Requesters hear back on the channel they wrote in, in their language;
     /// staff get the configured language, by email and in chat. `now` picks the
     /// on-duty person from the rota.
-    pub fn destinations(&self, ticket: &Ticket, audience: Audience, now: DateTime<Utc>) -> Vec<(Destination, Lang)> {
+    pub fn destinations(
+        &self,
+        ticket: &Ticket,
+        audience: Audience,
+        now: DateTime<Utc>,
+    ) -> Vec<(Destination, Lang)> {
         match audience {
             Audience::Requester => {
                 let r = &ticket.requester;
-                let chat = r.chat_user.clone().map(|user| Destination::ChatUser { user });
+                let chat = r
+                    .chat_user
+                    .clone()
+                    .map(|user| Destination::ChatUser { user });
                 let email = r.email.clone().map(|to| Destination::Email { to });
                 let dest = match ticket.channel {
                     Channel::Chat => chat.or(email),
@@ -70,7 +86,12 @@ impl Routing {
                 dest.map(|d| vec![(d, ticket.lang)]).unwrap_or_default()
             }
             Audience::Group => {
-                let mut dests = self.staff(self.groups.get(&ticket.group).map(Vec::as_slice).unwrap_or_default());
+                let mut dests = self.staff(
+                    self.groups
+                        .get(&ticket.group)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                );
                 dests.extend(self.card(ticket));
                 dests
             }
@@ -78,7 +99,11 @@ impl Routing {
                 let mut dests = self.staff(&self.on_duty);
                 if let Some(chat) = &self.chat {
                     let channel = chat.on_duty_channel.clone();
-                    dests.extend(channel.map(|channel| (addressed(channel, chat.rota.at(now)), self.staff_lang)));
+                    dests.extend(
+                        channel.map(|channel| {
+                            (addressed(channel, chat.rota.at(now)), self.staff_lang)
+                        }),
+                    );
                 }
                 dests
             }
@@ -86,7 +111,12 @@ impl Routing {
                 let mut dests = self.staff(&self.lead);
                 if let Some(chat) = &self.chat {
                     let channel = chat.group_channels.get(&ticket.group).cloned();
-                    dests.extend(channel.map(|channel| (addressed(channel, chat.lead_mention.as_deref()), self.staff_lang)));
+                    dests.extend(channel.map(|channel| {
+                        (
+                            addressed(channel, chat.lead_mention.as_deref()),
+                            self.staff_lang,
+                        )
+                    }));
                 }
                 dests
             }
@@ -95,27 +125,56 @@ impl Routing {
 
     /// The group's chat channel, where a new ticket's card opens its thread.
     pub fn card(&self, ticket: &Ticket) -> Option<(Destination, Lang)> {
-        let channel = self.chat.as_ref()?.group_channels.get(&ticket.group)?.clone();
-        Some((Destination::ChatChannel { channel, mention: None }, self.staff_lang))
+        let channel = self
+            .chat
+            .as_ref()?
+            .group_channels
+            .get(&ticket.group)?
+            .clone();
+        Some((
+            Destination::ChatChannel {
+                channel,
+                mention: None,
+            },
+            self.staff_lang,
+        ))
     }
 
     /// The on-duty staff, for alerts about no single ticket.
     pub fn on_duty(&self) -> Vec<(Destination, Lang)> {
         let mut dests = self.staff(&self.on_duty);
         let channel = self.chat.as_ref().and_then(|c| c.on_duty_channel.clone());
-        dests.extend(channel.map(|channel| (Destination::ChatChannel { channel, mention: None }, self.staff_lang)));
+        dests.extend(channel.map(|channel| {
+            (
+                Destination::ChatChannel {
+                    channel,
+                    mention: None,
+                },
+                self.staff_lang,
+            )
+        }));
         dests
     }
 
     fn staff(&self, addrs: &[String]) -> Vec<(Destination, Lang)> {
-        addrs.iter().map(|a| (Destination::Email { to: a.clone() }, self.staff_lang)).collect()
+        addrs
+            .iter()
+            .map(|a| (Destination::Email { to: a.clone() }, self.staff_lang))
+            .collect()
     }
 
     pub fn alert_message_id(&self, entry_id: u64) -> String {
         format!("alert{entry_id}@{}", self.message_id_domain)
     }
 
-    pub fn outgoing(&self, ticket: &Ticket, notice: &Notice, dest: Destination, lang: Lang, entry_id: u64) -> OutgoingNotice {
+    pub fn outgoing(
+        &self,
+        ticket: &Ticket,
+        notice: &Notice,
+        dest: Destination,
+        lang: Lang,
+        entry_id: u64,
+    ) -> OutgoingNotice {
         OutgoingNotice {
             kind: notice.kind,
             dest,
@@ -129,5 +188,8 @@ impl Routing {
 
 /// A post in `channel`, addressed to `mention` when there is one.
 fn addressed(channel: String, mention: Option<&str>) -> Destination {
-    Destination::ChatChannel { channel, mention: mention.map(str::to_string) }
+    Destination::ChatChannel {
+        channel,
+        mention: mention.map(str::to_string),
+    }
 }

@@ -903,4 +903,24 @@ mod tests {
         let deep = format!("{}深层内容{}", "<div>".repeat(5000), "</div>".repeat(5000));
         assert!(html_to_text(&deep).contains("深层内容"));
     }
+
+    /// Found by `scripts/fuzz.sh` (mail_intake): a bounce whose returned
+    /// message/rfc822 part nests another one that ends at the outer boundary
+    /// makes mail-parser 0.11 panic ("Invalid part ID, could not find
+    /// multipart"). The mail must still become a value, its text kept.
+    #[test]
+    fn fuzz_regression_mail_parser_panic_on_nested_rfc822() {
+        let raw = include_bytes!("../../tests/fixtures/fuzz/mail_parser_nested_rfc822_panic.eml");
+        let m = parse_email(raw, &EmailLimits::default(), DateTime::UNIX_EPOCH);
+        assert!(
+            m.body.contains("Undelivered Mail Returned to Sender"),
+            "the raw text is kept: {}",
+            m.body
+        );
+        assert_eq!(
+            m.message_id,
+            parse_email(raw, &EmailLimits::default(), DateTime::UNIX_EPOCH).message_id,
+            "a re-fetch deduplicates"
+        );
+    }
 }

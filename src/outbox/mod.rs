@@ -25,7 +25,9 @@ use crate::core::calendar::Calendar;
 use crate::engine::EngineHandle;
 use crate::ops::Health;
 use crate::shutdown::Shutdown;
-use crate::store::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError};
+use crate::store::{
+    DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError,
+};
 
 use render::{HelpdeskInfo, NoticeContext, NoticeView, Renderer, TicketView};
 use transport::{DeliveryError, OutgoingMessage, Transports};
@@ -53,7 +55,9 @@ impl RetryPolicy {
 
     /// Exponential: base, 2×base, 4×base … capped at `max`.
     pub fn delay(&self, attempts: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempts.saturating_sub(1).min(20)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempts.saturating_sub(1).min(20))
+            .unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.max)
     }
 }
@@ -90,7 +94,10 @@ impl Dispatcher {
                 Err(e) => warn!(error = %e, "outbox pass failed; retrying shortly"),
             }
             let pause = match self.store.first_entry() {
-                Ok(Some((_, e))) => (e.due - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(60)),
+                Ok(Some((_, e))) => (e.due - self.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(Duration::from_secs(60)),
                 Ok(None) => Duration::from_secs(60),
                 Err(_) => Duration::from_secs(1),
             };
@@ -115,8 +122,12 @@ impl Dispatcher {
             due.push((key, entry));
         }
         let count = due.len();
-        let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Wake { .. } | EntryBody::Digest { .. }));
-        let (digests, timers): (Vec<_>, Vec<_>) = timers.into_iter().partition(|(_, e)| matches!(e.body, EntryBody::Digest { .. }));
+        let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| {
+            matches!(e.body, EntryBody::Wake { .. } | EntryBody::Digest { .. })
+        });
+        let (digests, timers): (Vec<_>, Vec<_>) = timers
+            .into_iter()
+            .partition(|(_, e)| matches!(e.body, EntryBody::Digest { .. }));
         for (key, entry) in digests {
             self.digest_due(key, entry).await?;
         }
@@ -124,6 +135,12 @@ impl Dispatcher {
             if let Err(e) = self.engine.fire(key, entry).await {
                 warn!(error = %e, "timer could not be handed to the engine; it stays queued");
             }
+        }
+        if !notices.is_empty() {
+            // Whoever committed these may not have flushed yet (the engine
+            // flushes a batch once, at its end): a notice must never leave for
+            // a ticket that a crash could still take back.
+            self.store.flush().await?;
         }
         let results: Vec<Result<(), StoreError>> = futures::stream::iter(notices)
             .map(|(key, entry)| self.deliver(key, entry))
@@ -156,12 +173,15 @@ impl Dispatcher {
                 self.store.complete(&key)?;
                 info!(ticket = ?entry.ticket.as_ref().map(|t| t.to_string()), kind = ?kind, dest = %dest, "notice sent");
             }
-            Err(DeliveryError::Temporary(reason)) if entry.attempts + 1 < self.retry.max_attempts => {
+            Err(DeliveryError::Temporary(reason))
+                if entry.attempts + 1 < self.retry.max_attempts =>
+            {
                 entry.attempts += 1;
                 let delay = self.retry.delay(entry.attempts);
                 warn!(dest = %dest, attempt = entry.attempts, retry_in = ?delay, %reason, "notice not delivered; will retry");
                 entry.last_error = Some(reason);
-                entry.due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                entry.due =
+                    self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 self.store.reschedule(&key, &entry)?;
             }
             Err(e) => {
@@ -169,7 +189,14 @@ impl Dispatcher {
                 entry.attempts += 1;
                 let error = e.to_string();
                 entry.last_error = Some(error.clone());
-                self.store.bury(&key, &DeadLetter { entry, error, buried_at: self.clock.now() })?;
+                self.store.bury(
+                    &key,
+                    &DeadLetter {
+                        entry,
+                        error,
+                        buried_at: self.clock.now(),
+                    },
+                )?;
             }
         }
         Ok(())
@@ -178,18 +205,25 @@ impl Dispatcher {
     /// Loop protection on the way out: no mail to an address that bounced
     /// recently, and no more than the cap per address per hour.
     fn hold_back(&self, dest: &Destination) -> Option<String> {
-        let Destination::Email { to } = dest else { return None };
+        let Destination::Email { to } = dest else {
+            return None;
+        };
         let now = self.clock.now();
         if let Ok(Some(until)) = self.store.suppressed_until(to) {
             if until > now {
-                return Some(format!("{to} bounced a notice; notices to it are suppressed until {until}"));
+                return Some(format!(
+                    "{to} bounced a notice; notices to it are suppressed until {until}"
+                ));
             }
         }
         let mut sent = self.sent_recently.lock().unwrap_or_else(|e| e.into_inner());
         let times = sent.entry(to.to_lowercase()).or_default();
         times.retain(|t| now - *t < chrono::Duration::hours(1));
         if times.len() >= self.per_recipient_hourly_cap {
-            return Some(format!("more than {} notices to {to} within an hour: held back as a possible mail loop", self.per_recipient_hourly_cap));
+            return Some(format!(
+                "more than {} notices to {to} within an hour: held back as a possible mail loop",
+                self.per_recipient_hourly_cap
+            ));
         }
         times.push(now);
         None
@@ -210,13 +244,24 @@ impl Dispatcher {
                 ticket: entry.ticket.clone(),
                 lang: p.lang,
             }),
-            EntryBody::Wake { .. } | EntryBody::Digest { .. } => Err("a timer is not a message".into()),
+            EntryBody::Wake { .. } | EntryBody::Digest { .. } => {
+                Err("a timer is not a message".into())
+            }
         }
     }
 
-    fn render(&self, entry: &QueueEntry, notice: &OutgoingNotice) -> Result<OutgoingMessage, String> {
+    fn render(
+        &self,
+        entry: &QueueEntry,
+        notice: &OutgoingNotice,
+    ) -> Result<OutgoingMessage, String> {
         let ticket = match &entry.ticket {
-            Some(id) => Some(self.store.ticket(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("ticket {id} no longer exists"))?),
+            Some(id) => Some(
+                self.store
+                    .ticket(id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("ticket {id} no longer exists"))?,
+            ),
             None => None,
         };
         let ctx = NoticeContext {
@@ -228,10 +273,17 @@ impl Dispatcher {
                 }
                 view
             }),
-            notice: NoticeView { kind: notice.kind.template().to_string(), text: notice.text.clone(), actor: notice.actor.clone() },
+            notice: NoticeView {
+                kind: notice.kind.template().to_string(),
+                text: notice.text.clone(),
+                actor: notice.actor.clone(),
+            },
             digest: None,
         };
-        let rendered = self.renderer.render(notice.kind, notice.lang, &ctx).map_err(|e| e.to_string())?;
+        let rendered = self
+            .renderer
+            .render(notice.kind, notice.lang, &ctx)
+            .map_err(|e| e.to_string())?;
         Ok(OutgoingMessage {
             kind: notice.kind,
             dest: notice.dest.clone(),

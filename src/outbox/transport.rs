@@ -55,11 +55,16 @@ impl Transports {
     pub async fn send(&self, msg: &OutgoingMessage) -> Result<(), DeliveryError> {
         let (transport, section) = match msg.dest {
             Destination::Email { .. } => (&self.email, "[smtp]"),
-            Destination::ChatUser { .. } | Destination::ChatChannel { .. } => (&self.chat, "[discord]"),
+            Destination::ChatUser { .. } | Destination::ChatChannel { .. } => {
+                (&self.chat, "[discord]")
+            }
         };
         match transport {
             Some(t) => t.send(msg).await,
-            None => Err(DeliveryError::Permanent(format!("no channel for {}: the config has no {section} section", msg.dest))),
+            None => Err(DeliveryError::Permanent(format!(
+                "no channel for {}: the config has no {section} section",
+                msg.dest
+            ))),
         }
     }
 }

@@ -18,11 +18,19 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&FORMAT_JSON_V1, body)) => serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
+        Some((&FORMAT_JSON_V1, body)) => {
+            serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
+                key: key.to_string(),
+                reason: e.to_string(),
+            })
+        }
+        Some((format, _)) => Err(StoreError::Corrupt {
             key: key.to_string(),
-            reason: e.to_string(),
+            reason: format!("unknown record format {format}"),
         }),
-        Some((format, _)) => Err(StoreError::Corrupt { key: key.to_string(), reason: format!("unknown record format {format}") }),
-        None => Err(StoreError::Corrupt { key: key.to_string(), reason: "empty record".into() }),
+        None => Err(StoreError::Corrupt {
+            key: key.to_string(),
+            reason: "empty record".into(),
+        }),
     }
 }

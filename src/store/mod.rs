@@ -33,8 +33,11 @@ use crate::core::ticket::Ticket;
 
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
+pub use queue::{
+    DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, Quarantined, QueueEntry,
+    QueueKey,
+};
 pub use stats::ScanCount;
-pub use queue::{Quarantined, DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, QueueEntry, QueueKey};
 pub use threads::ThreadLink;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +95,10 @@ impl Store {
             .path(path)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let meta = db.open_tree("meta")?;
         let store = Store {
             tickets: db.open_tree("tickets")?,
@@ -153,49 +159,74 @@ impl Store {
 
     /// The next daily serial for `date`; the commit that uses it checks it again.
     pub fn next_serial(&self, date: NaiveDate) -> Result<u64, StoreError> {
-        Ok(self.counters.get(counter_key(date))?.map(|v| be_u64(&v)).unwrap_or(0) + 1)
+        Ok(self
+            .counters
+            .get(counter_key(date))?
+            .map(|v| be_u64(&v))
+            .unwrap_or(0)
+            + 1)
     }
 
     pub fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
         let ticket_bytes = c.ticket.map(|t| (ticket_key(&t.id), codec::encode(t)));
-        let entries: Vec<(QueueKey, Vec<u8>)> = c.enqueue.iter().map(|e| (QueueKey::of(e), codec::encode(e))).collect();
+        let entries: Vec<(QueueKey, Vec<u8>)> = c
+            .enqueue
+            .iter()
+            .map(|e| (QueueKey::of(e), codec::encode(e)))
+            .collect();
         let target = c.ticket.map(|t| t.id.as_str().to_string());
         let _w = self.writing();
         let stats_write = c.ticket.map(stats::StatsWrite::of);
-        let trees = (&self.tickets, &self.counters, &self.message_ids, &self.queue, &self.stats, &self.stats_open);
-        let result = trees.transaction(|(tickets, counters, message_ids, queue, stats, stats_open)| {
-            if let Some((date, serial)) = c.new_serial {
-                let key = counter_key(date);
-                let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
-                if current + 1 != serial {
-                    return Err(ConflictableTransactionError::Abort(StoreError::CounterMoved { date, expected: serial }));
-                }
-                counters.insert(&key, &serial.to_be_bytes())?;
-                if let (Some((key, _)), Some(t)) = (&ticket_bytes, c.ticket) {
-                    if tickets.get(key)?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(StoreError::Exists(t.id.clone())));
+        let trees = (
+            &self.tickets,
+            &self.counters,
+            &self.message_ids,
+            &self.queue,
+            &self.stats,
+            &self.stats_open,
+        );
+        let result = trees.transaction(
+            |(tickets, counters, message_ids, queue, stats, stats_open)| {
+                if let Some((date, serial)) = c.new_serial {
+                    let key = counter_key(date);
+                    let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
+                    if current + 1 != serial {
+                        return Err(ConflictableTransactionError::Abort(
+                            StoreError::CounterMoved {
+                                date,
+                                expected: serial,
+                            },
+                        ));
+                    }
+                    counters.insert(&key, &serial.to_be_bytes())?;
+                    if let (Some((key, _)), Some(t)) = (&ticket_bytes, c.ticket) {
+                        if tickets.get(key)?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(StoreError::Exists(
+                                t.id.clone(),
+                            )));
+                        }
                     }
                 }
-            }
-            if let Some((id, bytes)) = &ticket_bytes {
-                tickets.insert(id, bytes.as_slice())?;
-            }
-            if let Some(w) = &stats_write {
-                w.apply(stats, stats_open)?;
-            }
-            if let Some(target) = &target {
-                for mid in &c.message_ids {
-                    message_ids.insert(mid.as_bytes(), target.as_bytes())?;
+                if let Some((id, bytes)) = &ticket_bytes {
+                    tickets.insert(id, bytes.as_slice())?;
                 }
-            }
-            for (key, bytes) in &entries {
-                queue.insert(&key.0, bytes.as_slice())?;
-            }
-            if let Some(key) = &c.consumed {
-                queue.remove(&key.0)?;
-            }
-            Ok(())
-        });
+                if let Some(w) = &stats_write {
+                    w.apply(stats, stats_open)?;
+                }
+                if let Some(target) = &target {
+                    for mid in &c.message_ids {
+                        message_ids.insert(mid.as_bytes(), target.as_bytes())?;
+                    }
+                }
+                for (key, bytes) in &entries {
+                    queue.insert(&key.0, bytes.as_slice())?;
+                }
+                if let Some(key) = &c.consumed {
+                    queue.remove(&key.0)?;
+                }
+                Ok(())
+            },
+        );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Io(e),
@@ -222,19 +253,23 @@ impl Store {
         let id_key = ticket_key(&ticket.id);
         let _w = self.writing();
         let stats_write = stats::StatsWrite::of(ticket);
-        let result = (&self.tickets, &self.counters, &self.stats, &self.stats_open).transaction(|(tickets, counters, stats, stats_open)| {
-            if tickets.get(id_key)?.is_some() {
-                return Err(ConflictableTransactionError::Abort(StoreError::Exists(ticket.id.clone())));
-            }
-            tickets.insert(&id_key, codec::encode(ticket))?;
-            stats_write.apply(stats, stats_open)?;
-            // Keep the counter ahead of every imported serial, so IDs are never reused.
-            let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
-            if serial > current {
-                counters.insert(&key, &serial.to_be_bytes())?;
-            }
-            Ok(())
-        });
+        let result = (&self.tickets, &self.counters, &self.stats, &self.stats_open).transaction(
+            |(tickets, counters, stats, stats_open)| {
+                if tickets.get(id_key)?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Exists(
+                        ticket.id.clone(),
+                    )));
+                }
+                tickets.insert(&id_key, codec::encode(ticket))?;
+                stats_write.apply(stats, stats_open)?;
+                // Keep the counter ahead of every imported serial, so IDs are never reused.
+                let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
+                if serial > current {
+                    counters.insert(&key, &serial.to_be_bytes())?;
+                }
+                Ok(())
+            },
+        );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Io(e),
@@ -244,7 +279,10 @@ impl Store {
     /// The earliest queue entry, due or not.
     pub fn first_entry(&self) -> Result<Option<(QueueKey, QueueEntry)>, StoreError> {
         match self.queue.first()? {
-            Some((k, v)) => Ok(Some((QueueKey(key_array(&k)), codec::decode("queue entry", &v)?))),
+            Some((k, v)) => Ok(Some((
+                QueueKey(key_array(&k)),
+                codec::decode("queue entry", &v)?,
+            ))),
             None => Ok(None),
         }
     }
@@ -334,7 +372,10 @@ impl Store {
 
     /// No notices to `address` until `until` (it bounced).
     pub fn suppress(&self, address: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        self.set_meta(&format!("suppress:{}", address.to_lowercase()), until.to_rfc3339().as_bytes())
+        self.set_meta(
+            &format!("suppress:{}", address.to_lowercase()),
+            until.to_rfc3339().as_bytes(),
+        )
     }
 
     pub fn suppressed_until(&self, address: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -348,7 +389,8 @@ impl Store {
     /// never blocks the messages behind it.
     pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
         let _w = self.writing();
-        self.quarantine.insert(item.id.to_be_bytes(), codec::encode(item))?;
+        self.quarantine
+            .insert(item.id.to_be_bytes(), codec::encode(item))?;
         Ok(())
     }
 

@@ -37,12 +37,17 @@ pub struct QueueEntry {
 #[serde(rename_all = "snake_case")]
 pub enum EntryBody {
     /// Hand `Action::Timer { kind, due }` to the engine.
-    Wake { kind: TimerKind },
+    Wake {
+        kind: TimerKind,
+    },
     Notice(OutgoingNotice),
     /// A statistics digest timer: when due, the dispatcher queues the digest's
     /// copies as `Prepared` entries and the next timer (`outbox::digest`).
     /// `schedule` is what armed it, so a changed `[digest]` is noticed.
-    Digest { cadence: Cadence, schedule: String },
+    Digest {
+        cadence: Cadence,
+        schedule: String,
+    },
     /// A message rendered in full when it was queued, sent as it is.
     Prepared(PreparedMessage),
 }
@@ -78,8 +83,12 @@ pub struct OutgoingNotice {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Destination {
-    Email { to: String },
-    ChatUser { user: String },
+    Email {
+        to: String,
+    },
+    ChatUser {
+        user: String,
+    },
     /// A staff channel. For a ticket's notice to its group's channel the chat
     /// transport posts in the ticket's thread there instead.
     ChatChannel {
@@ -131,6 +140,8 @@ mod raw_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
     }
 }

@@ -11,7 +11,10 @@ use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
 fn new_ticket() -> NewTicket {
     NewTicket {
         channel: Channel::Desk,
-        requester: Requester { email: Some("a@example.test".into()), ..Requester::default() },
+        requester: Requester {
+            email: Some("a@example.test".into()),
+            ..Requester::default()
+        },
         subject: "s".into(),
         description: "d".into(),
         source_message_id: None,
@@ -33,7 +36,13 @@ fn commit_next(store: &Store, date: NaiveDate) -> TicketId {
     let id = TicketId::new(date, serial);
     let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
     let (ticket, _) = open(id.clone(), new_ticket(), now, &Policy::default());
-    store.commit(Commit { ticket: Some(&ticket), new_serial: Some((date, serial)), ..Commit::default() }).unwrap();
+    store
+        .commit(Commit {
+            ticket: Some(&ticket),
+            new_serial: Some((date, serial)),
+            ..Commit::default()
+        })
+        .unwrap();
     id
 }
 
@@ -45,7 +54,11 @@ fn serials_are_per_day_grow_past_999_and_survive_restarts() {
     {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(commit_next(&store, d1).as_str(), "IT20231001001");
-        assert_eq!(commit_next(&store, d2).as_str(), "IT20231002001", "each local day starts at 001");
+        assert_eq!(
+            commit_next(&store, d2).as_str(),
+            "IT20231002001",
+            "each local day starts at 001"
+        );
         assert_eq!(commit_next(&store, d1).as_str(), "IT20231001002");
         for _ in 3..=999 {
             commit_next(&store, d1);
@@ -54,10 +67,18 @@ fn serials_are_per_day_grow_past_999_and_survive_restarts() {
         store.db.flush().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(commit_next(&store, d1).as_str(), "IT202310011001", "no reuse after a restart");
+    assert_eq!(
+        commit_next(&store, d1).as_str(),
+        "IT202310011001",
+        "no reuse after a restart"
+    );
     let ids: Vec<String> = store.tickets().map(|t| t.unwrap().id.to_string()).collect();
     assert_eq!(ids.len(), 1002);
-    assert_eq!(ids[998..1001], ["IT20231001999", "IT202310011000", "IT202310011001"], "tickets iterate in ID order");
+    assert_eq!(
+        ids[998..1001],
+        ["IT20231001999", "IT202310011000", "IT202310011001"],
+        "tickets iterate in ID order"
+    );
 }
 
 #[test]
@@ -68,7 +89,13 @@ fn a_stale_serial_is_refused_and_changes_nothing() {
     commit_next(&store, d);
     let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
     let (ticket, _) = open(TicketId::new(d, 1), new_ticket(), now, &Policy::default());
-    let err = store.commit(Commit { ticket: Some(&ticket), new_serial: Some((d, 1)), ..Commit::default() }).unwrap_err();
+    let err = store
+        .commit(Commit {
+            ticket: Some(&ticket),
+            new_serial: Some((d, 1)),
+            ..Commit::default()
+        })
+        .unwrap_err();
     assert!(matches!(err, StoreError::CounterMoved { .. }), "{err}");
     assert_eq!(store.ticket_count(), 1);
 }

@@ -6,14 +6,41 @@ use serde_json::Value;
 use crate::support::Sandbox;
 
 const TICKET_FIELDS: &[&str] = &[
-    "id", "status", "type", "urgency", "channel", "requester", "subject", "description", "group", "assignee", "created_at", "ack_due", "eta", "log", "resolution",
-    "confirmation", "rating", "attachments",
+    "id",
+    "status",
+    "type",
+    "urgency",
+    "channel",
+    "requester",
+    "subject",
+    "description",
+    "group",
+    "assignee",
+    "created_at",
+    "ack_due",
+    "eta",
+    "log",
+    "resolution",
+    "confirmation",
+    "rating",
+    "attachments",
 ];
 
 fn open_ticket(sb: &Sandbox) -> Value {
     sb.cli_json(&[
-        "tickets", "open", "--from", "Alice@Example.test", "--name", "Alice", "--subject", "VPN disconnects every hour",
-        "--body", "Since Monday the VPN drops every hour with error 809; I lose my remote session.", "--urgency", "high", "--json",
+        "tickets",
+        "open",
+        "--from",
+        "Alice@Example.test",
+        "--name",
+        "Alice",
+        "--subject",
+        "VPN disconnects every hour",
+        "--body",
+        "Since Monday the VPN drops every hour with error 809; I lose my remote session.",
+        "--urgency",
+        "high",
+        "--json",
     ])
 }
 
@@ -27,7 +54,10 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
         assert!(t.get(field).is_some(), "ticket JSON lacks {field:?}: {t}");
     }
     let id = t["id"].as_str().unwrap().to_string();
-    assert!(id.starts_with("IT") && id.len() == 13 && id.ends_with("001"), "{id}");
+    assert!(
+        id.starts_with("IT") && id.len() == 13 && id.ends_with("001"),
+        "{id}"
+    );
     assert_eq!(t["status"], "new");
     assert_eq!(t["type"], "network");
     assert_eq!(t["urgency"], "high");
@@ -36,7 +66,17 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     assert_eq!(t["requester"]["email"], "alice@example.test");
     assert_eq!(t["requester"]["name"], "Alice");
 
-    let second = sb.cli_json(&["tickets", "open", "--from", "bob@example.test", "--subject", "Printer jam", "--body", "The 3rd floor printer jams on every page, error E-204.", "--json"]);
+    let second = sb.cli_json(&[
+        "tickets",
+        "open",
+        "--from",
+        "bob@example.test",
+        "--subject",
+        "Printer jam",
+        "--body",
+        "The 3rd floor printer jams on every page, error E-204.",
+        "--json",
+    ]);
     assert!(second["id"].as_str().unwrap().ends_with("002"));
 
     let list = sb.cli_json(&["tickets", "list", "--json"]);
@@ -44,26 +84,66 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     let human = sb.cli_ok(&["tickets", "list"]);
     assert!(human.contains(&id) && human.contains("VPN disconnects"));
 
-    let assigned = sb.cli_json(&["tickets", "assign", &id, "--to", "li.si", "--by", "lead", "--json"]);
+    let assigned = sb.cli_json(&[
+        "tickets", "assign", &id, "--to", "li.si", "--by", "lead", "--json",
+    ]);
     assert_eq!(assigned["assignee"], "li.si");
     assert_eq!(assigned["status"], "acknowledged");
 
-    sb.cli_ok(&["tickets", "note", &id, "checked the VPN concentrator logs", "--by", "li.si"]);
-    let resolved = sb.cli_json(&["tickets", "resolve", &id, "--fix", "MTU lowered to 1400 on the VPN profile", "--by", "li.si", "--json"]);
+    sb.cli_ok(&[
+        "tickets",
+        "note",
+        &id,
+        "checked the VPN concentrator logs",
+        "--by",
+        "li.si",
+    ]);
+    let resolved = sb.cli_json(&[
+        "tickets",
+        "resolve",
+        &id,
+        "--fix",
+        "MTU lowered to 1400 on the VPN profile",
+        "--by",
+        "li.si",
+        "--json",
+    ]);
     assert_eq!(resolved["status"], "resolved");
-    assert_eq!(resolved["resolution"]["fix"], "MTU lowered to 1400 on the VPN profile");
-    let log: Vec<&str> = resolved["log"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        resolved["resolution"]["fix"],
+        "MTU lowered to 1400 on the VPN profile"
+    );
+    let log: Vec<&str> = resolved["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(log, ["created", "assigned", "note", "resolved"]);
-    assert!(resolved["log"][1]["at"].as_str().unwrap().ends_with(":00+08:00"), "minute precision, local offset");
+    assert!(
+        resolved["log"][1]["at"]
+            .as_str()
+            .unwrap()
+            .ends_with(":00+08:00"),
+        "minute precision, local offset"
+    );
 
     // Refusals are clear and change nothing.
     let again = sb.cli(&["tickets", "claim", &id]);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("ticket is resolved"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("ticket is resolved"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 
     let outbox = sb.cli_json(&["outbox", "list", "--json"]);
     let dead = outbox["dead_letters"].as_array().unwrap();
-    assert!(dead.iter().any(|d| d["error"].as_str().unwrap().contains("no [smtp] section")), "without [smtp], mail notices are dead letters: {outbox}");
+    assert!(
+        dead.iter()
+            .any(|d| d["error"].as_str().unwrap().contains("no [smtp] section")),
+        "without [smtp], mail notices are dead letters: {outbox}"
+    );
 
     daemon.stop();
 
@@ -74,7 +154,12 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     let human = sb.cli_ok(&["tickets", "show", &id]);
     assert!(human.contains("MTU lowered") && human.contains("li.si"));
     let record = sb.cli_ok(&["tickets", "show", &id, "--markdown"]);
-    assert!(record.starts_with(&format!("# 服务单 {id}")) && record.contains("## 处理过程 / Handling log") && record.contains("MTU lowered"), "{record}");
+    assert!(
+        record.starts_with(&format!("# 服务单 {id}"))
+            && record.contains("## 处理过程 / Handling log")
+            && record.contains("MTU lowered"),
+        "{record}"
+    );
     let all = sb.cli_ok(&["export", "--format", "markdown"]);
     assert_eq!(all.matches("# 服务单 IT").count(), 2, "{all}");
 }
@@ -91,7 +176,10 @@ fn export_and_import_round_trip_without_reusing_ids() {
     let shown = b.cli_json(&["tickets", "show", first["id"].as_str().unwrap(), "--json"]);
     assert_eq!(shown, first);
     let dup = b.cli(&["import", export.to_str().unwrap()]);
-    assert!(!dup.status.success(), "importing an existing ID must be refused");
+    assert!(
+        !dup.status.success(),
+        "importing an existing ID must be refused"
+    );
     // The next ticket on the importing side does not reuse the imported serial.
     let next = open_ticket(&b);
     assert_ne!(next["id"], first["id"]);

@@ -5,8 +5,15 @@ use crate::support::Sandbox;
 #[test]
 fn example_config_is_valid() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/itdesk.example.toml");
-    let out = std::process::Command::new(crate::support::itdesk_bin()).args(["check-config", "--config", example]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(crate::support::itdesk_bin())
+        .args(["check-config", "--config", example])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 }
 
@@ -29,14 +36,21 @@ fn broken_configs_name_the_key_and_what_is_wrong() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "accepted a broken config:\n{extra}");
         for word in *expected {
-            assert!(err.contains(word), "error for\n{extra}\nshould mention {word:?}, got: {err}");
+            assert!(
+                err.contains(word),
+                "error for\n{extra}\nshould mention {word:?}, got: {err}"
+            );
         }
     }
 }
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    let out = std::process::Command::new(crate::support::itdesk_bin()).args(["check-config", "--config", "/nonexistent/itdesk.toml"]).output().unwrap();
+    let out = std::process::Command::new(crate::support::itdesk_bin())
+        .args(["check-config", "--config", "/nonexistent/itdesk.toml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file /nonexistent/itdesk.toml"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cannot read config file /nonexistent/itdesk.toml"));
 }

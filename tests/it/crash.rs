@@ -26,7 +26,10 @@ fn request(n: u64) -> Request {
         message_id: format!("crash-{n}-{}@example.test", std::process::id()),
         references: Vec::new(),
         ticket_tag: None,
-        requester: Requester { email: Some(format!("user{n}@example.test")), ..Requester::default() },
+        requester: Requester {
+            email: Some(format!("user{n}@example.test")),
+            ..Requester::default()
+        },
         subject: format!("request {n}"),
         body: "The monitor flickers and goes black after ten minutes.".into(),
         problem_type: ProblemType::Hardware,
@@ -45,7 +48,9 @@ fn request(n: u64) -> Request {
 /// The child: not a test of its own; runs only when the parent sets CHILD_ENV.
 #[test]
 fn crash_child() {
-    let Ok(config) = std::env::var(CHILD_ENV) else { return };
+    let Ok(config) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let config = Config::load(std::path::Path::new(&config)).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -71,7 +76,12 @@ fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
         seed ^= seed << 17;
         let run_for = Duration::from_millis(seed % 400);
         let mut child = Command::new(&me)
-            .args(["--exact", "crash::crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &sb.config)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -81,7 +91,11 @@ fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut ids = Vec::new();
-            for id in BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| l.strip_prefix("committed ").map(String::from)) {
+            for id in BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("committed ").map(String::from))
+            {
                 let _ = tx.send(());
                 ids.push(id);
             }
@@ -89,7 +103,8 @@ fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
         });
         // The kill comes at a random moment after the child is up and
         // committing, however slow its start on a loaded machine.
-        rx.recv_timeout(Duration::from_secs(60)).expect("the child committed its first ticket");
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the child committed its first ticket");
         let start = Instant::now();
         while start.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(5));
@@ -100,15 +115,25 @@ fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
         reported.extend(ids);
         verify(&sb.dir.path().join("state"), &reported);
     }
-    assert!(reported.len() > 20, "too few commits to mean anything: {}", reported.len());
+    assert!(
+        reported.len() > 20,
+        "too few commits to mean anything: {}",
+        reported.len()
+    );
 }
 
 fn verify(state: &std::path::Path, reported: &BTreeSet<String>) {
     let store = Store::open(state).expect("store reopens after SIGKILL");
-    let tickets: Vec<_> = store.tickets().collect::<Result<_, _>>().expect("every ticket decodes whole");
+    let tickets: Vec<_> = store
+        .tickets()
+        .collect::<Result<_, _>>()
+        .expect("every ticket decodes whole");
     let ids: BTreeSet<String> = tickets.iter().map(|t| t.id.to_string()).collect();
     for id in reported {
-        assert!(ids.contains(id), "{id} was reported committed but is gone after the crash");
+        assert!(
+            ids.contains(id),
+            "{id} was reported committed but is gone after the crash"
+        );
     }
     // Serials are consecutive per day, starting at 1.
     let mut by_day: std::collections::BTreeMap<chrono::NaiveDate, Vec<u64>> = Default::default();
@@ -117,17 +142,49 @@ fn verify(state: &std::path::Path, reported: &BTreeSet<String>) {
     }
     for (day, serials) in by_day {
         let expected: Vec<u64> = (1..=serials.len() as u64).collect();
-        assert!(serials == expected, "gap or reuse in the serials of {day}, or tickets not in ID order");
+        assert!(
+            serials == expected,
+            "gap or reuse in the serials of {day}, or tickets not in ID order"
+        );
     }
     // Each ticket has its acceptance notice and its timers queued with it.
     let entries: Vec<_> = store.entries().collect::<Result<_, _>>().unwrap();
     for t in &tickets {
-        let mine: Vec<_> = entries.iter().filter(|(_, e)| e.ticket.as_ref() == Some(&t.id)).collect();
-        let accepted = mine.iter().filter(|(_, e)| matches!(&e.body, EntryBody::Notice(n) if n.kind == NoticeKind::Accepted)).count();
-        let notices_to_group = mine.iter().filter(|(_, e)| matches!(&e.body, EntryBody::Notice(_))).count();
-        let timers = mine.iter().filter(|(_, e)| matches!(e.body, EntryBody::Wake { .. })).count();
-        assert_eq!(accepted, 1, "{} must have exactly one queued acceptance", t.id);
-        assert!(notices_to_group >= 1 && timers >= 3, "{} lost part of its effects: {notices_to_group} notices, {timers} timers", t.id);
-        assert_eq!(store.ticket_for_message(t.source_message_id.as_deref().unwrap()).unwrap().as_ref(), Some(&t.id), "message index torn");
+        let mine: Vec<_> = entries
+            .iter()
+            .filter(|(_, e)| e.ticket.as_ref() == Some(&t.id))
+            .collect();
+        let accepted = mine
+            .iter()
+            .filter(
+                |(_, e)| matches!(&e.body, EntryBody::Notice(n) if n.kind == NoticeKind::Accepted),
+            )
+            .count();
+        let notices_to_group = mine
+            .iter()
+            .filter(|(_, e)| matches!(&e.body, EntryBody::Notice(_)))
+            .count();
+        let timers = mine
+            .iter()
+            .filter(|(_, e)| matches!(e.body, EntryBody::Wake { .. }))
+            .count();
+        assert_eq!(
+            accepted, 1,
+            "{} must have exactly one queued acceptance",
+            t.id
+        );
+        assert!(
+            notices_to_group >= 1 && timers >= 3,
+            "{} lost part of its effects: {notices_to_group} notices, {timers} timers",
+            t.id
+        );
+        assert_eq!(
+            store
+                .ticket_for_message(t.source_message_id.as_deref().unwrap())
+                .unwrap()
+                .as_ref(),
+            Some(&t.id),
+            "message index torn"
+        );
     }
 }

@@ -127,6 +127,75 @@ impl MailRig {
         );
     }
 
+    /// SIGKILLs Dovecot (its master and every child: IMAP sessions, LMTP) as
+    /// a crash would; Postfix keeps running. `restart` brings it back.
+    pub fn kill_dovecot(&self) {
+        let pid_file = self.root.join("dovecot/run/master.pid");
+        let master = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", pid_file.display()));
+        let master = master.trim();
+        let children = Command::new("ps")
+            .args(["-o", "pid=", "--ppid", master])
+            .output()
+            .expect("ps");
+        let mut pids: Vec<String> = String::from_utf8_lossy(&children.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        pids.push(master.to_string());
+        // Children first would let the master respawn them; all in one call.
+        let status = Command::new("kill")
+            .arg("-KILL")
+            .args(&pids)
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -KILL {pids:?}");
+        // Dead, the master may linger as a zombie until init reaps it, and a
+        // new Dovecot would take the pid file's zombie for a running one.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let stat = Command::new("ps")
+                .args(["-o", "stat=", "-p", master])
+                .output()
+                .expect("ps");
+            let stat = String::from_utf8_lossy(&stat.stdout);
+            if stat.trim().is_empty() || stat.trim_start().starts_with('Z') {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Dovecot {master} survived SIGKILL"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = std::fs::remove_file(&pid_file);
+    }
+
+    /// Stops Postfix alone (an SMTP outage; mail already queued stays queued).
+    pub fn stop_postfix(&self) {
+        self.postfix("stop");
+    }
+
+    /// Starts Postfix again after `stop_postfix`, on the same ports.
+    pub fn start_postfix(&self) {
+        self.postfix("start");
+    }
+
+    fn postfix(&self, verb: &str) {
+        let out = Command::new("postfix")
+            .arg("-c")
+            .arg(self.root.join("postfix"))
+            .arg(verb)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run postfix");
+        assert!(
+            out.status.success(),
+            "postfix {verb}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Starts the stopped rig again on the same ports, where the daemon expects it.
     pub fn restart(&mut self) {
         let before: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"]

@@ -11,6 +11,7 @@ mod fake_discord;
 mod lifecycle;
 mod mailrig;
 mod ops;
+mod resilience;
 mod stats;
 mod support;
 mod tidy;

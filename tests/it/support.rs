@@ -58,13 +58,18 @@ impl Sandbox {
     /// Like `cli`, but the command must succeed; returns stdout.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(out.status.success(), "itdesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "itdesk {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8 stdout")
     }
 
     pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
         let text = self.cli_ok(args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("itdesk {args:?} printed no JSON ({e}): {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("itdesk {args:?} printed no JSON ({e}): {text}"))
     }
 
     pub fn start_daemon(&self) -> Daemon {
@@ -85,9 +90,16 @@ impl Sandbox {
             .stderr(log)
             .spawn()
             .expect("start itdesk run");
-        let daemon = Daemon { child, log: self.dir.path().join("daemon.log") };
+        let daemon = Daemon {
+            child,
+            log: self.dir.path().join("daemon.log"),
+        };
         let socket = self.socket();
-        wait_until("the daemon's control socket", Duration::from_secs(20), || std::os::unix::net::UnixStream::connect(&socket).is_ok());
+        wait_until(
+            "the daemon's control socket",
+            Duration::from_secs(20),
+            || std::os::unix::net::UnixStream::connect(&socket).is_ok(),
+        );
         daemon
     }
 }
@@ -99,7 +111,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn signal(&self, sig: &str) {
-        let status = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().expect("kill");
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
         assert!(status.success(), "kill -{sig} failed");
     }
 
@@ -109,10 +125,18 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "daemon exited with {status}; log:\n{}", self.log_text());
+                assert!(
+                    status.success(),
+                    "daemon exited with {status}; log:\n{}",
+                    self.log_text()
+                );
                 return;
             }
-            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM; log:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop on SIGTERM; log:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -26,12 +26,28 @@ fn code_lines(text: &str) -> impl Iterator<Item = &str> {
 
 #[test]
 fn core_does_no_io_and_reads_no_clock() {
-    let forbidden = ["tokio", "sled", "serenity", "lettre", "async_imap", "Utc::now", "Local::now", "SystemTime", "std::fs", "std::net", "Instant::now"];
+    let forbidden = [
+        "tokio",
+        "sled",
+        "serenity",
+        "lettre",
+        "async_imap",
+        "Utc::now",
+        "Local::now",
+        "SystemTime",
+        "std::fs",
+        "std::net",
+        "Instant::now",
+    ];
     for file in rust_files(&src().join("core")) {
         let text = std::fs::read_to_string(&file).unwrap();
         for line in code_lines(&text) {
             for word in forbidden {
-                assert!(!line.contains(word), "{} uses {word}: the core must stay pure (`{line}`)", file.display());
+                assert!(
+                    !line.contains(word),
+                    "{} uses {word}: the core must stay pure (`{line}`)",
+                    file.display()
+                );
             }
         }
     }
@@ -40,17 +56,30 @@ fn core_does_no_io_and_reads_no_clock() {
 #[test]
 fn foreign_types_stop_at_their_adapter() {
     // crate → the only folder allowed to use it
-    let owners = [("sled", "store"), ("async_imap", "channels"), ("lettre", "channels"), ("serenity", "channels")];
+    let owners = [
+        ("sled", "store"),
+        ("async_imap", "channels"),
+        ("lettre", "channels"),
+        ("serenity", "channels"),
+    ];
     for file in rust_files(&src()) {
-        let rel = file.strip_prefix(src()).unwrap().to_string_lossy().to_string();
+        let rel = file
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         let text = std::fs::read_to_string(&file).unwrap();
         for (krate, owner) in owners {
             if rel.starts_with(owner) {
                 continue;
             }
             for line in code_lines(&text) {
-                let uses = line.contains(&format!("{krate}::")) || line.contains(&format!("use {krate}"));
-                assert!(!uses, "{rel} uses {krate}; only src/{owner}/ may (`{line}`)");
+                let uses =
+                    line.contains(&format!("{krate}::")) || line.contains(&format!("use {krate}"));
+                assert!(
+                    !uses,
+                    "{rel} uses {krate}; only src/{owner}/ may (`{line}`)"
+                );
             }
         }
     }
@@ -60,7 +89,13 @@ fn foreign_types_stop_at_their_adapter() {
 fn every_module_says_what_it_owns() {
     for file in rust_files(&src()) {
         let text = std::fs::read_to_string(&file).unwrap();
-        let tests_only = file.file_name().is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs"));
-        assert!(text.starts_with("//!") || tests_only, "{} must start with a //! line", file.display());
+        let tests_only = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs"));
+        assert!(
+            text.starts_with("//!") || tests_only,
+            "{} must start with a //! line",
+            file.display()
+        );
     }
 }

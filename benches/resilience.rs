@@ -1,0 +1,360 @@
+//! `cargo bench --bench resilience [-- --runs 20 --mails 1000 --window-ms 1500
+//! --outage-seconds 60 --only sigkill|dovecot|postfix]` (scripts/resilience.sh):
+//! the long resilience scenarios against a real Dovecot + Postfix rig, each on
+//! a fresh rig with `--mails` help requests waiting in the helpdesk INBOX:
+//!
+//! - `sigkill`: the daemon is SIGKILLed at a random moment of its burst
+//!   (uniform in the first `--window-ms`, which spans ticket commits and the
+//!   notices after them), restarted, and left to finish; `--runs` times.
+//! - `dovecot`: Dovecot is SIGKILLed mid-burst and restarted a few seconds later.
+//! - `postfix`: Postfix is stopped while notices go out, for `--outage-seconds`.
+//!
+//! After each, with everything delivered, the store and the requesters'
+//! mailboxes are audited: lost tickets (goal 0), duplicate tickets (0),
+//! missing notices (0), repeated notices — allowed only for a notice in flight
+//! at the crash, which goes again with the same Message-ID — and notices
+//! repeated under a different Message-ID (0). Not part of `cargo test`: the
+//! short versions of these are tests/it/crash.rs, tests/it/email.rs and
+//! tests/it/resilience.rs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{message_id, notices_accepted, request, Daemon, MailRig, HELPDESK, NOTICE_DOMAIN};
+use itdesk::store::Store;
+
+/// Recovery (restart → everything delivered) must finish within this.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+struct Outcome {
+    scenario: String,
+    /// What the fault interrupted: tickets committed and notices accepted by then.
+    at_fault: String,
+    tickets: usize,
+    lost: usize,
+    duplicates: usize,
+    missing_notices: usize,
+    /// Extra copies of a notice under the same Message-ID (in flight at the crash).
+    resent_in_flight: usize,
+    /// Extra notices under a different Message-ID: a notice decided twice.
+    repeated_different: usize,
+    dead_letters: usize,
+    recovery_secs: f64,
+}
+
+fn main() {
+    let runs: usize = common::arg("--runs", 20);
+    let mails: usize = common::arg("--mails", 1000);
+    let window = Duration::from_millis(common::arg("--window-ms", 1500));
+    let outage = Duration::from_secs(common::arg("--outage-seconds", 60));
+    let only: String = common::arg("--only", String::new());
+    println!("resilience: {mails} mails per scenario; {runs} SIGKILL runs in the first {window:?}; Postfix outage {outage:?}");
+    println!("machine: {}", common::machine());
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(std::process::id());
+    let mut outcomes = Vec::new();
+    if only.is_empty() || only == "sigkill" {
+        for run in 0..runs {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = Duration::from_millis(seed % window.as_millis().max(1) as u64);
+            outcomes.push(report(sigkill(mails, run, at)));
+        }
+    }
+    if only.is_empty() || only == "dovecot" {
+        outcomes.push(report(dovecot_killed(mails)));
+    }
+    if only.is_empty() || only == "postfix" {
+        outcomes.push(report(postfix_stopped(mails, outage)));
+    }
+    println!("\n| scenario | at the fault | tickets | lost | duplicate | missing notices | resent in flight (same Message-ID) | repeated under a new Message-ID | dead letters | recovery |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for o in &outcomes {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |",
+            o.scenario,
+            o.at_fault,
+            o.tickets,
+            o.lost,
+            o.duplicates,
+            o.missing_notices,
+            o.resent_in_flight,
+            o.repeated_different,
+            o.dead_letters,
+            o.recovery_secs
+        );
+    }
+    let bad = outcomes
+        .iter()
+        .filter(|o| {
+            o.lost + o.duplicates + o.missing_notices + o.repeated_different + o.dead_letters > 0
+        })
+        .count();
+    println!(
+        "\n{} scenarios, {bad} with a loss, a duplicate or a wrong repeat; load {}",
+        outcomes.len(),
+        common::load()
+    );
+    assert_eq!(bad, 0, "resilience goals missed");
+}
+
+fn report(o: Outcome) -> Outcome {
+    println!(
+        "{}: at the fault {}; {} tickets, lost {}, duplicates {}, missing notices {}, resent in flight {}, repeated under a new Message-ID {}, dead letters {}, recovered in {:.1} s",
+        o.scenario, o.at_fault, o.tickets, o.lost, o.duplicates, o.missing_notices, o.resent_in_flight, o.repeated_different, o.dead_letters, o.recovery_secs
+    );
+    o
+}
+
+/// A fresh rig with `mails` requests tagged `tag` in the helpdesk INBOX, and
+/// the daemon's config for it. Production-like backoff, long enough to outlast
+/// a minute's outage without burying anything.
+fn setup(mails: usize, tag: &str) -> (MailRig, tempfile::TempDir, String) {
+    let rig = MailRig::start();
+    let raws: Vec<Vec<u8>> = (0..mails).map(|i| request(i, tag)).collect();
+    rig.append_unordered(HELPDESK, "INBOX", &raws);
+    let dir = tempfile::Builder::new()
+        .prefix("itdesk-resilience")
+        .tempdir()
+        .expect("temp dir");
+    let toml = rig.config("[outbox]\nmax_notices_per_recipient_per_hour = 100000\nretry_base_seconds = 2\nretry_max_seconds = 10\nmax_attempts = 12\n[imap]\nidle = true\n");
+    (rig, dir, toml)
+}
+
+fn sigkill(mails: usize, run: usize, at: Duration) -> Outcome {
+    let tag = format!("k{run}");
+    let (rig, dir, toml) = setup(mails, &tag);
+    let daemon = Daemon::start(dir.path(), &toml);
+    std::thread::sleep(at);
+    daemon.kill();
+    let committed = Store::open(&dir.path().join("state"))
+        .expect("the store reopens after SIGKILL")
+        .tickets()
+        .count();
+    let at_fault = format!(
+        "{} ms: {committed} tickets, {} notices",
+        at.as_millis(),
+        notices_accepted(&rig)
+    );
+    let restarted = Instant::now();
+    let daemon = Daemon::start(dir.path(), &toml);
+    settle_and_audit(
+        &rig,
+        dir.path(),
+        daemon,
+        mails,
+        &tag,
+        format!("SIGKILL #{}", run + 1),
+        at_fault,
+        restarted,
+    )
+}
+
+fn dovecot_killed(mails: usize) -> Outcome {
+    let tag = "dovecot";
+    let (mut rig, dir, toml) = setup(mails, tag);
+    let daemon = Daemon::start(dir.path(), &toml);
+    let mut watch = Watch::new(&rig);
+    daemon.wait_for("the first tickets", Duration::from_secs(120), || {
+        watch.unseen() <= mails.saturating_sub(100)
+    });
+    let unseen = watch.unseen();
+    rig.kill_dovecot();
+    let at_fault = format!(
+        "{} of {mails} requests processed, {} notices",
+        mails - unseen,
+        notices_accepted(&rig)
+    );
+    drop(watch);
+    daemon.wait_for("the daemon to notice", Duration::from_secs(60), || {
+        daemon.log_text().contains("IMAP session ended")
+            || daemon.log_text().contains("IMAP connection failed")
+    });
+    std::thread::sleep(Duration::from_secs(3)); // the outage
+    let restarted = Instant::now();
+    rig.restart();
+    settle_and_audit(
+        &rig,
+        dir.path(),
+        daemon,
+        mails,
+        tag,
+        "Dovecot SIGKILLed mid-burst, back after 3 s".into(),
+        at_fault,
+        restarted,
+    )
+}
+
+fn postfix_stopped(mails: usize, outage: Duration) -> Outcome {
+    let tag = "postfix";
+    let (rig, dir, toml) = setup(mails, tag);
+    let daemon = Daemon::start(dir.path(), &toml);
+    daemon.wait_for("the first notices", Duration::from_secs(120), || {
+        notices_accepted(&rig) >= 50
+    });
+    rig.stop_postfix();
+    let at_fault = format!("{} notices accepted", notices_accepted(&rig));
+    std::thread::sleep(outage);
+    let restarted = Instant::now();
+    rig.start_postfix();
+    settle_and_audit(
+        &rig,
+        dir.path(),
+        daemon,
+        mails,
+        tag,
+        format!("Postfix stopped for {} s mid-burst", outage.as_secs()),
+        at_fault,
+        restarted,
+    )
+}
+
+/// The helpdesk INBOX's UNSEEN count, over one IMAP connection.
+struct Watch {
+    rt: tokio::runtime::Runtime,
+    session: async_imap::Session<tokio::net::TcpStream>,
+}
+
+impl Watch {
+    fn new(rig: &MailRig) -> Watch {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let session = rt.block_on(common::imap_login(rig, HELPDESK));
+        Watch { rt, session }
+    }
+
+    fn unseen(&mut self) -> usize {
+        let status = self
+            .rt
+            .block_on(self.session.status("INBOX", "(UNSEEN)"))
+            .expect("STATUS");
+        status.unseen.unwrap_or(u32::MAX) as usize
+    }
+}
+
+/// Waits until every request is processed and every notice handed to Postfix
+/// and delivered, stops the daemon, and audits the store and the mailboxes.
+#[allow(clippy::too_many_arguments)]
+fn settle_and_audit(
+    rig: &MailRig,
+    dir: &std::path::Path,
+    daemon: Daemon,
+    mails: usize,
+    tag: &str,
+    scenario: String,
+    at_fault: String,
+    since: Instant,
+) -> Outcome {
+    let mut watch = Watch::new(rig);
+    daemon.wait_for("every request processed", SETTLE_TIMEOUT, || {
+        watch.unseen() == 0
+    });
+    drop(watch);
+    let config = dir.join("itdesk.toml");
+    daemon.wait_for("the outbox drained of notices", SETTLE_TIMEOUT, || {
+        queued_notices(&config) == 0
+    });
+    let recovery_secs = since.elapsed().as_secs_f64();
+    daemon.stop();
+    // Every message Postfix accepted (repeats included) reaches a mailbox.
+    let accepted = accepted_copies(rig);
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    while rig.count("alice", "INBOX") + rig.count("tech", "INBOX") < accepted {
+        assert!(
+            Instant::now() < deadline,
+            "Postfix did not deliver the {accepted} accepted notices"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let store = Store::open(&dir.join("state")).expect("open the store");
+    let tickets: Vec<_> = store
+        .tickets()
+        .collect::<Result<_, _>>()
+        .expect("every ticket decodes");
+    let dead_letters = store.dead_letters().count();
+    let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &tickets {
+        *by_source
+            .entry(t.source_message_id.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let requests: BTreeSet<String> = (0..mails).map(|i| message_id(i, tag)).collect();
+    let lost = requests
+        .iter()
+        .filter(|m| !by_source.contains_key(*m))
+        .count();
+    let duplicates = by_source.values().map(|&n| n.saturating_sub(1)).sum();
+
+    // Notices by the request they answer (In-Reply-To), each with its Message-IDs.
+    let mut notices: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for user in ["alice", "tech"] {
+        for m in rig.messages(user, "INBOX") {
+            if m.from == HELPDESK && m.message_id.ends_with(&format!("@{NOTICE_DOMAIN}")) {
+                notices
+                    .entry(m.in_reply_to.clone().unwrap_or_default())
+                    .or_default()
+                    .push(m.message_id);
+            }
+        }
+    }
+    let missing_notices = requests
+        .iter()
+        .filter(|r| by_source.contains_key(*r) && !notices.contains_key(*r))
+        .count();
+    let (mut resent_in_flight, mut repeated_different) = (0, 0);
+    for ids in notices.values() {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        resent_in_flight += ids.len() - distinct.len();
+        repeated_different += distinct.len() - 1;
+    }
+    Outcome {
+        scenario,
+        at_fault,
+        tickets: tickets.len(),
+        lost,
+        duplicates,
+        missing_notices,
+        resent_in_flight,
+        repeated_different,
+        dead_letters,
+        recovery_secs,
+    }
+}
+
+/// Notices still queued in the running daemon (`itdesk outbox list --json`).
+fn queued_notices(config: &std::path::Path) -> usize {
+    let out = Command::new(env!("CARGO_BIN_EXE_itdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(["outbox", "list", "--json"])
+        .env("ITDESK_LOG", "warn")
+        .output()
+        .expect("run itdesk outbox list");
+    assert!(
+        out.status.success(),
+        "itdesk outbox list: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("outbox list --json");
+    v["queued"].as_array().map_or(0, |q| {
+        q.iter()
+            .filter(|e| e["body"].get("notice").is_some())
+            .count()
+    })
+}
+
+/// Copies of our notices Postfix accepted, counting a repeat of the same
+/// Message-ID again.
+fn accepted_copies(rig: &MailRig) -> usize {
+    let suffix = format!("@{NOTICE_DOMAIN}>");
+    rig.postfix_log()
+        .lines()
+        .filter(|l| l.contains("/cleanup[") && l.contains(&suffix))
+        .count()
+}
