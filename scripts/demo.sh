@@ -125,7 +125,7 @@ say "One ticket in full (itdesk tickets show $FIRST)"
 say "What the requesters received"
 python3 scripts/demo/mailbox.py 127.0.0.1 "$IMAP_PORT" alice@example.test "$PASSWORD"
 python3 scripts/demo/mailbox.py 127.0.0.1 "$IMAP_PORT" bob@example.test "$PASSWORD"
-echo "(bob's Sieve vacation autoresponder answered our notice; itdesk recognised the auto-reply and opened no ticket for it)"
+echo "(bob has a Sieve vacation autoresponder: it stays silent because our notice says Auto-Submitted, and an auto-reply reaching itdesk would open no ticket)"
 say "What the technicians / on-duty staff received"
 python3 scripts/demo/mailbox.py 127.0.0.1 "$IMAP_PORT" tech@example.test "$PASSWORD"
 
