@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use itdesk::app::Core;
 use itdesk::clock::{Clock, ManualClock};
 use itdesk::config::Config;
+use itdesk::core::lifecycle::Action;
 use itdesk::core::ticket::{Channel, Status, Ticket};
 use itdesk::engine::IntakeOutcome;
 use itdesk::intake::{prepare, InboundMessage, Sender};
@@ -131,6 +132,16 @@ impl Desk {
             .unwrap()
     }
 
+    /// A technician's change, which must be accepted.
+    async fn act(&self, id: &itdesk::core::id::TicketId, action: Action) {
+        self.core
+            .engine
+            .act(id.clone(), action)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     fn ticket(&self, id: &itdesk::core::id::TicketId) -> Ticket {
         self.core.store.ticket(id).unwrap().unwrap()
     }
@@ -177,18 +188,14 @@ async fn a_whole_life_with_a_fake_clock() {
         accepted[0].body
     );
 
-    desk.core
-        .engine
-        .act(
-            id.clone(),
-            itdesk::core::lifecycle::Action::Step {
-                by: "李四".into(),
-                text: "远程查看数据库负载".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    desk.act(
+        &id,
+        Action::Step {
+            by: "李四".into(),
+            text: "远程查看数据库负载".into(),
+        },
+    )
+    .await;
     for (n, hour) in [(1, 14), (2, 18), (3, 22)] {
         let sent = desk.at(local(9, hour, 0)).await;
         let progress = to_requester(&sent);
@@ -213,19 +220,15 @@ async fn a_whole_life_with_a_fake_clock() {
     );
 
     let new_eta = local(10, 16, 0);
-    desk.core
-        .engine
-        .act(
-            id.clone(),
-            itdesk::core::lifecycle::Action::SetEta {
-                eta: new_eta,
-                reason: "等待厂商补丁".into(),
-                by: "李四".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    desk.act(
+        &id,
+        Action::SetEta {
+            eta: new_eta,
+            reason: "等待厂商补丁".into(),
+            by: "李四".into(),
+        },
+    )
+    .await;
     let sent = desk.at(local(10, 5, 20)).await;
     let eta_notice = to_requester(&sent);
     assert_eq!(eta_notice.len(), 1);
@@ -236,18 +239,14 @@ async fn a_whole_life_with_a_fake_clock() {
         eta_notice[0].body
     );
 
-    desk.core
-        .engine
-        .act(
-            id.clone(),
-            itdesk::core::lifecycle::Action::Resolve {
-                by: "李四".into(),
-                fix: "安装补丁后恢复".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    desk.act(
+        &id,
+        Action::Resolve {
+            by: "李四".into(),
+            fix: "安装补丁后恢复".into(),
+        },
+    )
+    .await;
     let sent = desk.at(local(10, 12, 0)).await;
     let confirm = to_requester(&sent);
     assert_eq!(
@@ -294,18 +293,14 @@ async fn rejection_reopens_and_tells_both_sides() {
     let sb = Sandbox::new(GROUPS);
     let mut desk = Desk::new(&sb);
     let id = created(desk.mail("CRM 登录报错", "登录CRM提示数据库连接超时").await);
-    desk.core
-        .engine
-        .act(
-            id.clone(),
-            itdesk::core::lifecycle::Action::Resolve {
-                by: "李四".into(),
-                fix: "重启服务".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    desk.act(
+        &id,
+        Action::Resolve {
+            by: "李四".into(),
+            fix: "重启服务".into(),
+        },
+    )
+    .await;
     desk.at(local(9, 11, 0)).await;
     desk.mail(&format!("回复: [{id}] 服务单已解决"), "还是不行，还是超时")
         .await;
@@ -338,18 +333,14 @@ async fn no_answer_closes_without_a_confirmation() {
         desk.mail("键盘失灵", "键盘部分按键没有反应，已经换过USB口")
             .await,
     );
-    desk.core
-        .engine
-        .act(
-            id.clone(),
-            itdesk::core::lifecycle::Action::Resolve {
-                by: "李四".into(),
-                fix: "更换键盘".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    desk.act(
+        &id,
+        Action::Resolve {
+            by: "李四".into(),
+            fix: "更换键盘".into(),
+        },
+    )
+    .await;
     desk.at(local(9, 10, 30)).await;
     // Resolved Monday 10:00: reminder Tuesday 10:00, closed Thursday 10:00.
     assert_eq!(to_requester(&desk.at(local(10, 10, 0)).await).len(), 1);
