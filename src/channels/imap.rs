@@ -653,3 +653,36 @@ async fn timed_long<T>(fut: impl std::future::Future<Output = T>) -> Result<T, I
         .await
         .map_err(|_| ImapError::Timeout("FETCH"))
 }
+
+#[cfg(test)]
+mod tests {
+    use async_imap::Authenticator;
+
+    use super::*;
+
+    /// The SASL XOAUTH2 initial response as Gmail and Outlook document it
+    /// (async-imap base64-encodes it on the wire).
+    #[test]
+    fn xoauth2_response_has_the_documented_shape() {
+        let mut auth = XOAuth2 {
+            user: "helpdesk@example.com".into(),
+            token: "ya29.token".into(),
+        };
+        assert_eq!(
+            auth.process(b""),
+            "user=helpdesk@example.com\x01auth=Bearer ya29.token\x01\x01"
+        );
+    }
+
+    #[test]
+    fn ca_files_without_a_certificate_are_refused() {
+        assert!(rustls_pemfile_certs(b"not a pem")
+            .unwrap_err()
+            .contains("no PEM certificate"));
+    }
+
+    #[test]
+    fn uid_sets_list_every_uid() {
+        assert_eq!(uid_set(&[1, 2, 7]), "1,2,7");
+    }
+}
