@@ -524,6 +524,9 @@ cmd_start() {
     # (or the lock fd).
     dovecot -c "$DC_CONF" </dev/null >"$DC/stderr.log" 2>&1 9>&- ||
         start_failed "dovecot failed to start"
+    # "postfix start" runs postsuper as the mail owner, which logs to maillog
+    # itself (e.g. about a half-received file an outage left in the queue).
+    touch "$PF_LOG" && chown "$(postconf -c "$PF" -h mail_owner)" "$PF_LOG"
     postfix -c "$PF" start </dev/null >"$PF/start.log" 2>&1 9>&- ||
         start_failed "postfix failed to start"
 

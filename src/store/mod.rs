@@ -6,10 +6,11 @@
 //! in ONE sled transaction, so a crash leaves all of them or none.
 //!
 //! Durability: sled makes a transaction durable only when the log is flushed.
-//! The engine calls `flush` after every commit and before it answers the caller,
-//! so a caller (IMAP intake marking a message processed, the CLI printing an ID)
-//! never acts on a change that a crash could still take back. sled also flushes
-//! on its own every 500 ms.
+//! The engine calls `flush` after every commit (or batch of commits) and before
+//! it answers the caller, so a caller (IMAP intake marking a message processed,
+//! the CLI printing an ID) never acts on a change that a crash could still take
+//! back; the outbox flushes before it sends. sled also flushes on its own every
+//! 500 ms.
 //!
 //! Every write holds `self.writing()` for its duration, so that a backup (see
 //! `backup.rs`) sees every tree as of one moment. A new write method must too.
@@ -85,6 +86,8 @@ pub struct Store {
     threads: sled::Tree,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
+    /// One `flush` at a time (see there).
+    flushing: Arc<tokio::sync::Mutex<()>>,
     /// Added to sled's ID generator; non-zero in a restored store.
     id_base: u64,
 }
@@ -114,6 +117,7 @@ impl Store {
             stats: db.open_tree("stats")?,
             stats_open: db.open_tree("stats_open")?,
             gate: Arc::default(),
+            flushing: Arc::default(),
             db,
         };
         store.mark_stats_ready_if_empty()?;
@@ -121,7 +125,11 @@ impl Store {
     }
 
     /// Makes everything committed so far survive a crash or power loss.
+    /// One at a time: sled runs each flush on its small thread pool, where the
+    /// log writes the flush waits for run too, and it adds threads only when
+    /// its queue is deep — nine concurrent flushes starved it for good.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let _one = self.flushing.lock().await;
         self.db.flush_async().await?;
         Ok(())
     }

@@ -178,6 +178,14 @@ impl MailRig {
 
     /// Starts Postfix again after `stop_postfix`, on the same ports.
     pub fn start_postfix(&self) {
+        // `postfix start` runs postsuper as the mail owner, and it logs to the
+        // maillog itself when the stop left a half-received file behind.
+        let status = Command::new("chown")
+            .arg("postfix")
+            .arg(self.var("POSTFIX_LOG"))
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown the Postfix maillog");
         self.postfix("start");
     }
 
