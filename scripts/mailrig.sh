@@ -14,6 +14,10 @@
 # Users helpdesk, alice, bob, tech @example.test, password "secret".
 # bob has a vacation autoresponder (DIR/sieve/bob.sieve; DIR/sieve/USER.sieve
 # is each user's active script). DIR/rig.env holds ports and paths.
+# IMAP also takes XOAUTH2/OAUTHBEARER with a JWT that Dovecot validates
+# locally: header {"typ":"JWT","alg":"HS256"}, signed with the base64 key in
+# rig.env's OAUTH2_HMAC_KEY_FILE; claims sub and exp are required, email must
+# be the login name (iat/nbf are checked when present).
 # Written for Dovecot 2.3 / Postfix 3.x (Debian 12).
 set -euo pipefail
 
@@ -191,6 +195,28 @@ make_certs() {
     chmod 600 "$TLS"/*.key "$TLS/key.pem"
 }
 
+# OAuth2 bearer tokens are JWTs checked by Dovecot itself (no identity
+# provider to run): signature with the HS256 key below, exp/nbf/iat against
+# the clock, and the email claim against the login name.
+write_oauth2_conf() {
+    # Dovecot looks the key up as <azp>/<alg>/<kid>; tokens carry neither
+    # azp nor kid, so both are "default".
+    local key=$DC/oauth2-keys/default/HS256/default
+    if [[ ! -s $key ]]; then
+        mkdir -p "$(dirname "$key")"
+        openssl rand -base64 32 >"$key"
+    fi
+    # The auth process runs as Dovecot's internal user.
+    chgrp -R dovecot "$DC/oauth2-keys"
+    chmod -R g+rX,o-rwx "$DC/oauth2-keys"
+    OAUTH2_HMAC_KEY_FILE=$key
+    cat >"$DC/dovecot-oauth2.conf.ext" <<EOF
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=$DC/oauth2-keys/
+username_attribute = email
+EOF
+}
+
 write_dovecot_conf() {
     local u uid gid
     uid=$(id -u "$MAIL_USER") gid=$(id -g "$MAIL_USER")
@@ -201,6 +227,7 @@ write_dovecot_conf() {
         echo "$u@$DOMAIN:{PLAIN}$PASSWORD:$uid:$gid::$RIG/mail/$u::" >>"$DC/users"
     done
     chmod 644 "$DC/users"
+    write_oauth2_conf
     if [[ ! -e $RIG/sieve/bob.sieve ]]; then
         cat >"$RIG/sieve/bob.sieve" <<'SIEVE'
 require ["vacation"];
@@ -228,10 +255,12 @@ ssl_key = <$TLS/key.pem
 $dh
 # Tests log in without TLS on the plain port.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 # Failed logins must not slow the next test down.
 auth_failure_delay = 0
 auth_cache_size = 0
+# Say why a login failed ("Password mismatch", "Token has expired").
+auth_verbose = yes
 
 # Answer a wrong password at once instead of on the 0.5 s auth-failure
 # timer: a "noauthenticate" passdb only sets fields, and fields set by a
@@ -240,8 +269,16 @@ passdb {
   driver = static
   args = noauthenticate nodelay=yes
 }
+# Each mechanism reaches only its own passdb: a token is never compared
+# with a password, nor a password validated as a JWT.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DC/dovecot-oauth2.conf.ext
+}
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $DC/users
 }
 userdb {
@@ -451,6 +488,7 @@ MAIL_DIR=$RIG/mail
 SIEVE_DIR=$RIG/sieve
 DOVECOT_LOG=$DC_LOG
 POSTFIX_LOG=$PF_LOG
+OAUTH2_HMAC_KEY_FILE=$OAUTH2_HMAC_KEY_FILE
 EOF
 }
 

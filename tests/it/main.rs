@@ -10,6 +10,7 @@ mod email;
 mod fake_discord;
 mod lifecycle;
 mod mailrig;
+mod oauth;
 mod ops;
 mod resilience;
 mod stats;
