@@ -1,6 +1,7 @@
-//! `cargo bench --bench latency [-- --n 200 --per-second 5 --runs 3 --mode idle|poll]`:
+//! `cargo bench --bench latency [-- --n 200 --per-second 5 --runs 3 --mode idle|idle-only|poll]`:
 //! help requests APPENDed to the helpdesk INBOX at a steady rate while the
-//! daemon waits in IDLE (or polls every second with `--mode poll`) → time from
+//! daemon waits in IDLE with the default burst polling (`idle-only`: without
+//! it; `poll`: polls every second, no IDLE) → time from
 //! the start of each APPEND until the requester's mail client can read the
 //! accepted notice (the client looks for new mail every 10 ms): p50, p99, max.
 //! See docs/benchmarks.md.
@@ -25,8 +26,9 @@ fn main() {
     let mode: String = common::arg("--mode", "idle".to_string());
     let imap = match mode.as_str() {
         "idle" => "idle = true\npoll_seconds = 3600",
-        "poll" => "idle = false\npoll_seconds = 1",
-        other => panic!("--mode idle|poll, not {other}"),
+        "idle-only" => "idle = true\npoll_seconds = 3600\nburst_seconds = 0",
+        "poll" => "idle = false\npoll_seconds = 1\nburst_seconds = 0",
+        other => panic!("--mode idle|idle-only|poll, not {other}"),
     };
     println!("latency bench: {n} requests at {per_second}/s, {runs} runs, IMAP {mode}");
     println!("machine: {}", common::machine());

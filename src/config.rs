@@ -203,6 +203,12 @@ pub struct ImapConfig {
     pub idle: bool,
     #[serde(default = "sixty")]
     pub poll_seconds: u64,
+    /// After a mail, look for the next one every `burst_poll_ms` for
+    /// `burst_seconds` instead of waiting in IDLE (0 turns this off).
+    #[serde(default = "hundred")]
+    pub burst_poll_ms: u64,
+    #[serde(default = "ten")]
+    pub burst_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -584,6 +590,12 @@ fn yes() -> bool {
 fn sixty() -> u64 {
     60
 }
+fn hundred() -> u64 {
+    100
+}
+fn ten() -> u64 {
+    10
+}
 fn note_prefix() -> String {
     "!note".into()
 }
@@ -655,6 +667,13 @@ impl Config {
             }
             if imap.poll_seconds == 0 {
                 return Err(invalid("imap", "poll_seconds", "must be at least 1".into()));
+            }
+            if imap.burst_seconds > 0 && imap.burst_poll_ms < 10 {
+                return Err(invalid(
+                    "imap",
+                    "burst_poll_ms",
+                    "must be at least 10 (or set burst_seconds = 0)".into(),
+                ));
             }
         }
         if let Some(smtp) = &self.smtp {

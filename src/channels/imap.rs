@@ -10,7 +10,7 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_imap::types::{Fetch, UnsolicitedResponse};
 use async_imap::{Client, Session};
@@ -184,7 +184,7 @@ impl ImapIntake {
                         host: host.clone(),
                         port,
                         user: user.clone(),
-                        reason: e.to_string(),
+                        reason: server_text(&e),
                     })
             }
             ImapAuth::Xoauth2 => {
@@ -201,6 +201,17 @@ impl ImapIntake {
                 )
                 .await?
                 .map_err(|(e, _)| {
+                    // Only a refusal says the token is bad; "try later"
+                    // ([UNAVAILABLE]) or a dropped connection is a failed login.
+                    let refused = matches!(&e, async_imap::error::Error::No(text) if !text.contains("[UNAVAILABLE]"));
+                    if !refused {
+                        return ImapError::Login {
+                            host: host.clone(),
+                            port,
+                            user: user.clone(),
+                            reason: server_text(&e),
+                        };
+                    }
                     let source_hint = match (
                         &self.config.oauth_token_file,
                         &self.config.oauth_token_command,
@@ -213,7 +224,7 @@ impl ImapIntake {
                     ImapError::TokenRejected {
                         host: host.clone(),
                         user: user.clone(),
-                        reason: e.to_string(),
+                        reason: server_text(&e),
                         source_hint,
                     }
                 })
@@ -315,6 +326,8 @@ impl ImapIntake {
             // Creating an existing mailbox fails harmlessly.
             let _ = timed("CREATE", session.create(&self.config.processed_mailbox)).await;
         }
+        let burst = Duration::from_secs(self.config.burst_seconds);
+        let mut last_mail: Option<Instant> = None;
         loop {
             // What the server reported before the SEARCH, the SEARCH covers.
             while session.unsolicited_responses.try_recv().is_ok() {}
@@ -328,7 +341,13 @@ impl ImapIntake {
             // reply to one of its commands; IDLE would not announce it again
             // and it would wait for the next mail. Look again instead.
             if processed > 0 || new_mail_announced(&session) {
+                last_mail = Some(Instant::now());
                 continue;
+            }
+            if let Some(until) = last_mail.take().map(|at| at + burst) {
+                if self.burst_wait(&mut session, until, shutdown).await? {
+                    continue;
+                }
             }
             if idle {
                 let mut handle = session.idle();
@@ -351,6 +370,32 @@ impl ImapIntake {
                 }
             }
         }
+    }
+
+    /// Mail comes in bursts, and Dovecot tells an IDLE client of new mail
+    /// only 500 ms after it arrived (NOTIFY_DELAY_MSECS), where a NOOP makes
+    /// it look at once: until `until`, asks every `burst_poll_ms`. Returns
+    /// whether to look again: new mail was announced, or shutdown began.
+    async fn burst_wait(
+        &self,
+        session: &mut Session<Stream>,
+        until: Instant,
+        shutdown: &mut Shutdown,
+    ) -> Result<bool, ImapError> {
+        let every = Duration::from_millis(self.config.burst_poll_ms);
+        while Instant::now() + every < until {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.wait() => return Ok(true),
+            }
+            timed("NOOP", session.noop())
+                .await?
+                .map_err(|e| protocol("NOOP", e))?;
+            if new_mail_announced(session) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A new UIDVALIDITY means the server renumbered the mailbox; the
@@ -608,9 +653,26 @@ struct XOAuth2 {
 
 impl async_imap::Authenticator for XOAuth2 {
     type Response = String;
-    fn process(&mut self, _challenge: &[u8]) -> String {
-        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+    /// The first (empty) challenge gets the credentials. A later one carries
+    /// the server's error details, which the client acknowledges with an
+    /// empty response so that the server can answer NO.
+    fn process(&mut self, challenge: &[u8]) -> String {
+        if challenge.is_empty() {
+            format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+        } else {
+            String::new()
+        }
     }
+}
+
+/// The server's own words in a NO or BAD reply: async-imap words them
+/// `code: None, info: Some("[AUTHENTICATIONFAILED] …")`.
+fn server_text(e: &async_imap::error::Error) -> String {
+    let described = e.to_string();
+    described
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map_or(described.clone(), |(text, _)| text.to_string())
 }
 
 fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -672,6 +734,22 @@ mod tests {
             auth.process(b""),
             "user=helpdesk@example.com\x01auth=Bearer ya29.token\x01\x01"
         );
+        // The server's error details are acknowledged, never answered with
+        // the token again.
+        assert_eq!(auth.process(br#"{"status":"401"}"#), "");
+    }
+
+    #[test]
+    fn a_refusal_is_reported_in_the_servers_words() {
+        let refusal = async_imap::error::Error::No(
+            r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#.into(),
+        );
+        assert_eq!(
+            server_text(&refusal),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        let dropped = async_imap::error::Error::ConnectionLost;
+        assert_eq!(server_text(&dropped), "connection lost");
     }
 
     #[test]

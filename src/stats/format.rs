@@ -3,7 +3,8 @@
 //!
 //! Invariant: pure; `None` (no data) always reads as "–".
 
-use crate::core::ticket::Lang;
+use super::aggregate::{Report, Times};
+use crate::core::ticket::{Lang, Urgency};
 
 pub const NO_DATA: &str = "–";
 
@@ -267,6 +268,75 @@ const ZH: Words = Words {
     none: "本期没有。",
     stars: "星",
 };
+
+/// A table's head and its rows of cells, as the text and HTML renderings
+/// both show it.
+pub struct Table {
+    pub head: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Count, mean, median and P90 per urgency, then for all.
+pub fn times_table(t: &Times, lang: Lang) -> Table {
+    let w = words(lang);
+    let row = |label: &str, d: &super::aggregate::Durations| {
+        vec![
+            label.to_string(),
+            d.count.to_string(),
+            duration(d.mean_s, lang),
+            duration(d.median_s, lang),
+            duration(d.p90_s, lang),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = Urgency::ALL
+        .iter()
+        .map(|u| row(u.label(lang), t.by_urgency.get(*u)))
+        .collect();
+    rows.push(row(w.all, &t.all));
+    Table {
+        head: vec![w.urgency, w.tickets, w.mean, w.median, w.p90],
+        rows,
+    }
+}
+
+pub fn technician_table(r: &Report, lang: Lang) -> Table {
+    let w = words(lang);
+    Table {
+        head: vec![
+            w.technician,
+            w.handled,
+            w.resolved,
+            w.median_resolution,
+            w.satisfaction,
+        ],
+        rows: r
+            .technicians
+            .iter()
+            .map(|t| {
+                vec![
+                    t.name.clone(),
+                    t.handled.to_string(),
+                    t.resolved.to_string(),
+                    duration(t.median_resolution_s, lang),
+                    format!("{} ({})", average(t.csat_average), t.rated),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Its third column (examples) is text.
+pub fn recurring_table(r: &Report, lang: Lang) -> Table {
+    let w = words(lang);
+    Table {
+        head: vec![w.problem, w.tickets, w.examples],
+        rows: r
+            .recurring
+            .iter()
+            .map(|c| vec![c.label.clone(), c.count.to_string(), c.examples.join(", ")])
+            .collect(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

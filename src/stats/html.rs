@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::aggregate::{Durations, Report};
+use super::aggregate::Report;
 use super::chart::{self, esc, Columns, HBars, Row, Series};
 use super::format::{self, duration, percent, words};
 use crate::core::ticket::{Lang, ProblemType, Urgency};
@@ -372,75 +372,29 @@ fn backlog_chart(r: &Report, lang: Lang) -> String {
 }
 
 fn first_response_table(r: &Report, lang: Lang) -> String {
-    let w = words(lang);
-    let row = |label: &str, d: &Durations| {
-        vec![
-            label.to_string(),
-            d.count.to_string(),
-            duration(d.mean_s, lang),
-            duration(d.median_s, lang),
-            duration(d.p90_s, lang),
-        ]
-    };
-    let mut rows: Vec<Vec<String>> = Urgency::ALL
-        .iter()
-        .map(|u| row(u.label(lang), r.first_response.by_urgency.get(*u)))
-        .collect();
-    rows.push(row(w.all, &r.first_response.all));
+    let t = format::times_table(&r.first_response, lang);
     let mut out = format!(
         r#"<div style="font-weight:600;margin:0 0 6px">{}</div>"#,
-        esc(w.first_response)
+        esc(words(lang).first_response)
     );
-    out.push_str(&table(
-        &[w.urgency, w.tickets, w.mean, w.median, w.p90],
-        1,
-        &rows,
-    ));
+    out.push_str(&table(&t.head, 1, &t.rows));
     out
 }
 
 fn recurring_table(r: &Report, lang: Lang) -> String {
-    let w = words(lang);
     if r.recurring.is_empty() {
-        return format!("<p>{}</p>", esc(w.none));
+        return format!("<p>{}</p>", esc(words(lang).none));
     }
-    let rows: Vec<Vec<String>> = r
-        .recurring
-        .iter()
-        .map(|c| vec![c.label.clone(), c.count.to_string(), c.examples.join(", ")])
-        .collect();
-    text_table(&[w.problem, w.tickets, w.examples], 1, &[2], &rows)
+    let t = format::recurring_table(r, lang);
+    text_table(&t.head, 1, &[2], &t.rows)
 }
 
 fn technician_table(r: &Report, lang: Lang) -> String {
-    let w = words(lang);
     if r.technicians.is_empty() {
-        return format!("<p>{}</p>", esc(w.none));
+        return format!("<p>{}</p>", esc(words(lang).none));
     }
-    let rows: Vec<Vec<String>> = r
-        .technicians
-        .iter()
-        .map(|t| {
-            vec![
-                t.name.clone(),
-                t.handled.to_string(),
-                t.resolved.to_string(),
-                duration(t.median_resolution_s, lang),
-                format!("{} ({})", format::average(t.csat_average), t.rated),
-            ]
-        })
-        .collect();
-    table(
-        &[
-            w.technician,
-            w.handled,
-            w.resolved,
-            w.median_resolution,
-            w.satisfaction,
-        ],
-        1,
-        &rows,
-    )
+    let t = format::technician_table(r, lang);
+    table(&t.head, 1, &t.rows)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::aggregate::{Durations, Report};
-use super::format::{self, duration, percent, words};
+use super::aggregate::Report;
+use super::format::{self, percent, words};
 use crate::core::ticket::{Channel, Lang, ProblemType, Urgency};
 
 pub fn render(r: &Report, lang: Lang) -> String {
@@ -96,30 +96,12 @@ pub fn render(r: &Report, lang: Lang) -> String {
         .collect();
     section(&mut out, w.by_group, &[w.group, w.tickets, "%"], &rows, &[]);
 
-    let times = |d: &Durations| {
-        vec![
-            d.count.to_string(),
-            duration(d.mean_s, lang),
-            duration(d.median_s, lang),
-            duration(d.p90_s, lang),
-        ]
-    };
     for (title, t) in [
         (w.first_response, &r.first_response),
         (w.resolution, &r.resolution),
     ] {
-        let mut rows: Vec<Vec<String>> = Urgency::ALL
-            .iter()
-            .map(|u| [vec![u.label(lang).to_string()], times(t.by_urgency.get(*u))].concat())
-            .collect();
-        rows.push([vec![w.all.to_string()], times(&t.all)].concat());
-        section(
-            &mut out,
-            title,
-            &[w.urgency, w.tickets, w.mean, w.median, w.p90],
-            &rows,
-            &[],
-        );
+        let table = format::times_table(t, lang);
+        section(&mut out, title, &table.head, &table.rows, &[]);
     }
 
     let mut rows: Vec<Vec<String>> = Urgency::ALL
@@ -194,45 +176,10 @@ pub fn render(r: &Report, lang: Lang) -> String {
         &[],
     );
 
-    rows = r
-        .technicians
-        .iter()
-        .map(|t| {
-            vec![
-                t.name.clone(),
-                t.handled.to_string(),
-                t.resolved.to_string(),
-                duration(t.median_resolution_s, lang),
-                format!("{} ({})", format::average(t.csat_average), t.rated),
-            ]
-        })
-        .collect();
-    section(
-        &mut out,
-        w.technicians,
-        &[
-            w.technician,
-            w.handled,
-            w.resolved,
-            w.median_resolution,
-            w.satisfaction,
-        ],
-        &rows,
-        &[],
-    );
-
-    rows = r
-        .recurring
-        .iter()
-        .map(|c| vec![c.label.clone(), c.count.to_string(), c.examples.join(", ")])
-        .collect();
-    section(
-        &mut out,
-        w.recurring,
-        &[w.problem, w.tickets, w.examples],
-        &rows,
-        &[2],
-    );
+    let table = format::technician_table(r, lang);
+    section(&mut out, w.technicians, &table.head, &table.rows, &[]);
+    let table = format::recurring_table(r, lang);
+    section(&mut out, w.recurring, &table.head, &table.rows, &[2]);
     out
 }
 

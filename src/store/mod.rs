@@ -23,6 +23,7 @@ mod stats;
 mod threads;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -86,8 +87,11 @@ pub struct Store {
     threads: sled::Tree,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
-    /// One `flush` at a time (see there).
-    flushing: Arc<tokio::sync::Mutex<()>>,
+    /// One `flush` at a time (see there); holds how many flush requests
+    /// the last finished flush covered.
+    flushing: Arc<tokio::sync::Mutex<u64>>,
+    /// Flush requests so far; a request's number is taken after its commit.
+    flush_requests: Arc<AtomicU64>,
     /// Added to sled's ID generator; non-zero in a restored store.
     id_base: u64,
 }
@@ -118,6 +122,7 @@ impl Store {
             stats_open: db.open_tree("stats_open")?,
             gate: Arc::default(),
             flushing: Arc::default(),
+            flush_requests: Arc::default(),
             db,
         };
         store.mark_stats_ready_if_empty()?;
@@ -127,10 +132,18 @@ impl Store {
     /// Makes everything committed so far survive a crash or power loss.
     /// One at a time: sled runs each flush on its small thread pool, where the
     /// log writes the flush waits for run too, and it adds threads only when
-    /// its queue is deep — nine concurrent flushes starved it for good.
+    /// its queue is deep — nine concurrent flushes starved it for good. Those
+    /// who asked while a flush ran share the next one (group commit): a flush
+    /// covers every request numbered before it started.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let _one = self.flushing.lock().await;
+        let request = self.flush_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut covered = self.flushing.lock().await;
+        if *covered >= request {
+            return Ok(());
+        }
+        let starting = self.flush_requests.load(Ordering::SeqCst);
         self.db.flush_async().await?;
+        *covered = starting;
         Ok(())
     }
 

@@ -29,6 +29,7 @@ fn broken_configs_name_the_key_and_what_is_wrong() {
         ("[calendar]\nday_start = \"9am\"\n", &["calendar.day_start", "9am"]),
         ("[outbox]\nmax_attempts = \"many\"\n", &["max_attempts", "line"]),
         ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"nobody\"\n", &["smtp.from", "email address"]),
+        ("[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"X\"\nburst_poll_ms = 1\n", &["imap.burst_poll_ms", "at least 10", "burst_seconds = 0"]),
     ];
     for (extra, expected) in cases {
         let sb = Sandbox::new(extra);

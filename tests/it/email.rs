@@ -723,7 +723,8 @@ fn oversize_attachments_and_messages_are_dropped_and_the_requester_is_told() {
 #[test]
 fn idle_delivers_new_mail_without_polling() {
     let rig = MailRig::start();
-    let sb = Sandbox::new(&rig.config("[imap]\nidle = true\npoll_seconds = 3600\n"));
+    let sb =
+        Sandbox::new(&rig.config("[imap]\nidle = true\npoll_seconds = 3600\nburst_seconds = 0\n"));
     let daemon = sb.start_daemon();
 
     // The first request proves the session is up; once it is \Seen the
@@ -754,7 +755,8 @@ fn idle_delivers_new_mail_without_polling() {
 #[test]
 fn polling_delivers_when_idle_is_off() {
     let rig = MailRig::start();
-    let sb = Sandbox::new(&rig.config("[imap]\nidle = false\npoll_seconds = 1\n"));
+    let sb =
+        Sandbox::new(&rig.config("[imap]\nidle = false\npoll_seconds = 1\nburst_seconds = 0\n"));
     let daemon = sb.start_daemon();
     rig.append(HELPDESK, "INBOX", &request(1));
     wait_until("a ticket from the next poll", WAIT, || {
@@ -767,6 +769,27 @@ fn polling_delivers_when_idle_is_off() {
     wait_until("a ticket from a later poll", WAIT, || {
         tickets(&sb).len() == 2
     });
+    daemon.stop();
+}
+
+#[test]
+fn after_a_mail_the_next_one_is_picked_up_without_waiting_for_idle_or_a_poll() {
+    let rig = MailRig::start();
+    // Neither IDLE nor the poll would see a second mail within the test.
+    let sb = Sandbox::new(&rig.config(
+        "[imap]\nidle = false\npoll_seconds = 3600\nburst_seconds = 600\nburst_poll_ms = 50\n",
+    ));
+    rig.append(HELPDESK, "INBOX", &request(1));
+    let daemon = sb.start_daemon();
+    wait_until("the waiting request processed at start-up", WAIT, || {
+        tickets(&sb).len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
+    });
+    rig.append(HELPDESK, "INBOX", &request(2));
+    wait_until(
+        "a ticket for the next mail, from the burst polling",
+        WAIT,
+        || tickets(&sb).len() == 2,
+    );
     daemon.stop();
 }
 
