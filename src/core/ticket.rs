@@ -34,12 +34,12 @@ impl Lang {
     }
 
     /// Chinese if the text holds any CJK ideograph, else English: a requester who
-    /// writes Chinese gets Chinese back.
+    /// writes Chinese gets Chinese back. Japanese (ideographs with kana) gets
+    /// English, which a Japanese reader is likelier to read than Chinese.
     pub fn detect(text: &str) -> Lang {
-        if text
-            .chars()
-            .any(|c| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}'))
-        {
+        let ideograph = |c: char| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}');
+        let kana = |c: char| matches!(c, '\u{3040}'..='\u{30ff}');
+        if text.chars().any(ideograph) && !text.chars().any(kana) {
             Lang::ZhCn
         } else {
             Lang::En
@@ -312,5 +312,25 @@ pub struct Ticket {
 impl Ticket {
     pub fn last_public_log(&self) -> Option<&LogEntry> {
         self.log.iter().rev().find(|e| e.public)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn the_reply_language_follows_the_requesters_writing() {
+        for (text, lang) in [
+            ("打印机卡纸了", Lang::ZhCn),
+            ("印表機無法列印", Lang::ZhCn),
+            ("The printer jams, error E-05", Lang::En),
+            ("Outlook 打不开 since Monday", Lang::ZhCn),
+            ("プリンターが動きません", Lang::En),
+            ("会議室のプロジェクターが故障しました", Lang::En),
+            ("", Lang::En),
+        ] {
+            assert_eq!(Lang::detect(text), lang, "{text}");
+        }
     }
 }
