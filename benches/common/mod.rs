@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use async_imap::{Client, Session};
+use async_imap::Session;
 use tokio::net::TcpStream;
 
 pub use mailrig::MailRig;
@@ -195,21 +195,7 @@ pub fn tail(text: &str, lines: usize) -> String {
 
 /// Logs in to the rig's plain IMAP port as `user` (password "secret").
 pub async fn imap_login(rig: &MailRig, user: &str) -> Session<TcpStream> {
-    let port: u16 = rig.var("IMAP_PORT").parse().expect("IMAP port");
-    let tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect to the rig's IMAP");
-    let mut client = Client::new(tcp);
-    client
-        .read_response()
-        .await
-        .expect("IMAP greeting")
-        .expect("IMAP greeting");
-    client
-        .login(user, mailrig::PASSWORD)
-        .await
-        .map_err(|(e, _)| e)
-        .expect("IMAP login")
+    rig.login(user).await
 }
 
 /// Distinct Message-IDs of our notices that Postfix's cleanup accepted, i.e.

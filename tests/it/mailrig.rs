@@ -262,7 +262,8 @@ retry_max_seconds = 2
         toml::to_string(&table).expect("config serialises")
     }
 
-    async fn login(&self, user: &str) -> Session<TcpStream> {
+    /// Logs in to the plain IMAP port as `user` (password "secret").
+    pub async fn login(&self, user: &str) -> Session<TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port("IMAP_PORT")))
             .await
             .expect("connect to the rig's IMAP");
