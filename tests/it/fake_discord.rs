@@ -101,6 +101,8 @@ struct State {
     users: HashMap<u64, (String, Vec<u64>)>,
     next_id: u64,
     interaction_responses: Vec<(u64, Value)>,
+    /// How many messages the bot posted in DMs, kept so that a poll is cheap.
+    bot_dm_posts: usize,
     attachments: HashMap<String, Vec<u8>>,
     session: Option<Session>,
     /// The live connection's writer; `None` while the bot is away.
@@ -452,6 +454,13 @@ impl FakeDiscord {
             .into_iter()
             .filter(|m| m["author"]["id"].as_str() == Some(BOT.to_string().as_str()))
             .collect()
+    }
+
+    /// How many messages the bot has posted in DMs, to anyone.
+    // Polled by benches/chat.rs; the tests read the posts themselves.
+    #[allow(dead_code)]
+    pub fn bot_dm_posts(&self) -> usize {
+        self.with(|s| s.bot_dm_posts)
     }
 
     /// The bot's DMs to a user.
@@ -806,11 +815,11 @@ async fn rest_call(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response
             }
             // Not part of a Discord message: kept so tests can see who the post may ping.
             message["allowed_mentions"] = body["allowed_mentions"].clone();
-            s.channels
-                .get_mut(&channel)
-                .expect("checked")
-                .messages
-                .push(message.clone());
+            let chan = s.channels.get_mut(&channel).expect("checked");
+            chan.messages.push(message.clone());
+            if chan.kind == 1 {
+                s.bot_dm_posts += 1;
+            }
             reply(StatusCode::OK, message)
         }
         (&Method::GET, ["channels", _, "messages"]) => {

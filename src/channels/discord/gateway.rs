@@ -2,13 +2,15 @@
 //! technicians' thread messages, slash commands, buttons and forms — each turned
 //! into an `InboundMessage` for intake or an `Action` for the engine.
 //!
-//! Invariants: events are handled one at a time, in Discord's order (a second
-//! DM must see the ticket the first one opened). Every message or interaction
-//! reaches the engine under its Discord id (`discord-<id>`), which the engine
-//! records with the change, so a replay after a reconnect changes nothing. After
-//! a new gateway session (serenity re-identifies when heartbeats go unanswered)
-//! the channels seen so far are read back from where they were left, so
-//! messages sent while the bot was away are not lost.
+//! Invariants: events are handled in Discord's order, each after the ones
+//! before it were committed (a second DM must see the ticket the first one
+//! opened) — except that consecutive requester messages from different people,
+//! which cannot depend on each other, are committed together. Every message or
+//! interaction reaches the engine under its Discord id (`discord-<id>`), which
+//! the engine records with the change, so a replay after a reconnect changes
+//! nothing. After a new gateway session (serenity re-identifies when heartbeats
+//! go unanswered) the channels seen so far are read back from where they were
+//! left, so messages sent while the bot was away are not lost.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::commands::{self, CustomId};
+use super::requesters::RequesterIndex;
+use super::DmChannels;
 use crate::clock::Clock;
 use crate::config::RoutingConfig;
 use crate::core::calendar::Calendar;
@@ -47,6 +51,8 @@ const SUBJECT_CHARS: usize = 80;
 const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Interactions remembered to drop replays; older ones are long expired.
 const REMEMBERED_INTERACTIONS: usize = 1000;
+/// Requester messages committed together at most (as the IMAP intake's chunks).
+const MAX_GROUP: usize = 50;
 /// Messages waiting for the requester to pick a ticket.
 const PENDING_PICKS: usize = 256;
 /// Retry pause while the gateway URL cannot be fetched.
@@ -67,6 +73,7 @@ pub struct ChatIntake {
     pub(super) settings: Settings,
     pub(super) engine: EngineHandle,
     pub(super) store: Store,
+    pub(super) dm_channels: DmChannels,
     pub(super) rules: Rules,
     pub(super) directory: Arc<Directory>,
     pub(super) clock: Arc<dyn Clock>,
@@ -132,6 +139,7 @@ impl ChatIntake {
             settings,
             engine,
             store,
+            dm_channels,
             rules,
             directory,
             clock,
@@ -181,6 +189,7 @@ impl ChatIntake {
             settings,
             engine,
             store,
+            dm_channels,
             rules,
             directory,
             clock,
@@ -188,6 +197,7 @@ impl ChatIntake {
             calendar,
             sessions: 0,
             bot: None,
+            requesters: RequesterIndex::default(),
             cursors: HashMap::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
@@ -225,6 +235,8 @@ struct Worker {
     settings: Settings,
     engine: EngineHandle,
     store: Store,
+    /// Shared with the transport, which answers requesters in their DMs.
+    dm_channels: DmChannels,
     rules: Rules,
     directory: Arc<Directory>,
     clock: Arc<dyn Clock>,
@@ -234,6 +246,8 @@ struct Worker {
     sessions: u32,
     /// The bot's own user, from READY: mentions of it open tickets.
     bot: Option<UserId>,
+    /// Chat user → their tickets.
+    requesters: RequesterIndex,
     /// Every channel a message was handled in, with the last message handled there.
     cursors: HashMap<ChannelId, (Place, MessageId)>,
     /// DMs waiting for the requester to say which ticket they are about.
@@ -241,6 +255,32 @@ struct Worker {
     pending_order: VecDeque<u64>,
     interactions: HashSet<InteractionId>,
     interaction_order: VecDeque<InteractionId>,
+}
+
+/// Who a message is for.
+enum Route {
+    /// A requester: a DM, or a mention of the bot in the help channel.
+    Requester {
+        dm: bool,
+    },
+    /// The technicians of a ticket, in its thread.
+    Staff(TicketId),
+    Ignore,
+}
+
+/// A requester's message ready for the engine.
+struct Submission {
+    request: Request,
+    origin: Origin,
+}
+
+/// Where a request came from: what the answer to it needs.
+struct Origin {
+    channel: ChannelId,
+    author: UserId,
+    dm: bool,
+    /// The requester's one open ticket a DM is about, for "Added to your ticket".
+    follow_up_of_open: Option<TicketId>,
 }
 
 /// What a technician or requester is told in reply to an interaction.
@@ -262,9 +302,11 @@ impl Worker {
                     None => break,
                 },
                 _ = &mut stop => {
+                    let mut rest = Vec::new();
                     while let Ok(event) = rx.try_recv() {
-                        self.handle(event).await;
+                        rest.push(event);
                     }
+                    self.handle_all(rest).await;
                     break;
                 }
             };
@@ -275,18 +317,49 @@ impl Worker {
                 batch.push(event);
             }
             batch.sort_by_key(Incoming::order);
-            for event in batch {
-                self.handle(event).await;
-            }
+            self.handle_all(batch).await;
         }
     }
 
-    async fn handle(&mut self, event: Incoming) {
-        match event {
-            Incoming::Ready(ready) => self.ready(*ready).await,
-            Incoming::Message(message) => self.message(*message).await,
-            Incoming::Interaction(interaction) => self.interaction(*interaction).await,
+    /// Handles events in order, except that consecutive requester messages
+    /// from different people go to the engine together (`intake_batch`: one
+    /// flush for the group, not one per message). A second message from
+    /// someone in the group, or any other event, waits until the group is
+    /// committed: it may depend on what the group changed.
+    async fn handle_all(&mut self, events: Vec<Incoming>) {
+        let mut group: Vec<Submission> = Vec::new();
+        for event in events {
+            let message = match event {
+                Incoming::Message(message) => message,
+                Incoming::Ready(ready) => {
+                    self.submit_group(std::mem::take(&mut group)).await;
+                    self.ready(*ready).await;
+                    continue;
+                }
+                Incoming::Interaction(interaction) => {
+                    self.submit_group(std::mem::take(&mut group)).await;
+                    self.interaction(*interaction).await;
+                    continue;
+                }
+            };
+            match self.route(&message) {
+                Route::Requester { dm } => {
+                    let author = message.author.id;
+                    if group.len() >= MAX_GROUP || group.iter().any(|s| s.origin.author == author) {
+                        self.submit_group(std::mem::take(&mut group)).await;
+                    }
+                    if let Some(submission) = self.submission(*message, dm).await {
+                        group.push(submission);
+                    }
+                }
+                Route::Staff(ticket) => {
+                    self.submit_group(std::mem::take(&mut group)).await;
+                    self.staff_message(*message, ticket).await;
+                }
+                Route::Ignore => {}
+            }
         }
+        self.submit_group(group).await;
     }
 
     async fn ready(&mut self, ready: Ready) {
@@ -359,12 +432,26 @@ impl Worker {
         }
     }
 
+    /// One message on its own (read back after a new session).
     async fn message(&mut self, message: Message) {
-        if message.author.bot {
-            return;
+        match self.route(&message) {
+            Route::Requester { dm } => {
+                if let Some(submission) = self.submission(message, dm).await {
+                    self.submit_group(vec![submission]).await;
+                }
+            }
+            Route::Staff(ticket) => self.staff_message(message, ticket).await,
+            Route::Ignore => {}
         }
-        let Some(place) = self.place_of(&message) else {
-            return;
+    }
+
+    /// Who the message is for; moves the channel's cursor past it.
+    fn route(&mut self, message: &Message) -> Route {
+        if message.author.bot {
+            return Route::Ignore;
+        }
+        let Some(place) = self.place_of(message) else {
+            return Route::Ignore;
         };
         let cursor = self
             .cursors
@@ -372,25 +459,30 @@ impl Worker {
             .or_insert((place.clone(), message.id));
         cursor.1 = cursor.1.max(message.id);
         match place {
-            Place::Dm => self.requester_message(message, true).await,
-            Place::Help => {
-                let mentioned = self
-                    .bot
-                    .is_some_and(|bot| message.mentions.iter().any(|u| u.id == bot));
-                if mentioned {
-                    self.requester_message(message, false).await;
-                }
+            Place::Dm => {
+                self.dm_channels
+                    .insert(message.author.id, message.channel_id);
+                Route::Requester { dm: true }
             }
-            Place::Thread(ticket) => self.staff_message(message, ticket).await,
+            Place::Help
+                if self
+                    .bot
+                    .is_some_and(|bot| message.mentions.iter().any(|u| u.id == bot)) =>
+            {
+                Route::Requester { dm: false }
+            }
+            Place::Help => Route::Ignore,
+            Place::Thread(ticket) => Route::Staff(ticket),
         }
     }
 
-    /// A DM or a mention in the help channel: a new ticket, or more for the
-    /// requester's one open ticket (a DM to a requester with several is asked about).
-    async fn requester_message(&mut self, message: Message, dm: bool) {
+    /// A DM or a mention in the help channel, made ready for the engine: a new
+    /// ticket, or more for the requester's one open ticket. A DM to a requester
+    /// with several is asked about instead (`None`).
+    async fn submission(&mut self, message: Message, dm: bool) -> Option<Submission> {
         let text = strip_mentions(&message.content, self.bot);
         if text.is_empty() && message.attachments.is_empty() {
-            return;
+            return None;
         }
         let inbound = self.inbound(&message, &text).await;
         let mut request = prepare(inbound, &self.rules, &self.directory);
@@ -410,35 +502,66 @@ impl Worker {
                         .collect();
                     self.ask_which(message.channel_id, message.id.get(), request, &choices)
                         .await;
-                    return;
+                    return None;
                 }
             }
         }
-        let outcome = self.submit(request).await;
-        match (outcome, dm) {
-            (Some(IntakeOutcome::Created(id)), false) => {
-                let text = format!(
-                    "<@{}> {id}: ticket opened — details by DM. / 服务单已受理，详情已私信发送。",
-                    message.author.id
-                );
-                self.say(message.channel_id, text, Some(message.author.id))
+        Some(Submission {
+            request,
+            origin: Origin {
+                channel: message.channel_id,
+                author: message.author.id,
+                dm,
+                follow_up_of_open,
+            },
+        })
+    }
+
+    /// Commits the group's requests together, then tells each requester what
+    /// the DM does not: the ticket opened from the help channel, or that a
+    /// DM was added to their open ticket.
+    async fn submit_group(&self, group: Vec<Submission>) {
+        if group.is_empty() {
+            return;
+        }
+        let (requests, origins): (Vec<Request>, Vec<Origin>) =
+            group.into_iter().map(|s| (s.request, s.origin)).unzip();
+        let message_ids: Vec<String> = requests.iter().map(|r| r.message_id.clone()).collect();
+        let outcomes: Vec<Result<IntakeOutcome, String>> =
+            match self.engine.intake_batch(requests).await {
+                Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    let e = e.to_string();
+                    message_ids.iter().map(|_| Err(e.clone())).collect()
+                }
+            };
+        for ((origin, message_id), outcome) in origins.into_iter().zip(&message_ids).zip(outcomes) {
+            match (logged(message_id, outcome), origin.dm) {
+                (Some(IntakeOutcome::Created(id)), false) => {
+                    let text = format!(
+                        "<@{}> {id}: ticket opened — details by DM. / 服务单已受理，详情已私信发送。",
+                        origin.author
+                    );
+                    self.say(origin.channel, text, Some(origin.author)).await;
+                }
+                (Some(IntakeOutcome::Updated(id)), true)
+                    if origin.follow_up_of_open.as_ref() == Some(&id) =>
+                {
+                    self.say(
+                        origin.channel,
+                        format!("Added to your ticket {id}. / 已补充到服务单 {id}。"),
+                        None,
+                    )
                     .await;
+                }
+                _ => {}
             }
-            (Some(IntakeOutcome::Updated(id)), true) if follow_up_of_open.as_ref() == Some(&id) => {
-                self.say(
-                    message.channel_id,
-                    format!("Added to your ticket {id}. / 已补充到服务单 {id}。"),
-                    None,
-                )
-                .await;
-            }
-            _ => {}
         }
     }
 
     /// The requester's tickets a new DM may be about: open ones, and resolved
     /// ones waiting for a confirmation (a typed "5" or "还是不行" answers those).
-    fn candidates(&self, user: UserId) -> Vec<Ticket> {
+    fn candidates(&mut self, user: UserId) -> Vec<Ticket> {
         self.own_tickets(user)
             .into_iter()
             .filter(|t| t.status.is_open() || t.status == Status::Resolved)
@@ -446,17 +569,15 @@ impl Worker {
     }
 
     /// Every ticket whose requester is this chat user (via the directory, also
-    /// their email tickets). A scan: chat traffic is light next to the store.
-    fn own_tickets(&self, user: UserId) -> Vec<Ticket> {
-        let user = user.to_string();
-        self.store
-            .tickets()
-            .filter_map(|t| {
-                t.map_err(|e| warn!(error = %e, "unreadable ticket skipped"))
-                    .ok()
+    /// their email tickets).
+    fn own_tickets(&mut self, user: UserId) -> Vec<Ticket> {
+        let today = self.calendar.local_date(self.clock.now());
+        self.requesters
+            .tickets_of(&self.store, today, &user.to_string())
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "cannot look up the requester's tickets");
+                Vec::new()
             })
-            .filter(|t| t.requester.chat_user.as_deref() == Some(user.as_str()))
-            .collect()
     }
 
     async fn ask_which(
@@ -485,27 +606,8 @@ impl Worker {
 
     async fn submit(&self, request: Request) -> Option<IntakeOutcome> {
         let message_id = request.message_id.clone();
-        match self.engine.intake(request).await {
-            Ok(outcome) => {
-                match &outcome {
-                    IntakeOutcome::Created(id) => {
-                        info!(ticket = %id, %message_id, "chat request opened a ticket")
-                    }
-                    IntakeOutcome::Updated(id) => {
-                        info!(ticket = %id, %message_id, "chat message added to a ticket")
-                    }
-                    IntakeOutcome::Duplicate(id) => {
-                        debug!(ticket = %id, %message_id, "chat message seen before")
-                    }
-                    other => warn!(%message_id, outcome = ?other, "chat message not taken"),
-                }
-                Some(outcome)
-            }
-            Err(e) => {
-                error!(%message_id, error = %e, "chat message not processed");
-                None
-            }
-        }
+        let outcome = self.engine.intake(request).await.map_err(|e| e.to_string());
+        logged(&message_id, outcome)
     }
 
     async fn inbound(&self, message: &Message, text: &str) -> InboundMessage {
@@ -747,7 +849,7 @@ impl Worker {
     }
 
     /// `/ticket status`: the requester's own tickets, never anyone else's.
-    fn status(&self, user: UserId, wanted: Option<&str>, lang: Lang) -> String {
+    fn status(&mut self, user: UserId, wanted: Option<&str>, lang: Lang) -> String {
         let mut tickets = self.own_tickets(user);
         if let Some(wanted) = wanted {
             tickets.retain(|t| t.id.as_str().eq_ignore_ascii_case(wanted.trim()));
@@ -1141,6 +1243,31 @@ impl Worker {
             }
             Ok(None) => Answer::Private("Already recorded.".into()),
             Err(e) => Answer::Private(format!("Not recorded: {e}")),
+        }
+    }
+}
+
+/// Logs what became of a chat message; the outcome, if the engine answered.
+fn logged(message_id: &str, outcome: Result<IntakeOutcome, String>) -> Option<IntakeOutcome> {
+    match outcome {
+        Ok(outcome) => {
+            match &outcome {
+                IntakeOutcome::Created(id) => {
+                    info!(ticket = %id, %message_id, "chat request opened a ticket")
+                }
+                IntakeOutcome::Updated(id) => {
+                    info!(ticket = %id, %message_id, "chat message added to a ticket")
+                }
+                IntakeOutcome::Duplicate(id) => {
+                    debug!(ticket = %id, %message_id, "chat message seen before")
+                }
+                other => warn!(%message_id, outcome = ?other, "chat message not taken"),
+            }
+            Some(outcome)
+        }
+        Err(e) => {
+            error!(%message_id, error = %e, "chat message not processed");
+            None
         }
     }
 }

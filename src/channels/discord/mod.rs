@@ -9,12 +9,13 @@
 
 mod commands;
 mod gateway;
+mod requesters;
 mod transport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serenity::all::{ChannelId, GuildId, Http, HttpBuilder, RoleId};
+use serenity::all::{ChannelId, GuildId, Http, HttpBuilder, RoleId, UserId};
 
 pub use gateway::ChatIntake;
 pub use transport::ChatTransport;
@@ -41,6 +42,29 @@ pub struct Discord {
     token: String,
     /// The groups' staff channels.
     group_channels: Vec<ChannelId>,
+    dm_channels: DmChannels,
+}
+
+/// Requester → their DM channel with the bot. Discord gives each user one, so
+/// a DM the gateway saw spares the transport the call that opens it.
+#[derive(Clone, Default)]
+struct DmChannels(Arc<Mutex<HashMap<UserId, ChannelId>>>);
+
+impl DmChannels {
+    fn get(&self, user: UserId) -> Option<ChannelId> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
+            .copied()
+    }
+
+    fn insert(&self, user: UserId, channel: ChannelId) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user, channel);
+    }
 }
 
 impl Discord {
@@ -59,6 +83,7 @@ impl Discord {
             config: discord.clone(),
             token: discord.token()?,
             group_channels,
+            dm_channels: DmChannels::default(),
         }))
     }
 
@@ -80,8 +105,8 @@ impl Discord {
             store,
             engine,
             group_channels: self.group_channels.clone(),
-            dm_channels: Mutex::new(HashMap::new()),
-            opening_threads: tokio::sync::Mutex::new(()),
+            dm_channels: self.dm_channels.clone(),
+            thread_locks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -109,6 +134,7 @@ impl Discord {
             },
             engine,
             store,
+            dm_channels: self.dm_channels.clone(),
             rules: config.classify.clone(),
             directory,
             clock,

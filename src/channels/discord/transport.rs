@@ -17,7 +17,7 @@ use serenity::all::{
 use tracing::info;
 
 use super::commands;
-use super::Snowflake;
+use super::{DmChannels, Snowflake};
 use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
 use crate::engine::EngineHandle;
@@ -35,12 +35,13 @@ pub struct ChatTransport {
     pub(super) engine: EngineHandle,
     /// Channels whose ticket notices go to the ticket's thread: the groups' channels.
     pub(super) group_channels: Vec<ChannelId>,
-    /// Requester → DM channel; Discord returns the same channel every time, so
-    /// this only saves a call.
-    pub(super) dm_channels: Mutex<HashMap<UserId, ChannelId>>,
-    /// Serialises opening threads, so two notices of one new ticket sent at
-    /// once do not open two threads.
-    pub(super) opening_threads: tokio::sync::Mutex<()>,
+    pub(super) dm_channels: DmChannels,
+    /// A lock per ticket whose notices are being posted in its thread, so
+    /// that two notices of one new ticket sent at once do not open two
+    /// threads. Per ticket, not one for all: opening a thread takes two posts
+    /// and a durable link, and one lock made every ticket card in a burst
+    /// wait for the one before (docs/benchmarks.md, chat).
+    pub(super) thread_locks: Mutex<HashMap<TicketId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[async_trait]
@@ -98,24 +99,23 @@ impl Transport for ChatTransport {
 
 impl ChatTransport {
     async fn dm_channel(&self, user: UserId) -> Result<ChannelId, DeliveryError> {
-        if let Some(channel) = self
-            .dm_channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&user)
-        {
-            return Ok(*channel);
+        if let Some(channel) = self.dm_channels.get(user) {
+            return Ok(channel);
         }
         let channel = user
             .create_dm_channel(&*self.http)
             .await
             .map_err(delivery_error)?
             .id;
-        self.dm_channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(user, channel);
+        self.dm_channels.insert(user, channel);
         Ok(channel)
+    }
+
+    /// The ticket's lock; locks nobody holds or waits for are dropped.
+    fn thread_lock(&self, ticket: &TicketId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.thread_locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        locks.entry(ticket.clone()).or_default().clone()
     }
 
     /// Posts in the ticket's thread under `channel`; without one, this post
@@ -127,7 +127,8 @@ impl ChatTransport {
         post: CreateMessage,
         subject: &str,
     ) -> Result<(), DeliveryError> {
-        let _one_at_a_time = self.opening_threads.lock().await;
+        let lock = self.thread_lock(ticket);
+        let _one_at_a_time = lock.lock().await;
         let store_error = |e: crate::store::StoreError| DeliveryError::Temporary(e.to_string());
         if let Some(link) = self.store.thread_of(ticket).map_err(store_error)? {
             if link.channel == channel.to_string() {
