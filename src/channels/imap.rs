@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
 use crate::config::{AfterProcessing, ImapAuth, ImapConfig, Security};
-use crate::engine::{EngineError, EngineHandle, IntakeOutcome};
+use crate::engine::{Answer, EngineError, EngineHandle, IntakeOutcome};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
@@ -39,10 +39,16 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// Servers drop IDLE after 30 minutes (RFC 2177); renew well before.
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Messages fetched per round trip.
-const CHUNK: usize = 50;
-/// A chunk's mail goes to the engine in batches of at most about this many
-/// bytes, so that a chunk of big messages is not all parsed in memory at once.
+/// Messages fetched per round trip: at most this many, of at most
+/// BATCH_BYTES together (one message over it goes alone).
+const CHUNK: usize = 200;
+/// The first chunk of a drain: small, so that the engine starts early.
+const FIRST_CHUNK: usize = 50;
+/// Messages whose sizes are asked for per round trip.
+const SIZES_CHUNK: usize = 1000;
+/// A chunk's mail is at most about this many bytes (by RFC822.SIZE) and goes
+/// to the engine in batches of at most about this many bytes, so that a
+/// chunk of big messages is not all in memory at once.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// Of a message over the size cap, this much of the text is read.
 const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
@@ -416,8 +422,14 @@ impl ImapIntake {
         Ok(())
     }
 
-    /// Processes every unprocessed message, oldest first, a chunk at a time;
+    /// Processes every unprocessed message in UID order, a chunk at a time;
     /// returns how many it marked processed.
+    ///
+    /// Pipelined: while the engine commits one batch, the next is fetched,
+    /// parsed and queued behind it; a batch is marked processed only once the
+    /// engine has answered for it (committed and flushed). So at most two
+    /// batches are at the engine and the session is busy only for FETCH and
+    /// STORE. Shutdown stops between chunks, after the answers in flight.
     async fn drain(
         &self,
         session: &mut Session<Stream>,
@@ -436,124 +448,209 @@ impl ImapIntake {
         if !uids.is_empty() {
             debug!(count = uids.len(), "unprocessed messages");
         }
-        let mut processed = 0;
-        for chunk in uids.chunks(CHUNK) {
+        let mut pipeline = Pipeline::default();
+        'slices: for (i, slice) in uids.chunks(SIZES_CHUNK).enumerate() {
             if shutdown.is_set() {
                 break;
             }
-            let done = self.process_chunk(session, chunk).await?;
-            self.mark_processed(session, &done).await?;
-            processed += done.len();
+            for unit in self.units(session, slice, i == 0).await? {
+                if shutdown.is_set() {
+                    break 'slices;
+                }
+                match unit {
+                    Unit::Chunk(uids) => self.chunk(session, &uids, &mut pipeline).await?,
+                    Unit::Big(uid, size) => self.big(session, uid, size, &mut pipeline).await?,
+                }
+            }
         }
-        Ok(processed)
+        if let Some(last) = pipeline.in_flight.take() {
+            pipeline.processed += self.settle(session, last).await?;
+        }
+        Ok(pipeline.processed)
     }
 
-    /// Returns the UIDs whose outcome is committed (or quarantined).
-    async fn process_chunk(
+    /// The sizes of `uids` in one round trip, cut into what is fetched
+    /// together, in UID order: runs of at most CHUNK messages within the
+    /// size cap, and each message over it alone.
+    async fn units(
         &self,
         session: &mut Session<Stream>,
         uids: &[u32],
-    ) -> Result<Vec<u32>, ImapError> {
-        let set = uid_set(uids);
+        first: bool,
+    ) -> Result<Vec<Unit>, ImapError> {
         let sizes: Vec<Fetch> = timed("FETCH", async {
             session
-                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .uid_fetch(uid_set(uids), "(UID RFC822.SIZE)")
                 .await?
                 .try_collect()
                 .await
         })
         .await?
         .map_err(|e| protocol("FETCH", e))?;
-        let (mut big, mut normal) = (Vec::new(), Vec::new());
-        for f in &sizes {
-            let (Some(uid), size) = (f.uid, f.size.unwrap_or(0)) else {
-                continue;
-            };
+        let mut sizes: Vec<(u32, u32)> = sizes
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+            .collect();
+        sizes.sort_unstable();
+        let mut units = Vec::new();
+        let (mut chunk, mut bytes) = (Vec::new(), 0);
+        for (uid, size) in sizes {
+            let size_bytes = size as usize;
             if u64::from(size) > self.max_message_bytes {
-                big.push((uid, size));
-            } else {
-                normal.push(uid);
-            }
-        }
-        let mut done = Vec::new();
-        if !normal.is_empty() {
-            let fetched: Vec<Fetch> = timed_long(async {
-                session
-                    .uid_fetch(uid_set(&normal), "(UID BODY.PEEK[])")
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?
-            .map_err(|e| protocol("FETCH", e))?;
-            // The chunk goes to the engine as one batch (one flush for all),
-            // cut where its mail adds up to BATCH_BYTES so that memory stays bounded.
-            let (mut batch, mut bytes) = (Vec::new(), 0);
-            for f in &fetched {
-                let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
-                    continue;
-                };
-                batch.push((uid, raw, self.request(raw, None)));
-                bytes += raw.len();
-                if bytes >= BATCH_BYTES {
-                    self.ingest(std::mem::take(&mut batch), &mut done).await?;
+                if !chunk.is_empty() {
+                    units.push(Unit::Chunk(std::mem::take(&mut chunk)));
                     bytes = 0;
                 }
+                units.push(Unit::Big(uid, size));
+                continue;
             }
-            self.ingest(batch, &mut done).await?;
+            if !chunk.is_empty() && bytes + size_bytes > BATCH_BYTES {
+                units.push(Unit::Chunk(std::mem::take(&mut chunk)));
+                bytes = 0;
+            }
+            chunk.push(uid);
+            bytes += size_bytes;
+            // The first chunk of a drain is small, so that the engine starts
+            // early; later ones are bigger: fewer FETCH and STORE round trips.
+            let most = if first && units.is_empty() {
+                FIRST_CHUNK
+            } else {
+                CHUNK
+            };
+            if chunk.len() == most {
+                units.push(Unit::Chunk(std::mem::take(&mut chunk)));
+                bytes = 0;
+            }
         }
-        for (uid, size) in big {
-            let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
-            let fetched: Vec<Fetch> = timed_long(async {
-                session
-                    .uid_fetch(uid.to_string(), &query)
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?
-            .map_err(|e| protocol("FETCH", e))?;
-            let Some(f) = fetched.first() else { continue };
-            let mut raw = f.header().unwrap_or_default().to_vec();
-            raw.extend_from_slice(f.text().unwrap_or_default());
-            // MB as [intake].max_message_mb counts them.
-            let note = format!(
-                "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
-                f64::from(size) / MB,
-                self.max_message_bytes as f64 / MB
-            );
-            let request = self.request(&raw, Some(note));
-            self.ingest(vec![(uid, &raw, request)], &mut done).await?;
+        if !chunk.is_empty() {
+            units.push(Unit::Chunk(chunk));
         }
-        Ok(done)
+        Ok(units)
     }
 
-    /// Hands parsed messages to the engine in one batch, and adds their UIDs
-    /// to `done` once it has committed and flushed them. A message nothing can
-    /// be done with goes to quarantine instead of blocking the mailbox.
-    async fn ingest(
+    /// Fetches and parses a run of messages within the size cap and sends
+    /// them to the engine in batches of at most about BATCH_BYTES.
+    async fn chunk(
         &self,
-        batch: Vec<(u32, &[u8], Request)>,
-        done: &mut Vec<u32>,
+        session: &mut Session<Stream>,
+        uids: &[u32],
+        pipeline: &mut Pipeline,
     ) -> Result<(), ImapError> {
-        if batch.is_empty() {
+        let fetched: Vec<Fetch> = timed_long(async {
+            session
+                .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?
+        .map_err(|e| protocol("FETCH", e))?;
+        let mut fetched: Vec<(u32, Fetch)> = fetched
+            .into_iter()
+            .filter_map(|f| Some((f.uid?, f)))
+            .collect();
+        fetched.sort_unstable_by_key(|(uid, _)| *uid);
+        let mail = Arc::new(Mail::Fetched(fetched));
+        let Mail::Fetched(fetched) = mail.as_ref() else {
+            unreachable!("just built")
+        };
+        let (mut items, mut requests, mut bytes) = (Vec::new(), Vec::new(), 0);
+        for (index, (uid, f)) in fetched.iter().enumerate() {
+            let Some(raw) = f.body() else { continue };
+            requests.push(self.request(raw, None));
+            items.push((*uid, index));
+            bytes += raw.len();
+            if bytes >= BATCH_BYTES {
+                let batch = (std::mem::take(&mut items), std::mem::take(&mut requests));
+                self.send(session, pipeline, &mail, batch).await?;
+                bytes = 0;
+            }
+        }
+        self.send(session, pipeline, &mail, (items, requests)).await
+    }
+
+    /// A message over the size cap: its header and the beginning of its
+    /// text, with a note of what was left out.
+    async fn big(
+        &self,
+        session: &mut Session<Stream>,
+        uid: u32,
+        size: u32,
+        pipeline: &mut Pipeline,
+    ) -> Result<(), ImapError> {
+        let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
+        let fetched: Vec<Fetch> = timed_long(async {
+            session
+                .uid_fetch(uid.to_string(), &query)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?
+        .map_err(|e| protocol("FETCH", e))?;
+        let Some(f) = fetched.first() else {
+            return Ok(());
+        };
+        let mut raw = f.header().unwrap_or_default().to_vec();
+        raw.extend_from_slice(f.text().unwrap_or_default());
+        // MB as [intake].max_message_mb counts them.
+        let note = format!(
+            "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
+            f64::from(size) / MB,
+            self.max_message_bytes as f64 / MB
+        );
+        let request = self.request(&raw, Some(note));
+        let mail = Arc::new(Mail::Cut(raw));
+        self.send(session, pipeline, &mail, (vec![(uid, 0)], vec![request]))
+            .await
+    }
+
+    /// Queues a batch at the engine, then settles the batch sent before it
+    /// (the engine commits in the order it was sent batches).
+    async fn send(
+        &self,
+        session: &mut Session<Stream>,
+        pipeline: &mut Pipeline,
+        mail: &Arc<Mail>,
+        (items, requests): (Vec<(u32, usize)>, Vec<Request>),
+    ) -> Result<(), ImapError> {
+        if items.is_empty() {
             return Ok(());
         }
-        let (mail, requests): (Vec<(u32, &[u8])>, Vec<Request>) = batch
-            .into_iter()
-            .map(|(uid, raw, r)| ((uid, raw), r))
-            .unzip();
-        let outcomes = self.engine.intake_batch(requests).await?;
-        for ((uid, raw), outcome) in mail.into_iter().zip(outcomes) {
+        let answer = self.engine.submit_batch(requests).await?;
+        let sent = InFlight {
+            mail: Arc::clone(mail),
+            items,
+            answer,
+        };
+        if let Some(previous) = pipeline.in_flight.replace(sent) {
+            pipeline.processed += self.settle(session, previous).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the engine's answer to a batch, quarantines what nothing can
+    /// be done with instead of letting it block the mailbox, then marks the
+    /// batch processed; returns how many it marked.
+    async fn settle(
+        &self,
+        session: &mut Session<Stream>,
+        sent: InFlight,
+    ) -> Result<usize, ImapError> {
+        let outcomes = sent.answer.outcomes().await?;
+        let mut done = Vec::with_capacity(sent.items.len());
+        for (&(uid, index), outcome) in sent.items.iter().zip(outcomes) {
             match outcome {
                 IntakeOutcome::Unprocessable(reason) => {
-                    self.quarantine(uid, raw.to_vec(), reason).await?
+                    self.quarantine(uid, sent.mail.raw(index).to_vec(), reason)
+                        .await?
                 }
                 outcome => debug!(uid, outcome = ?outcome, "message processed"),
             }
             done.push(uid);
         }
-        Ok(())
+        self.mark_processed(session, &done).await?;
+        Ok(done.len())
     }
 
     /// A raw message as the engine's request; `oversize` says the message was
@@ -619,6 +716,51 @@ impl ImapIntake {
         }
         Ok(())
     }
+}
+
+/// What `drain` fetches in one command.
+enum Unit {
+    /// Messages within the size cap, at most CHUNK, in UID order.
+    Chunk(Vec<u32>),
+    /// A message over the cap (UID, size), fetched cut short.
+    Big(u32, u32),
+}
+
+/// The raw mail of fetched messages, kept until the engine has answered for
+/// them (a message it cannot use is quarantined as it came).
+enum Mail {
+    /// A FETCH's messages by UID.
+    Fetched(Vec<(u32, Fetch)>),
+    /// A message over the size cap: its header and the start of its text.
+    Cut(Vec<u8>),
+}
+
+impl Mail {
+    fn raw(&self, index: usize) -> &[u8] {
+        match self {
+            Mail::Fetched(fetched) => fetched
+                .get(index)
+                .and_then(|(_, f)| f.body())
+                .unwrap_or_default(),
+            Mail::Cut(raw) => raw,
+        }
+    }
+}
+
+/// A batch the engine has been sent: (UID, index into `mail`) per request,
+/// in order, and the answer to come.
+struct InFlight {
+    mail: Arc<Mail>,
+    items: Vec<(u32, usize)>,
+    answer: Answer<Vec<IntakeOutcome>>,
+}
+
+#[derive(Default)]
+struct Pipeline {
+    /// At most one batch awaiting its answer while the next is prepared.
+    in_flight: Option<InFlight>,
+    /// Messages marked processed so far.
+    processed: usize,
 }
 
 /// Whether the server announced new messages since the responses were last read.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
@@ -109,7 +110,24 @@ impl EngineHandle {
         &self,
         requests: Vec<Request>,
     ) -> Result<Vec<IntakeOutcome>, EngineError> {
-        self.call(|r| Command::IntakeBatch(requests, r)).await
+        self.submit_batch(requests).await?.outcomes().await
+    }
+
+    /// `intake_batch` without waiting for the answer: the batch is queued
+    /// behind the commands sent before it (so batches are committed in the
+    /// order they were submitted), and the returned `Answer` resolves once it
+    /// is committed and flushed. Lets a channel prepare its next batch while
+    /// the engine commits this one.
+    pub async fn submit_batch(
+        &self,
+        requests: Vec<Request>,
+    ) -> Result<Answer<Vec<IntakeOutcome>>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::IntakeBatch(requests, tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        Ok(Answer(rx))
     }
 
     pub async fn act(
@@ -161,6 +179,15 @@ impl EngineHandle {
     }
 }
 
+/// The engine's answer to a submitted batch, to be awaited later.
+pub struct Answer<T>(oneshot::Receiver<Result<T, EngineError>>);
+
+impl<T> Answer<T> {
+    pub async fn outcomes(self) -> Result<T, EngineError> {
+        self.0.await.map_err(|_| EngineError::Stopped)?
+    }
+}
+
 pub struct Engine {
     store: Store,
     policy: Policy,
@@ -202,16 +229,33 @@ impl Engine {
     }
 
     async fn run(self, mut rx: mpsc::Receiver<Command>) {
+        // The statistics keywords' dictionary (jieba) takes ~0.1 s to load;
+        // load it while the channels connect rather than in the first commit.
+        drop(tokio::task::spawn_blocking(|| {
+            crate::stats::keywords::extract("打印机开不了机", "printer");
+        }));
+        // A batch's flush and answer run here, so that the engine commits the
+        // next batch meanwhile.
+        let mut answers = JoinSet::new();
         while let Some(cmd) = rx.recv().await {
+            while answers.try_join_next().is_some() {}
             match cmd {
                 Command::Intake(req, reply) => {
                     let r = self.intake(*req).await;
                     let _ = reply.send(r);
                 }
-                Command::IntakeBatch(reqs, reply) => {
-                    let r = self.intake_batch(reqs).await;
-                    let _ = reply.send(r);
-                }
+                Command::IntakeBatch(reqs, reply) => match self.intake_batch(reqs).await {
+                    Ok(outcomes) => {
+                        let store = self.store.clone();
+                        answers.spawn(async move {
+                            let r = store.flush().await.map(|()| outcomes);
+                            let _ = reply.send(r.map_err(EngineError::from));
+                        });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
                 Command::Act(id, action, reply) => {
                     let r = self.act(&id, action).await;
                     let _ = reply.send(r);
@@ -242,6 +286,7 @@ impl Engine {
                 }
             }
         }
+        while answers.join_next().await.is_some() {}
     }
 
     async fn intake(&self, req: Request) -> Result<IntakeOutcome, EngineError> {
@@ -313,6 +358,8 @@ impl Engine {
         self.create(req, attachments, now, None).await
     }
 
+    /// Commits a batch's requests, each in its own transaction, without
+    /// flushing: the caller flushes before it answers.
     async fn intake_batch(&self, reqs: Vec<Request>) -> Result<Vec<IntakeOutcome>, EngineError> {
         self.batching.store(true, Ordering::Relaxed);
         let mut outcomes = Vec::with_capacity(reqs.len());
@@ -329,11 +376,10 @@ impl Engine {
         self.batching.store(false, Ordering::Relaxed);
         // What was committed before a failure stays; the caller marks nothing
         // and fetches again, which the Message-ID index makes harmless.
-        if let Some(e) = failed {
-            return Err(e);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
         }
-        self.store.flush().await?;
-        Ok(outcomes)
     }
 
     /// Makes the last commit durable before anyone is told of it — unless a

@@ -5,8 +5,9 @@
 //! unsure), an urgency (`default_urgency` when unsure) and never panics.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,67 @@ pub struct Rules {
     pub vague_min_chars: usize,
     /// Words that say nothing about the problem ("电脑", "坏了", "help").
     pub vague_words: Vec<String>,
+    /// The tables above, compiled for matching at the first classification
+    /// (so the fields are not to be changed after it: build new rules).
+    #[serde(skip)]
+    compiled: Compiled,
+}
+
+/// `Rules`' tables ready for matching, built once instead of per request.
+#[derive(Clone, Default)]
+struct Compiled(OnceLock<Arc<Tables>>);
+
+impl PartialEq for Compiled {
+    /// A cache: rules are equal by their tables.
+    fn eq(&self, _: &Compiled) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Compiled")
+    }
+}
+
+struct Tables {
+    types: Table,
+    urgency: Table,
+    /// `vague_words` lower-cased, longest first.
+    generic: Vec<String>,
+}
+
+/// A keyword table (key → keywords) as one Aho-Corasick automaton over its
+/// distinct lower-cased keywords.
+struct Table {
+    /// `None` when the table has no keyword.
+    matcher: Option<AhoCorasick>,
+    /// Per pattern: the lower-cased keyword and its table keys, one per
+    /// listing (a keyword listed twice under a key counts twice, as it always has).
+    patterns: Vec<(String, Vec<String>)>,
+}
+
+impl Table {
+    fn new(table: &BTreeMap<String, Vec<String>>) -> Table {
+        let mut patterns: Vec<(String, Vec<String>)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        for (key, keywords) in table {
+            for kw in keywords.iter().map(|k| k.to_lowercase()) {
+                if kw.is_empty() {
+                    continue;
+                }
+                let i = *index.entry(kw.clone()).or_insert_with(|| {
+                    patterns.push((kw, Vec::new()));
+                    patterns.len() - 1
+                });
+                patterns[i].1.push(key.clone());
+            }
+        }
+        let matcher = (!patterns.is_empty()).then(|| {
+            AhoCorasick::new(patterns.iter().map(|(kw, _)| kw)).expect("keyword automaton")
+        });
+        Table { matcher, patterns }
+    }
 }
 
 /// A comma-separated keyword list; keywords may contain spaces and apostrophes.
@@ -100,6 +162,7 @@ impl Default for Rules {
                 .collect()
         };
         Rules {
+            compiled: Compiled::default(),
             types: table(&types),
             urgency: table(&urgency),
             default_urgency: Urgency::Medium,
@@ -118,6 +181,19 @@ impl Default for Rules {
 }
 
 impl Rules {
+    fn tables(&self) -> &Tables {
+        self.compiled.0.get_or_init(|| {
+            let mut generic: Vec<String> =
+                self.vague_words.iter().map(|w| w.to_lowercase()).collect();
+            generic.sort_by_key(|w| std::cmp::Reverse(w.len()));
+            Arc::new(Tables {
+                types: Table::new(&self.types),
+                urgency: Table::new(&self.urgency),
+                generic,
+            })
+        })
+    }
+
     /// Names every unknown key and empty keyword, so a config typo is caught at start.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
@@ -162,17 +238,18 @@ pub fn classify(rules: &Rules, subject: &str, body: &str) -> Classification {
         marked_type = marked_type.or(t);
         marked_urgency = marked_urgency.or(u);
     }
+    let tables = rules.tables();
     let problem_type = marked_type
-        .or_else(|| best_key(&rules.types, &subject, body).and_then(problem_type_key))
+        .or_else(|| best_key(&tables.types, &subject, body).and_then(problem_type_key))
         .unwrap_or(ProblemType::Other);
     let urgency = marked_urgency
-        .or_else(|| best_key(&rules.urgency, &subject, body).and_then(urgency_key))
+        .or_else(|| best_key(&tables.urgency, &subject, body).and_then(urgency_key))
         .unwrap_or(rules.default_urgency);
     Classification {
         problem_type,
         urgency,
         expected_time: expected_time(&subject).or_else(|| expected_time(body)),
-        vague: is_vague(rules, &subject, body),
+        vague: is_vague(rules, &tables.generic, &subject, body),
     }
 }
 
@@ -259,11 +336,7 @@ fn type_word(word: &str) -> Option<ProblemType> {
 }
 
 /// The key whose keywords score highest; `None` on no hit or a tie.
-fn best_key<'a>(
-    table: &'a BTreeMap<String, Vec<String>>,
-    subject: &str,
-    body: &str,
-) -> Option<&'a str> {
+fn best_key<'a>(table: &'a Table, subject: &str, body: &str) -> Option<&'a str> {
     let mut scores: BTreeMap<&str, usize> = BTreeMap::new();
     for (text, weight) in [(subject, SUBJECT_WEIGHT), (body, 1)] {
         for key in matched_keys(table, &text.to_lowercase()) {
@@ -278,17 +351,32 @@ fn best_key<'a>(
     }
 }
 
-/// One entry per distinct keyword found. A match inside a longer match is
-/// dropped, so "不紧急" counts as low and not also as "紧急".
-fn matched_keys<'a>(table: &'a BTreeMap<String, Vec<String>>, lower: &str) -> Vec<&'a str> {
+/// One entry per keyword found (its first occurrence as a word, see
+/// `word_matches`). A match inside a longer match is dropped, so "不紧急"
+/// counts as low and not also as "紧急".
+fn matched_keys<'a>(table: &'a Table, lower: &str) -> Vec<&'a str> {
+    let Some(matcher) = &table.matcher else {
+        return Vec::new();
+    };
+    // Per keyword: its first occurrence as a word, once found (`Some`), or
+    // where `str::match_indices` would look next (`None`).
+    let mut state: Vec<(usize, Option<usize>)> = vec![(0, None); table.patterns.len()];
+    for m in matcher.find_overlapping_iter(lower) {
+        let (cursor, found) = &mut state[m.pattern().as_usize()];
+        // `word_matches` sees non-overlapping occurrences only.
+        if found.is_some() || m.start() < *cursor {
+            continue;
+        }
+        *cursor = m.end();
+        let needle = &table.patterns[m.pattern().as_usize()].0;
+        if is_word_at(lower, needle, m.start()) {
+            *found = Some(m.start());
+        }
+    }
     let mut hits: Vec<(usize, usize, &str)> = Vec::new();
-    for (key, keywords) in table {
-        for kw in keywords
-            .iter()
-            .map(|k| k.to_lowercase())
-            .filter(|k| !k.is_empty())
-        {
-            if let Some(start) = find_word(lower, &kw) {
+    for ((kw, keys), (_, found)) in table.patterns.iter().zip(&state) {
+        if let Some(start) = *found {
+            for key in keys {
                 hits.push((start, start + kw.len(), key.as_str()));
             }
         }
@@ -304,6 +392,7 @@ fn matched_keys<'a>(table: &'a BTreeMap<String, Vec<String>>, lower: &str) -> Ve
 }
 
 /// First occurrence of `needle` as a word (see `word_matches`).
+#[cfg(test)]
 fn find_word(haystack: &str, needle: &str) -> Option<usize> {
     word_matches(haystack, needle).next()
 }
@@ -315,20 +404,23 @@ pub(crate) fn word_matches<'a>(
     haystack: &'a str,
     needle: &'a str,
 ) -> impl Iterator<Item = usize> + 'a {
-    let word_char = |c: char| c.is_ascii_alphanumeric();
-    let starts_word = needle.starts_with(word_char);
-    let ends_word = needle.ends_with(word_char);
     haystack
         .match_indices(needle)
         .map(|(i, _)| i)
-        .filter(move |&i| {
-            let before = haystack[..i].chars().next_back();
-            let rest = &haystack[i + needle.len()..];
-            let rest = rest.strip_prefix('s').filter(|_| ends_word).unwrap_or(rest);
-            let glued_before = starts_word && before.is_some_and(word_char);
-            let glued_after = ends_word && rest.starts_with(word_char);
-            !glued_before && !glued_after
-        })
+        .filter(move |&i| is_word_at(haystack, needle, i))
+}
+
+/// Whether `needle`, found at `i` in `haystack`, stands there as a word.
+fn is_word_at(haystack: &str, needle: &str, i: usize) -> bool {
+    let word_char = |c: char| c.is_ascii_alphanumeric();
+    let starts_word = needle.starts_with(word_char);
+    let ends_word = needle.ends_with(word_char);
+    let before = haystack[..i].chars().next_back();
+    let rest = &haystack[i + needle.len()..];
+    let rest = rest.strip_prefix('s').filter(|_| ends_word).unwrap_or(rest);
+    let glued_before = starts_word && before.is_some_and(word_char);
+    let glued_after = ends_word && rest.starts_with(word_char);
+    !glued_before && !glued_after
 }
 
 static EXPECTED_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
@@ -399,15 +491,13 @@ static CONCRETE: LazyLock<Regex> = LazyLock::new(|| {
 static ASCII_WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[a-z0-9][a-z0-9'’-]*").expect("static regex"));
 
-fn is_vague(rules: &Rules, subject: &str, body: &str) -> bool {
+fn is_vague(rules: &Rules, generic: &[String], subject: &str, body: &str) -> bool {
     let subject = TAG.replace_all(subject, " ");
     let body: Vec<&str> = body.lines().take_while(|l| !CLOSING.is_match(l)).collect();
     let text = format!("{subject}\n{}", body.join("\n")).to_lowercase();
     if CONCRETE.is_match(&text) {
         return false;
     }
-    let mut generic: Vec<String> = rules.vague_words.iter().map(|w| w.to_lowercase()).collect();
-    generic.sort_by_key(|w| std::cmp::Reverse(w.len()));
     let mut rest = text;
     for w in generic.iter().filter(|w| !w.is_ascii()) {
         rest = rest.replace(w.as_str(), " ");
@@ -586,6 +676,81 @@ mod tests {
         assert_eq!(find_word("two printers", "printer"), Some(4));
         assert_eq!(find_word("crm系统", "crm"), Some(0));
         assert_eq!(find_word("打印机卡纸", "卡纸"), Some(9));
+    }
+
+    /// `matched_keys` as it was before the automaton: a `find_word` per
+    /// keyword, lower-cased per call.
+    fn matched_keys_naive<'a>(
+        table: &'a BTreeMap<String, Vec<String>>,
+        lower: &str,
+    ) -> Vec<&'a str> {
+        let mut hits: Vec<(usize, usize, &str)> = Vec::new();
+        for (key, keywords) in table {
+            for kw in keywords
+                .iter()
+                .map(|k| k.to_lowercase())
+                .filter(|k| !k.is_empty())
+            {
+                if let Some(start) = find_word(lower, &kw) {
+                    hits.push((start, start + kw.len(), key.as_str()));
+                }
+            }
+        }
+        hits.iter()
+            .filter(|(s, e, _)| {
+                !hits
+                    .iter()
+                    .any(|(s2, e2, _)| s2 <= s && e <= e2 && (e2 - s2) > (e - s))
+            })
+            .map(|(_, _, k)| *k)
+            .collect()
+    }
+
+    #[test]
+    fn the_keyword_automaton_matches_as_the_keyword_scan_did() {
+        let mut rules = Rules::default();
+        // Overlapping, repeated, nested and self-overlapping keywords.
+        rules.types.insert(
+            "other".into(),
+            vec![
+                "aa".into(),
+                "AA".into(),
+                "ab".into(),
+                "Printer".into(),
+                "印机".into(),
+                "slow".into(),
+            ],
+        );
+        rules
+            .urgency
+            .get_mut("low")
+            .unwrap()
+            .extend(["紧急".into(), "low".into()]);
+        let texts = [
+            "",
+            "aaa",
+            "xaa aab aaaa",
+            "baaa aa",
+            "printers printer printerx xprinter",
+            "不紧急 紧急，非常紧急",
+            "too slow, slowly, low priority, lows",
+            "VPN连不上，在家连不上公司VPN，全部同事都一样，业务中断",
+            "The printer on floor 3 shows paper jam; can't log in; cannot log in to the crm",
+            "wi-fi wifi wi-fi-x 打印机卡纸 打印 卡纸 开不了机开机",
+            "outlook crm erp oa app application apps",
+            "电脑蓝屏 今天早上开机就蓝屏 影响工作 很急 急急急",
+        ];
+        for table in [&rules.types, &rules.urgency] {
+            let compiled = Table::new(table);
+            for text in texts {
+                let lower = text.to_lowercase();
+                let mut got = matched_keys(&compiled, &lower);
+                let mut want = matched_keys_naive(table, &lower);
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "{text}");
+            }
+        }
     }
 
     #[test]
