@@ -13,16 +13,12 @@
 //! burst (`{pid}` is replaced; it gets SIGINT). See docs/benchmarks.md.
 
 mod common;
-#[path = "../tests/it/fake_discord.rs"]
-// The bench uses a few of the tests' actions; the fake's unit test does not run here.
-#[allow(dead_code, unused_imports)]
-mod fake_discord;
+#[path = "common/discord.rs"]
+mod discord;
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)] // the fake needs `wait_until`
 mod support;
 
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,9 +26,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use common::{median, Daemon};
-use fake_discord::{
-    FakeDiscord, GROUP_CHANNELS, GUILD, HELP_CHANNEL, LEAD_ROLE, ON_DUTY_CHANNEL, TECH_ROLE,
-};
+use discord::fake_discord::{FakeDiscord, GROUP_CHANNELS};
+use discord::{discord_toml, dm_text, requester, LogCount, TICKET_LOGGED};
 use futures::StreamExt;
 use serenity::all::{
     ChannelId, ClientBuilder, Context, CreateMessage, CreateThread, EventHandler, GatewayIntents,
@@ -44,12 +39,8 @@ const BURST_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often the bench looks at the daemon's log and the fake: the resolution
 /// of the times it reports.
 const POLL: Duration = Duration::from_millis(10);
-/// The first requester; requester `i` is `FIRST_REQUESTER + i`.
-const FIRST_REQUESTER: u64 = 9_000_000_000_010_000;
 /// Notices the outbox sends at once (`PARALLEL_SENDS` in src/outbox).
 const PARALLEL_SENDS: usize = 8;
-/// What the daemon logs for each new chat ticket, after its commit was flushed.
-const TICKET_LOGGED: &str = "chat request opened a ticket";
 
 struct Run {
     /// The fake alone: N DMs received by a bare serenity client.
@@ -123,37 +114,6 @@ fn main() {
         "| itdesk peak RSS (VmHWM) | {:.1} MiB | |",
         med(|r| r.peak_rss_mib)
     );
-}
-
-/// Requester `i`'s DM: distinct, specific enough not to be vague, not urgent;
-/// Chinese and English in turn.
-fn dm_text(i: usize) -> String {
-    if i % 2 == 0 {
-        format!("三楼打印机显示错误代码 E-{i}，什么都打印不出来，关机重启后还是一样，销售部没法打印合同。")
-    } else {
-        format!("The printer on floor 3 shows error E-{i} and prints nothing; switching it off and on again did not help, sales cannot print contracts.")
-    }
-}
-
-fn requester(i: usize) -> u64 {
-    FIRST_REQUESTER + i as u64
-}
-
-/// `[discord]` for this fake, with a staff channel per group (so that every
-/// ticket's card opens a thread, as in production).
-fn discord_toml(fake: &FakeDiscord, token_file: &Path) -> String {
-    let mut text = format!(
-        "[discord]\ntoken_file = \"{}\"\napi_base = \"{}\"\nguild_id = \"{GUILD}\"\nhelp_channel = \"{HELP_CHANNEL}\"\n\
-         technician_role = \"{TECH_ROLE}\"\nlead_role = \"{LEAD_ROLE}\"\non_duty_channel = \"{ON_DUTY_CHANNEL}\"\n",
-        token_file.display(),
-        fake.api_base
-    );
-    for (group, channel) in GROUP_CHANNELS {
-        text.push_str(&format!(
-            "\n[groups.{group}]\nchat_channel = \"{channel}\"\n"
-        ));
-    }
-    text
 }
 
 /// One burst through the daemon: (injected, tickets, replies, peak RSS) in a `Run`.
@@ -241,48 +201,6 @@ fn check_outcome(fake: &FakeDiscord, daemon: &Daemon, n: usize) {
                 && (dms[0].contains("服务单已受理") || dms[0].contains("Request accepted")),
             "requester {user}'s replies for {id}: {dms:?}"
         );
-    }
-}
-
-/// Counts the lines of a growing log that contain `needle`, reading only what
-/// was appended since the last call.
-struct LogCount {
-    path: PathBuf,
-    needle: &'static str,
-    offset: u64,
-    /// An incomplete last line, kept for the next read.
-    partial: String,
-    count: usize,
-}
-
-impl LogCount {
-    /// Starts at the log's current end: earlier lines are not counted.
-    fn new(path: &Path, needle: &'static str) -> LogCount {
-        let offset = std::fs::metadata(path).map_or(0, |m| m.len());
-        LogCount {
-            path: path.to_path_buf(),
-            needle,
-            offset,
-            partial: String::new(),
-            count: 0,
-        }
-    }
-
-    fn count(&mut self) -> usize {
-        let mut file = std::fs::File::open(&self.path).expect("daemon log");
-        file.seek(SeekFrom::Start(self.offset)).expect("seek");
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).expect("read the daemon log");
-        self.offset += bytes.len() as u64;
-        self.partial.push_str(&String::from_utf8_lossy(&bytes));
-        if let Some(end) = self.partial.rfind('\n') {
-            self.count += self.partial[..end]
-                .lines()
-                .filter(|l| l.contains(self.needle))
-                .count();
-            self.partial.drain(..=end);
-        }
-        self.count
     }
 }
 

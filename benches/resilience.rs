@@ -1,7 +1,9 @@
 //! `cargo bench --bench resilience [-- --runs 20 --mails 1000 --window-ms 1500
-//! --outage-seconds 60 --only sigkill|dovecot|postfix]` (scripts/resilience.sh):
-//! the long resilience scenarios against a real Dovecot + Postfix rig, each on
-//! a fresh rig with `--mails` help requests waiting in the helpdesk INBOX:
+//! --outage-seconds 60 --dms 1000 --dm-seconds 20 --mention-every 2
+//! --only sigkill|dovecot|postfix|discord]` (scripts/resilience.sh): the long
+//! resilience scenarios. The mail ones run against a real Dovecot + Postfix
+//! rig, each on a fresh rig with `--mails` help requests waiting in the
+//! helpdesk INBOX:
 //!
 //! - `sigkill`: the daemon is SIGKILLed at a random moment of its burst
 //!   (uniform in the first `--window-ms`, which spans ticket commits and the
@@ -9,15 +11,34 @@
 //! - `dovecot`: Dovecot is SIGKILLed mid-burst and restarted a few seconds later.
 //! - `postfix`: Postfix is stopped while notices go out, for `--outage-seconds`.
 //!
+//! - `discord`: a fresh store, the daemon connected to the tests' fake Discord
+//!   (tests/it/fake_discord.rs, loopback), `--dms` requesters writing once each
+//!   at a steady pace over `--dm-seconds` (every `--mention-every`th mentions
+//!   the bot in the help channel instead of a DM), while the fake drops the
+//!   gateway four times: the connection cut (the bot resumes, Discord replays),
+//!   heartbeats no longer acknowledged (serenity gives up the session and
+//!   identifies anew), the connection cut with the resume refused (a new
+//!   session too), cut again. What a dead session missed is only in the
+//!   channels' history: the bot must read it back. Audited like the mail: DMs
+//!   without a ticket, duplicate tickets, requesters without their "accepted"
+//!   reply, repeated replies, dead letters. A first DM sent into a dead session
+//!   is counted apart as unreachable: Discord replays nothing to a new session
+//!   and a bot cannot list its DM channels, so no client could find it.
+//!
 //! After each, with everything delivered, the store and the requesters'
 //! mailboxes are audited: lost tickets (goal 0), duplicate tickets (0),
 //! missing notices (0), repeated notices — allowed only for a notice in flight
 //! at the crash, which goes again with the same Message-ID — and notices
 //! repeated under a different Message-ID (0). Not part of `cargo test`: the
-//! short versions of these are tests/it/crash.rs, tests/it/email.rs and
-//! tests/it/resilience.rs.
+//! short versions of these are tests/it/crash.rs, tests/it/email.rs,
+//! tests/it/resilience.rs and tests/it/discord.rs.
 
 mod common;
+#[path = "common/discord.rs"]
+mod discord;
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)] // the fake needs `wait_until`
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -35,6 +56,9 @@ struct Outcome {
     at_fault: String,
     tickets: usize,
     lost: usize,
+    /// Chat only: first DMs sent into a dead gateway session, which no client
+    /// can find (not counted in `lost`).
+    unreachable: usize,
     duplicates: usize,
     missing_notices: usize,
     /// Extra copies of a notice under the same Message-ID (in flight at the crash).
@@ -51,6 +75,9 @@ fn main() {
     let window = Duration::from_millis(common::arg("--window-ms", 1500));
     let outage = Duration::from_secs(common::arg("--outage-seconds", 60));
     let only: String = common::arg("--only", String::new());
+    let dms: usize = common::arg("--dms", 1000);
+    let dm_time = Duration::from_secs_f64(common::arg("--dm-seconds", 20.0));
+    let mention_every: usize = common::arg("--mention-every", 2);
     println!("resilience: {mails} mails per scenario; {runs} SIGKILL runs in the first {window:?}; Postfix outage {outage:?}");
     println!("machine: {}", common::machine());
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(std::process::id());
@@ -70,6 +97,9 @@ fn main() {
     if only.is_empty() || only == "postfix" {
         outcomes.push(report(postfix_stopped(mails, outage)));
     }
+    if only.is_empty() || only == "discord" {
+        outcomes.push(report(discord_dropped(dms, dm_time, mention_every)));
+    }
     println!("\n| scenario | at the fault | tickets | lost | duplicate | missing notices | resent in flight (same Message-ID) | repeated under a new Message-ID | dead letters | recovery |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for o in &outcomes {
@@ -78,7 +108,7 @@ fn main() {
             o.scenario,
             o.at_fault,
             o.tickets,
-            o.lost,
+            lost_cell(o),
             o.duplicates,
             o.missing_notices,
             o.resent_in_flight,
@@ -101,10 +131,17 @@ fn main() {
     assert_eq!(bad, 0, "resilience goals missed");
 }
 
+fn lost_cell(o: &Outcome) -> String {
+    match o.unreachable {
+        0 => o.lost.to_string(),
+        u => format!("{} (+ {u} unreachable)", o.lost),
+    }
+}
+
 fn report(o: Outcome) -> Outcome {
     println!(
         "{}: at the fault {}; {} tickets, lost {}, duplicates {}, missing notices {}, resent in flight {}, repeated under a new Message-ID {}, dead letters {}, recovered in {:.1} s",
-        o.scenario, o.at_fault, o.tickets, o.lost, o.duplicates, o.missing_notices, o.resent_in_flight, o.repeated_different, o.dead_letters, o.recovery_secs
+        o.scenario, o.at_fault, o.tickets, lost_cell(&o), o.duplicates, o.missing_notices, o.resent_in_flight, o.repeated_different, o.dead_letters, o.recovery_secs
     );
     o
 }
@@ -210,6 +247,256 @@ fn postfix_stopped(mails: usize, outage: Duration) -> Outcome {
         at_fault,
         restarted,
     )
+}
+
+/// The chat scenario must settle within this after the last DM, or it fails.
+const CHAT_SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// No new ticket or reply for this long, the bot connected and the outbox
+/// empty: nothing more is coming.
+const CHAT_QUIET: Duration = Duration::from_secs(10);
+/// What the fake does to the gateway, and when (a fraction of the flow).
+const GATEWAY_FAULTS: [(f64, GatewayFault); 4] = [
+    (0.1, GatewayFault::Cut),
+    (0.2, GatewayFault::Zombie),
+    (0.6, GatewayFault::CutResumeRefused),
+    (0.9, GatewayFault::Cut),
+];
+
+#[derive(Clone, Copy)]
+enum GatewayFault {
+    /// The connection ends without a close frame; the bot resumes and Discord
+    /// replays what the session queued.
+    Cut,
+    /// Heartbeats are no longer acknowledged nor events sent; serenity gives
+    /// the session up and identifies anew.
+    Zombie,
+    /// Cut, and the resume answered with INVALID_SESSION: a new session.
+    CutResumeRefused,
+}
+
+impl GatewayFault {
+    fn label(self) -> &'static str {
+        match self {
+            GatewayFault::Cut => "cut",
+            GatewayFault::Zombie => "heartbeats unanswered",
+            GatewayFault::CutResumeRefused => "cut + resume refused",
+        }
+    }
+
+    fn inject(self, fake: &discord::fake_discord::FakeDiscord) {
+        match self {
+            GatewayFault::Cut => fake.drop_gateway(),
+            GatewayFault::Zombie => fake.go_zombie(),
+            GatewayFault::CutResumeRefused => {
+                fake.refuse_next_resume();
+                fake.drop_gateway();
+            }
+        }
+    }
+}
+
+/// The faults of the chat scenario, each injected at its time once the bot is
+/// connected (else as soon as it is back), and when the bot was back.
+struct FaultLog {
+    start: Instant,
+    over: Duration,
+    next: usize,
+    /// (fault, injected at, back at), since `start`.
+    fired: Vec<(GatewayFault, Duration, Option<Duration>)>,
+}
+
+impl FaultLog {
+    fn tick(&mut self, fake: &discord::fake_discord::FakeDiscord) {
+        let now = self.start.elapsed();
+        if let Some(last) = self.fired.last_mut() {
+            if last.2.is_none() {
+                if fake.connected() {
+                    last.2 = Some(now);
+                }
+                return;
+            }
+        }
+        if let Some((at, fault)) = GATEWAY_FAULTS.get(self.next) {
+            if now >= self.over.mul_f64(*at) && fake.connected() {
+                fault.inject(fake);
+                self.fired.push((*fault, now, None));
+                self.next += 1;
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.next == GATEWAY_FAULTS.len() && self.fired.iter().all(|f| f.2.is_some())
+    }
+}
+
+fn discord_dropped(n: usize, over: Duration, mention_every: usize) -> Outcome {
+    use discord::fake_discord::{FakeDiscord, HELP_CHANNEL};
+    use discord::{dm_text, requester};
+
+    let fake = FakeDiscord::start();
+    let dir = tempfile::Builder::new()
+        .prefix("itdesk-resilience")
+        .tempdir()
+        .expect("temp dir");
+    let token_file = dir.path().join("discord.token");
+    std::fs::write(&token_file, "fake-token\n").expect("token file");
+    let toml = format!(
+        "[outbox]\nmax_notices_per_recipient_per_hour = 100000\nretry_base_seconds = 2\nretry_max_seconds = 10\nmax_attempts = 12\n\n{}",
+        discord::discord_toml(&fake, &token_file)
+    );
+    let daemon = Daemon::start(dir.path(), &toml);
+    fake.wait_ready();
+    let mut tickets_logged = discord::LogCount::new(&daemon.log, discord::TICKET_LOGGED);
+    let mentions = |i: usize| mention_every > 0 && i % mention_every == mention_every - 1;
+
+    // The flow: requester i writes at i/n of `over`; the faults in between.
+    let start = Instant::now();
+    let mut faults = FaultLog {
+        start,
+        over,
+        next: 0,
+        fired: Vec::new(),
+    };
+    let mut sent: Vec<u64> = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = over.mul_f64(i as f64 / n as f64);
+        loop {
+            faults.tick(&fake);
+            if start.elapsed() >= due {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        sent.push(if mentions(i) {
+            fake.post(requester(i), HELP_CHANNEL, &dm_text(i), true)
+        } else {
+            fake.dm(requester(i), &dm_text(i))
+        });
+    }
+    let flow_end = start.elapsed();
+    daemon.wait_for(
+        "the bot back after every gateway fault",
+        CHAT_SETTLE_TIMEOUT,
+        || {
+            faults.tick(&fake);
+            faults.done()
+        },
+    );
+    let back = faults.fired.last().and_then(|f| f.2).expect("done");
+
+    // Settled: every request has a ticket and a reply, or nothing moves for
+    // CHAT_QUIET with the bot connected and no notice queued.
+    let config = dir.path().join("itdesk.toml");
+    let (mut seen, mut last_progress) = ((0, 0), start.elapsed());
+    loop {
+        let now = (tickets_logged.count(), fake.bot_dm_posts());
+        if now != seen {
+            seen = now;
+            last_progress = start.elapsed();
+        }
+        if seen.0 >= n && seen.1 >= n {
+            break;
+        }
+        if start.elapsed() - last_progress > CHAT_QUIET
+            && fake.connected()
+            && queued_notices(&config) == 0
+        {
+            break;
+        }
+        daemon.assert_alive("the chat recovery");
+        assert!(
+            start.elapsed() < flow_end + CHAT_SETTLE_TIMEOUT,
+            "the chat scenario did not settle within {CHAT_SETTLE_TIMEOUT:?} of its last DM: {} of {n} tickets, {} replies; log tail:\n{}",
+            seen.0,
+            seen.1,
+            common::tail(&daemon.log_text(), 30)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon.wait_for("the outbox drained of notices", CHAT_SETTLE_TIMEOUT, || {
+        queued_notices(&config) == 0
+    });
+    // From the bot's return after the last fault (or the last request, if
+    // later) until the last ticket or reply.
+    let recovery_secs = last_progress
+        .saturating_sub(back.max(flow_end))
+        .as_secs_f64();
+    daemon.stop();
+
+    let store = Store::open(&dir.path().join("state")).expect("open the store");
+    let tickets: Vec<_> = store
+        .tickets()
+        .collect::<Result<_, _>>()
+        .expect("every ticket decodes");
+    let dead_letters = store.dead_letters().count();
+    let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in &tickets {
+        by_source
+            .entry(t.source_message_id.clone().unwrap_or_default())
+            .or_default()
+            .push(t.id.as_str().to_string());
+    }
+    let duplicates = by_source.values().map(|v| v.len().saturating_sub(1)).sum();
+    let (mut lost, mut unreachable, mut read_back) = (0, 0, 0);
+    let (mut missing_replies, mut resent_same, mut repeated_different) = (0, 0, 0);
+    for (i, id) in sent.iter().enumerate() {
+        let on_gateway = fake.sent_on_gateway(*id);
+        read_back += usize::from(!on_gateway);
+        let posts = fake.dms_to(requester(i));
+        let distinct: BTreeSet<&String> = posts.iter().collect();
+        resent_same += posts.len() - distinct.len();
+        repeated_different += distinct.len().saturating_sub(1);
+        let Some(ticket) = by_source.get(&format!("discord-{id}")).map(|v| &v[0]) else {
+            // A first DM (its channel new to the bot) that no session delivered.
+            if !mentions(i) && !on_gateway {
+                unreachable += 1;
+            } else {
+                lost += 1;
+            }
+            continue;
+        };
+        let accepted = |p: &&String| {
+            p.contains(ticket.as_str())
+                && (p.contains("Request accepted") || p.contains("服务单已受理"))
+        };
+        if !posts.iter().any(|p| accepted(&p)) {
+            missing_replies += 1;
+        }
+    }
+    let fired: Vec<String> = faults
+        .fired
+        .iter()
+        .map(|(f, at, back)| {
+            format!(
+                "{} at {:.1} s (back after {:.1} s)",
+                f.label(),
+                at.as_secs_f64(),
+                back.unwrap_or_default().saturating_sub(*at).as_secs_f64()
+            )
+        })
+        .collect();
+    let at_fault = format!(
+        "{n} requests over {:.1} s, {}; {read_back} never sent on the gateway (new sessions: {})",
+        flow_end.as_secs_f64(),
+        fired.join(", "),
+        fake.identifies() - 1
+    );
+    Outcome {
+        scenario: format!(
+            "Discord gateway dropped 4 times during {n} requests (1 in {mention_every} a help-channel mention)"
+        ),
+        at_fault,
+        tickets: tickets.len(),
+        lost,
+        unreachable,
+        duplicates,
+        missing_notices: missing_replies,
+        resent_in_flight: resent_same,
+        repeated_different,
+        dead_letters,
+        recovery_secs,
+    }
 }
 
 /// The helpdesk INBOX's UNSEEN count, over one IMAP connection.
@@ -319,6 +606,7 @@ fn settle_and_audit(
         at_fault,
         tickets: tickets.len(),
         lost,
+        unreachable: 0,
         duplicates,
         missing_notices,
         resent_in_flight,

@@ -615,6 +615,43 @@ fn after_a_reconnect_or_a_lost_heartbeat_nothing_is_lost_or_doubled() {
     chat.stop();
 }
 
+/// More than a page (Discord lists at most 100 messages a call) missed in one
+/// channel while the session was dead: after the new session the bot reads
+/// them all back, page after page, and each opens its one ticket.
+#[test]
+fn after_a_lost_session_more_than_a_page_of_missed_mentions_is_read_back() {
+    const MISSED: u64 = 120;
+    let chat = Chat::start("");
+    let user = |i: u64| 9_000_000_000_020_000 + i;
+    let text = |i: u64| {
+        format!("The printer on floor 3 shows error E-{i} and prints nothing; restarting it did not help.")
+    };
+    chat.fake.post(user(0), HELP_CHANNEL, &text(0), true);
+    chat.wait_tickets(1);
+
+    chat.fake.go_zombie();
+    let missed: Vec<u64> = (1..=MISSED)
+        .map(|i| chat.fake.post(user(i), HELP_CHANNEL, &text(i), true))
+        .collect();
+    wait_until(
+        "the bot to give up the dead connection and identify again",
+        Duration::from_secs(20),
+        || chat.fake.identifies() >= 2,
+    );
+    wait_until(
+        "a ticket for every mention missed",
+        Duration::from_secs(60),
+        || chat.tickets().len() as u64 > MISSED,
+    );
+    assert!(
+        missed.iter().all(|id| !chat.fake.sent_on_gateway(*id)),
+        "the missed mentions were read back, not delivered"
+    );
+    let tickets = chat.tickets();
+    assert_eq!(tickets.len() as u64, MISSED + 1, "one ticket per mention");
+    chat.stop();
+}
+
 /// `[discord]` mistakes are named by `check-config`, with the key.
 #[test]
 fn discord_config_mistakes_name_the_key() {

@@ -11,7 +11,14 @@
 //! HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeat ACK, RESUME → replay +
 //! RESUMED (or INVALID_SESSION), MESSAGE_CREATE and INTERACTION_CREATE, op 7
 //! RECONNECT, and a "zombie" mode that swallows heartbeat ACKs and dispatches,
-//! as a dead connection does. Not covered: rate limits (429), permissions,
+//! as a dead connection does. Faults for the resilience bench: the connection
+//! dropped without a close frame (the bot resumes and the session's events
+//! queued meanwhile are replayed, as Discord does), optionally with the resume
+//! refused (INVALID_SESSION: what the old session queued is never delivered,
+//! as with a zombie — it exists only in the channels' history, where the
+//! bot can read it back if it knows the channel). Message history honours
+//! `after` and `limit` (default 50, at most 100, the oldest after `after`)
+//! as Discord does. Not covered: rate limits (429), permissions,
 //! message edits/deletes, reactions, embeds, zlib compression, sharding, and
 //! the real payloads' every field (only what serenity 0.12 needs to parse).
 //!
@@ -30,7 +37,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use crate::support::wait_until;
@@ -107,6 +114,12 @@ struct State {
     session: Option<Session>,
     /// The live connection's writer; `None` while the bot is away.
     conn: Option<mpsc::UnboundedSender<Frame>>,
+    /// Cuts the live connection without a close frame.
+    kill: Option<Arc<watch::Sender<bool>>>,
+    /// Ids of the messages whose MESSAGE_CREATE was written to a connection
+    /// (live or in a RESUME's replay).
+    on_wire: std::collections::HashSet<u64>,
+    refuse_resume: bool,
     identifies: u32,
     resumes: u32,
     readies: u32,
@@ -273,6 +286,40 @@ impl FakeDiscord {
     /// arrive, until the bot gives up on it and connects again.
     pub fn go_zombie(&self) {
         self.with(|s| s.zombie = true);
+    }
+
+    /// The connection ends without a close frame, as a dropped TCP connection
+    /// does. Serenity resumes; what the session queued meanwhile is replayed,
+    /// as Discord does — unless `refuse_next_resume` was called.
+    #[allow(dead_code)] // used by benches/resilience.rs
+    pub fn drop_gateway(&self) {
+        self.with(|s| {
+            s.conn = None;
+            if let Some(kill) = s.kill.take() {
+                let _ = kill.send(true);
+            }
+        });
+    }
+
+    /// The next RESUME is answered with INVALID_SESSION (not resumable): the
+    /// bot identifies anew, and the old session's undelivered events are lost
+    /// to the gateway (they stay in the channels' history).
+    #[allow(dead_code)] // used by benches/resilience.rs
+    pub fn refuse_next_resume(&self) {
+        self.with(|s| s.refuse_resume = true);
+    }
+
+    /// Whether the bot is connected, identified or resumed, and heard.
+    #[allow(dead_code)] // used by benches/resilience.rs
+    pub fn connected(&self) -> bool {
+        self.with(|s| s.conn.is_some() && !s.zombie)
+    }
+
+    /// Whether the gateway ever sent this message's MESSAGE_CREATE to the bot
+    /// (live or in a RESUME's replay); if not, the bot can only read it back.
+    #[allow(dead_code)] // used by benches/resilience.rs
+    pub fn sent_on_gateway(&self, message: u64) -> bool {
+        self.with(|s| s.on_wire.contains(&message))
     }
 
     /// On RESUME, send again the last event the bot had already received too,
@@ -636,6 +683,15 @@ fn dispatch(s: &mut State, event: &str, d: Value) {
     if !s.zombie {
         if let Some(conn) = &s.conn {
             let _ = conn.send(Frame::Text(payload.to_string()));
+            mark_on_wire(&mut s.on_wire, &payload);
+        }
+    }
+}
+
+fn mark_on_wire(on_wire: &mut std::collections::HashSet<u64>, payload: &Value) {
+    if payload["t"] == "MESSAGE_CREATE" {
+        if let Some(id) = payload["d"]["id"].as_str().and_then(|v| v.parse().ok()) {
+            on_wire.insert(id);
         }
     }
 }
@@ -646,10 +702,23 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
     };
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
+    // `drop_gateway`: both halves go without a close frame, so the socket
+    // just ends, as a dropped connection does.
+    let (kill, mut killed) = watch::channel(false);
+    let kill = Arc::new(kill);
+    let mut writer_killed = killed.clone();
     tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if sink.send(frame).await.is_err() {
-                break;
+        loop {
+            tokio::select! {
+                frame = rx.recv() => match frame {
+                    Some(frame) => {
+                        if sink.send(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                _ = writer_killed.changed() => return,
             }
         }
         let _ = sink.close().await;
@@ -657,7 +726,12 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
     let _ = tx.send(Frame::Text(
         json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}).to_string(),
     ));
-    while let Some(Ok(frame)) = source.next().await {
+    loop {
+        let frame = tokio::select! {
+            frame = source.next() => frame,
+            _ = killed.changed() => break,
+        };
+        let Some(Ok(frame)) = frame else { break };
         let Frame::Text(text) = frame else { continue };
         let Ok(payload) = serde_json::from_str::<Value>(&text) else {
             continue;
@@ -677,6 +751,7 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
                     events: Vec::new(),
                 });
                 s.conn = Some(tx.clone());
+                s.kill = Some(kill.clone());
                 let ready = json!({
                     "v": 10, "user": user_json(&s, BOT), "guilds": [{"id": GUILD.to_string(), "unavailable": true}],
                     "session_id": id, "resume_gateway_url": s.ws_url.clone(), "shard": [0, 1],
@@ -693,7 +768,8 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
                     .session
                     .as_ref()
                     .is_some_and(|x| d["session_id"] == x.id.as_str());
-                if !resumable {
+                if !resumable || s.refuse_resume {
+                    s.refuse_resume = false;
                     let _ = tx.send(Frame::Text(json!({"op": 9, "d": false}).to_string()));
                     continue;
                 }
@@ -701,15 +777,20 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
                 s.zombie = false;
                 let after = d["seq"].as_u64().unwrap_or(0);
                 let overlap = u64::from(s.replay_overlap && after > 0);
-                let session = s.session.as_ref().expect("checked");
+                let State {
+                    session, on_wire, ..
+                } = &mut *s;
+                let session = session.as_ref().expect("checked");
                 for (_, event) in session
                     .events
                     .iter()
                     .filter(|(seq, _)| *seq + overlap > after)
                 {
                     let _ = tx.send(Frame::Text(event.to_string()));
+                    mark_on_wire(on_wire, event);
                 }
                 s.conn = Some(tx.clone());
+                s.kill = Some(kill.clone());
                 dispatch(&mut s, "RESUMED", json!({}));
             }
             _ => {}
@@ -719,6 +800,7 @@ async fn gateway_connection(state: Arc<Mutex<State>>, stream: tokio::net::TcpStr
     let mut s = state.lock().unwrap();
     if s.conn.as_ref().is_some_and(|c| c.same_channel(&tx)) {
         s.conn = None;
+        s.kill = None;
     }
 }
 
@@ -826,11 +908,21 @@ async fn rest_call(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response
             let Some(c) = s.channels.get(&id(1)) else {
                 return not_found("channel");
             };
-            let after: u64 = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("after="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let param = |name: &str| -> Option<u64> {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse().ok())
+            };
+            let after = param("after");
+            let limit = param("limit").unwrap_or(50).clamp(1, 100) as usize;
+            // With `after`, the `limit` oldest after it (Discord's page
+            // forward); without, the newest `limit`.
+            let skip = match after {
+                Some(_) => 0,
+                None => c.messages.len().saturating_sub(limit),
+            };
+            let after = after.unwrap_or(0);
             let mut newer: Vec<Value> = c
                 .messages
                 .iter()
@@ -841,6 +933,8 @@ async fn rest_call(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response
                         .unwrap_or(0)
                         > after
                 })
+                .skip(skip)
+                .take(limit)
                 .cloned()
                 .collect();
             newer.reverse(); // Discord lists newest first

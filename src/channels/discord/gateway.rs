@@ -55,6 +55,8 @@ const REMEMBERED_INTERACTIONS: usize = 1000;
 const MAX_GROUP: usize = 50;
 /// Messages waiting for the requester to pick a ticket.
 const PENDING_PICKS: usize = 256;
+/// Messages read back per call after a new session: Discord's most.
+const READ_BACK_PAGE: u8 = 100;
 /// Retry pause while the gateway URL cannot be fetched.
 const GATEWAY_RETRY: Duration = Duration::from_secs(10);
 
@@ -387,25 +389,34 @@ impl Worker {
     }
 
     /// Reads every known channel from the last message handled there: what was
-    /// sent while the old session was dead. Repeats are dropped by their ids.
+    /// sent while the old session was dead, a page (Discord's most, 100) at a
+    /// time until a page is not full. Repeats are dropped by their ids.
     async fn catch_up(&mut self) {
         let known: Vec<(ChannelId, MessageId)> =
             self.cursors.iter().map(|(c, (_, m))| (*c, *m)).collect();
-        for (channel, after) in known {
-            match channel
-                .messages(&*self.http, GetMessages::new().after(after).limit(100))
-                .await
-            {
-                Ok(mut missed) => {
-                    missed.sort_by_key(|m| m.id);
-                    if !missed.is_empty() {
-                        info!(%channel, count = missed.len(), "reading messages sent while the gateway was away");
+        for (channel, mut after) in known {
+            loop {
+                let page = GetMessages::new().after(after).limit(READ_BACK_PAGE);
+                let mut missed = match channel.messages(&*self.http, page).await {
+                    Ok(missed) => missed,
+                    Err(e) => {
+                        warn!(%channel, error = %e, "cannot read back missed messages");
+                        break;
                     }
-                    for message in missed {
-                        self.message(message).await;
-                    }
+                };
+                missed.sort_by_key(|m| m.id);
+                let full = missed.len() >= usize::from(READ_BACK_PAGE);
+                let Some(last) = missed.last().map(|m| m.id) else {
+                    break;
+                };
+                info!(%channel, count = missed.len(), "reading messages sent while the gateway was away");
+                after = last;
+                for message in missed {
+                    self.message(message).await;
                 }
-                Err(e) => warn!(%channel, error = %e, "cannot read back missed messages"),
+                if !full {
+                    break;
+                }
             }
         }
     }
