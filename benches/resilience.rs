@@ -78,7 +78,7 @@ fn main() {
     let dms: usize = common::arg("--dms", 1000);
     let dm_time = Duration::from_secs_f64(common::arg("--dm-seconds", 20.0));
     let mention_every: usize = common::arg("--mention-every", 2);
-    println!("resilience: {mails} mails per scenario; {runs} SIGKILL runs in the first {window:?}; Postfix outage {outage:?}");
+    println!("resilience: {mails} mails per scenario; {runs} SIGKILL runs in the first {window:?}; Postfix outage {outage:?}; Discord: {dms} requesters over {dm_time:?}, 1 in {mention_every} a help-channel mention");
     println!("machine: {}", common::machine());
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(std::process::id());
     let mut outcomes = Vec::new();
