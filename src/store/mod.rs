@@ -18,6 +18,7 @@
 mod backup;
 mod census;
 mod codec;
+mod cursors;
 mod queue;
 mod stats;
 mod threads;
@@ -35,6 +36,7 @@ use crate::core::ticket::Ticket;
 
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
+pub use cursors::{ChatCursor, ChatPlace};
 pub use queue::{
     DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, Quarantined, QueueEntry,
     QueueKey,
@@ -85,6 +87,8 @@ pub struct Store {
     stats_open: sled::Tree,
     /// Chat thread ↔ ticket, both directions (see `threads.rs`).
     threads: sled::Tree,
+    /// Chat channel → the last message handled there (see `cursors.rs`).
+    chat_cursors: sled::Tree,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
     /// One `flush` at a time (see there); holds how many flush requests
@@ -118,6 +122,7 @@ impl Store {
             meta,
             quarantine: db.open_tree("quarantine")?,
             threads: db.open_tree("threads")?,
+            chat_cursors: db.open_tree("chat_cursors")?,
             stats: db.open_tree("stats")?,
             stats_open: db.open_tree("stats_open")?,
             gate: Arc::default(),

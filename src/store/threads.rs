@@ -47,6 +47,19 @@ impl Store {
             .and_then(|v| TicketId::parse(&String::from_utf8_lossy(&v))))
     }
 
+    /// Every thread that reaches a ticket (a relinked ticket's old ones too).
+    pub fn threads(&self) -> impl Iterator<Item = Result<(String, TicketId), StoreError>> + '_ {
+        self.threads
+            .scan_prefix(b"thread:")
+            .filter_map(|item| match item {
+                Ok((k, v)) => {
+                    let thread = String::from_utf8_lossy(&k["thread:".len()..]).into_owned();
+                    TicketId::parse(&String::from_utf8_lossy(&v)).map(|id| Ok((thread, id)))
+                }
+                Err(e) => Some(Err(e.into())),
+            })
+    }
+
     pub fn thread_of(&self, ticket: &TicketId) -> Result<Option<ThreadLink>, StoreError> {
         match self.threads.get(by_ticket(ticket))? {
             Some(v) => Ok(Some(codec::decode("thread link", &v)?)),
@@ -86,5 +99,7 @@ mod tests {
             "the old thread still reaches the ticket"
         );
         assert_eq!(store.ticket_for_thread("33").unwrap(), None);
+        let all: Vec<_> = store.threads().map(Result::unwrap).collect();
+        assert_eq!(all, [("11".into(), id.clone()), ("22".into(), id)]);
     }
 }

@@ -687,3 +687,132 @@ fn discord_config_mistakes_name_the_key() {
         }
     }
 }
+
+/// Messages sent while the daemon was down — stopped, or SIGKILLed — are read
+/// back after the restart from where the last run left each known channel: a
+/// known requester's DM, a mention in the help channel, a technician's message
+/// in a ticket's thread. Each is handled once, its reply sent once; a second
+/// restart handles nothing again.
+#[test]
+fn messages_sent_while_the_daemon_was_down_are_read_back_after_a_restart() {
+    for kill in [false, true] {
+        read_back_after_a_restart(kill);
+    }
+}
+
+fn read_back_after_a_restart(kill: bool) {
+    let how = if kill { "SIGKILL" } else { "SIGTERM" };
+    let mut chat = Chat::start("");
+    chat.fake
+        .dm(ALICE, "CRM 登录报错：数据库连接超时，影响客户跟进");
+    let alice_ticket = chat.wait_tickets(1);
+    chat.wait_dm(ALICE, "服务单已受理");
+    let thread = chat.wait_thread(&alice_ticket, "software");
+    chat.fake
+        .post(BOB, HELP_CHANNEL, "VPN 连不上，提示证书过期", true);
+    chat.wait_tickets(2);
+    wait_until("the help-channel answer", WAIT, || {
+        chat.fake.bot_posts(HELP_CHANNEL).len() == 1
+    });
+    // The engine's commits are flushed; the cursors after them ride on sled's
+    // periodic flush (a channel's first one is flushed at once).
+    std::thread::sleep(Duration::from_millis(700));
+    let daemon = chat.daemon.take().expect("daemon");
+    if kill {
+        daemon.kill();
+    } else {
+        daemon.stop();
+    }
+
+    wait_until("the fake to see the bot gone", WAIT, || {
+        !chat.fake.connected()
+    });
+    let carol = 9_000_000_000_001_003;
+    let follow_up = chat.fake.dm(ALICE, "补充：换了浏览器也一样");
+    let mention = chat
+        .fake
+        .post(carol, HELP_CHANNEL, "打印机卡纸了，三楼那台", true);
+    let relay = chat
+        .fake
+        .post(TECH, thread, "请先清一下浏览器缓存再试", false);
+
+    let identifies = chat.fake.identifies();
+    chat.daemon = Some(chat.sb.start_daemon());
+    wait_until(&format!("the bot back after {how}"), WAIT, || {
+        chat.fake.identifies() > identifies
+    });
+    let carol_ticket = chat.wait_tickets(3);
+    wait_until("the follow-up read back", WAIT, || {
+        chat.log_texts(&alice_ticket)
+            .iter()
+            .any(|l| l.contains("换了浏览器"))
+    });
+    chat.wait_dm(ALICE, "请先清一下浏览器缓存再试");
+    chat.wait_dm(ALICE, "Added to your ticket");
+    wait_until("the new mention answered", WAIT, || {
+        chat.fake.bot_posts(HELP_CHANNEL).len() == 2
+    });
+    for id in [follow_up, mention, relay] {
+        assert!(
+            !chat.fake.sent_on_gateway(id),
+            "message {id} was read back, not delivered ({how})"
+        );
+    }
+    let tickets_by = |needle: &str| {
+        chat.tickets()
+            .iter()
+            .filter(|t| t["subject"].as_str().unwrap_or_default().contains(needle))
+            .count()
+    };
+    assert_eq!(
+        tickets_by("打印机卡纸"),
+        1,
+        "the mention opened one ticket ({how})"
+    );
+    assert!(chat.ticket(&carol_ticket)["subject"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("打印机卡纸"));
+
+    // What each should have caused, exactly once; a second restart adds nothing.
+    let counts = |chat: &Chat| {
+        let log = chat.log_texts(&alice_ticket);
+        let dms = chat.fake.dms_to(ALICE);
+        let count =
+            |texts: &[String], needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
+        (
+            chat.tickets().len(),
+            count(&log, "换了浏览器"),
+            count(&log, "请先清一下浏览器缓存"),
+            count(&dms, "服务单已受理"),
+            count(&dms, "Added to your ticket"),
+            count(&dms, "请先清一下浏览器缓存"),
+            chat.fake.bot_posts(HELP_CHANNEL).len(),
+        )
+    };
+    let expected = (3, 1, 1, 1, 1, 1, 2);
+    wait_until("every reply sent", WAIT, || counts(&chat) == expected);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(counts(&chat), expected, "after the restart ({how})");
+
+    std::thread::sleep(Duration::from_millis(700));
+    chat.daemon.take().expect("daemon").stop();
+    let identifies = chat.fake.identifies();
+    let reads = chat.fake.calls().len();
+    chat.daemon = Some(chat.sb.start_daemon());
+    wait_until("the bot back again", WAIT, || {
+        chat.fake.identifies() > identifies
+    });
+    let dm = chat.fake.dm_channel_of(ALICE);
+    wait_until("the known channels read back again", WAIT, || {
+        let calls = chat.fake.calls();
+        [dm, HELP_CHANNEL, thread].iter().all(|c| {
+            calls[reads..].iter().any(|call| {
+                call.method == "GET" && call.path.starts_with(&format!("/channels/{c}/messages?"))
+            })
+        })
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(counts(&chat), expected, "after a second restart ({how})");
+    chat.stop();
+}

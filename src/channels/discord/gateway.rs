@@ -10,7 +10,11 @@
 //! the engine records with the change, so a replay after a reconnect changes
 //! nothing. After a new gateway session (serenity re-identifies when heartbeats
 //! go unanswered) the channels seen so far are read back from where they were
-//! left, so messages sent while the bot was away are not lost.
+//! left, so messages sent while the bot was away are not lost. Where they were
+//! left is kept in the store (a cursor per channel, moved only past messages
+//! that were handled, i.e. committed or needing no change), so after a restart
+//! the first session reads back every known channel too: DMs and the help
+//! channel seen before, and the threads of tickets not closed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -43,7 +47,7 @@ use crate::intake::directory::Directory;
 use crate::intake::{prepare, redact, InboundAttachment, InboundMessage, Request, Sender};
 use crate::ops::{GatewayState, Health};
 use crate::shutdown::Shutdown;
-use crate::store::Store;
+use crate::store::{ChatCursor, ChatPlace, Store};
 
 /// A chat ticket's subject is the first line of the message, this long at most.
 const SUBJECT_CHARS: usize = 80;
@@ -250,13 +254,42 @@ struct Worker {
     bot: Option<UserId>,
     /// Chat user → their tickets.
     requesters: RequesterIndex,
-    /// Every channel a message was handled in, with the last message handled there.
-    cursors: HashMap<ChannelId, (Place, MessageId)>,
+    /// Every channel the bot reads, with where to read it back from.
+    cursors: HashMap<ChannelId, Cursor>,
     /// DMs waiting for the requester to say which ticket they are about.
     pending: HashMap<u64, Request>,
     pending_order: VecDeque<u64>,
     interactions: HashSet<InteractionId>,
     interaction_order: VecDeque<InteractionId>,
+}
+
+/// Where a channel was left.
+struct Cursor {
+    place: Place,
+    /// Every message up to this one was handled.
+    handled: MessageId,
+    /// A message after `handled` failed: the cursor stays, so the next
+    /// read-back (new session or restart) tries it again.
+    stuck: bool,
+    /// Whether the store has a cursor for the channel yet.
+    stored: bool,
+}
+
+/// A message that needs nothing more done, or whose handling failed.
+struct Done {
+    channel: ChannelId,
+    message: MessageId,
+    ok: bool,
+}
+
+impl Done {
+    fn ok(channel: ChannelId, message: MessageId) -> Done {
+        Done {
+            channel,
+            message,
+            ok: true,
+        }
+    }
 }
 
 /// Who a message is for.
@@ -279,6 +312,7 @@ struct Submission {
 /// Where a request came from: what the answer to it needs.
 struct Origin {
     channel: ChannelId,
+    message: MessageId,
     author: UserId,
     dm: bool,
     /// The requester's one open ticket a DM is about, for "Added to your ticket".
@@ -330,38 +364,52 @@ impl Worker {
     /// committed: it may depend on what the group changed.
     async fn handle_all(&mut self, events: Vec<Incoming>) {
         let mut group: Vec<Submission> = Vec::new();
+        // Messages since the group began that needed no engine: their cursor
+        // moves with the group's, in order.
+        let mut done: Vec<Done> = Vec::new();
         for event in events {
             let message = match event {
                 Incoming::Message(message) => message,
                 Incoming::Ready(ready) => {
-                    self.submit_group(std::mem::take(&mut group)).await;
+                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
+                        .await;
                     self.ready(*ready).await;
                     continue;
                 }
                 Incoming::Interaction(interaction) => {
-                    self.submit_group(std::mem::take(&mut group)).await;
+                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
+                        .await;
                     self.interaction(*interaction).await;
                     continue;
                 }
             };
+            let (channel, id) = (message.channel_id, message.id);
             match self.route(&message) {
                 Route::Requester { dm } => {
                     let author = message.author.id;
                     if group.len() >= MAX_GROUP || group.iter().any(|s| s.origin.author == author) {
-                        self.submit_group(std::mem::take(&mut group)).await;
+                        self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
+                            .await;
                     }
-                    if let Some(submission) = self.submission(*message, dm).await {
-                        group.push(submission);
+                    match self.submission(*message, dm).await {
+                        Some(submission) => group.push(submission),
+                        None => done.push(Done::ok(channel, id)),
                     }
                 }
                 Route::Staff(ticket) => {
-                    self.submit_group(std::mem::take(&mut group)).await;
-                    self.staff_message(*message, ticket).await;
+                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
+                        .await;
+                    let ok = self.staff_message(*message, ticket).await;
+                    self.handled(vec![Done {
+                        channel,
+                        message: id,
+                        ok,
+                    }]);
                 }
-                Route::Ignore => {}
+                Route::Ignore => done.push(Done::ok(channel, id)),
             }
         }
-        self.submit_group(group).await;
+        self.submit_group(group, done).await;
     }
 
     async fn ready(&mut self, ready: Ready) {
@@ -370,6 +418,7 @@ impl Worker {
         self.bot = Some(ready.user.id);
         info!(bot = %ready.user.name, session = self.sessions, "Discord gateway session ready");
         if self.sessions == 1 {
+            self.restore_cursors();
             if let Err(e) =
                 Command::set_global_commands(&*self.http, vec![commands::ticket_command()]).await
             {
@@ -383,8 +432,146 @@ impl Worker {
             {
                 warn!(error = %e, "cannot register /desk in the guild — check [discord] guild_id and the bot's applications.commands scope");
             }
-        } else {
-            self.catch_up().await;
+        }
+        self.catch_up().await;
+    }
+
+    /// Where the last run left each channel (see `catch_up`), and the threads
+    /// of tickets not closed (from the thread's start: its every message is
+    /// newer than the thread). A closed ticket's thread is not read back.
+    fn restore_cursors(&mut self) {
+        let mut restored = 0;
+        for item in self.store.chat_cursors() {
+            let (channel, cursor) = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    warn!(error = %e, "cannot read a chat cursor; that channel is not read back");
+                    continue;
+                }
+            };
+            let Some(channel) = channel.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
+                continue;
+            };
+            let place = match cursor.place {
+                ChatPlace::Dm => Place::Dm,
+                // The help channel may have changed in the config since.
+                ChatPlace::Help if Some(channel) == self.settings.help_channel => Place::Help,
+                ChatPlace::Help => continue,
+                ChatPlace::Thread => match self.open_ticket_of_thread(channel) {
+                    Some(ticket) => Place::Thread(ticket),
+                    None => continue,
+                },
+            };
+            self.cursors.insert(
+                channel,
+                Cursor {
+                    place,
+                    handled: MessageId::new(cursor.handled.max(1)),
+                    stuck: false,
+                    stored: true,
+                },
+            );
+            restored += 1;
+        }
+        for item in self.store.threads() {
+            let (thread, ticket) = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the thread index; threads are not read back");
+                    break;
+                }
+            };
+            let Some(thread) = thread.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
+                continue;
+            };
+            if self.cursors.contains_key(&thread) || self.open_ticket_of_thread(thread).is_none() {
+                continue;
+            }
+            self.cursors.insert(
+                thread,
+                Cursor {
+                    place: Place::Thread(ticket),
+                    handled: MessageId::new(thread.get()),
+                    stuck: false,
+                    stored: false,
+                },
+            );
+            restored += 1;
+        }
+        if restored > 0 {
+            info!(
+                channels = restored,
+                "reading back the chat channels known from the last run"
+            );
+        }
+    }
+
+    /// The ticket of a thread, unless it is closed (or unknown).
+    fn open_ticket_of_thread(&self, thread: ChannelId) -> Option<TicketId> {
+        let ticket = match self.store.ticket_for_thread(&thread.to_string()) {
+            Ok(ticket) => ticket?,
+            Err(e) => {
+                warn!(error = %e, "cannot look up the thread index");
+                return None;
+            }
+        };
+        match self.store.ticket(&ticket) {
+            Ok(Some(t)) if t.status != Status::Closed => Some(ticket),
+            Ok(_) => None,
+            Err(e) => {
+                warn!(ticket = %ticket, error = %e, "cannot read the ticket of a thread");
+                None
+            }
+        }
+    }
+
+    /// Moves the channels' cursors past what was handled, in Discord's order,
+    /// in memory and in the store (no flush: the engine flushed the changes
+    /// themselves; a cursor lost in a crash only makes a repeat, which the
+    /// Message-ID index drops). A failure holds its channel's cursor until
+    /// the next read-back.
+    fn handled(&mut self, mut done: Vec<Done>) {
+        done.sort_by_key(|d| d.message);
+        for d in done {
+            let Some(cursor) = self.cursors.get_mut(&d.channel) else {
+                continue;
+            };
+            if !d.ok {
+                cursor.stuck = true;
+                continue;
+            }
+            if cursor.stuck || d.message <= cursor.handled {
+                continue;
+            }
+            cursor.handled = d.message;
+            let stored = ChatCursor {
+                place: match cursor.place {
+                    Place::Dm => ChatPlace::Dm,
+                    Place::Help => ChatPlace::Help,
+                    Place::Thread(_) => ChatPlace::Thread,
+                },
+                handled: d.message.get(),
+            };
+            match self
+                .store
+                .advance_chat_cursor(&d.channel.to_string(), stored)
+            {
+                // A channel's first cursor is flushed at once (once per
+                // channel): without it, a restart would not read the channel.
+                Ok(()) if !cursor.stored => {
+                    cursor.stored = true;
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.flush().await {
+                            warn!(error = %e, "cannot flush a new chat cursor");
+                        }
+                    });
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    warn!(channel = %d.channel, error = %e, "cannot record where the chat channel was read to")
+                }
+            }
         }
     }
 
@@ -392,8 +579,14 @@ impl Worker {
     /// sent while the old session was dead, a page (Discord's most, 100) at a
     /// time until a page is not full. Repeats are dropped by their ids.
     async fn catch_up(&mut self) {
-        let known: Vec<(ChannelId, MessageId)> =
-            self.cursors.iter().map(|(c, (_, m))| (*c, *m)).collect();
+        let known: Vec<(ChannelId, MessageId)> = self
+            .cursors
+            .iter_mut()
+            .map(|(c, cursor)| {
+                cursor.stuck = false;
+                (*c, cursor.handled)
+            })
+            .collect();
         for (channel, mut after) in known {
             loop {
                 let page = GetMessages::new().after(after).limit(READ_BACK_PAGE);
@@ -422,8 +615,8 @@ impl Worker {
     }
 
     fn place_of(&self, message: &Message) -> Option<Place> {
-        if let Some((place, _)) = self.cursors.get(&message.channel_id) {
-            return Some(place.clone());
+        if let Some(cursor) = self.cursors.get(&message.channel_id) {
+            return Some(cursor.place.clone());
         }
         if message.guild_id.is_none() {
             return Some(Place::Dm);
@@ -445,18 +638,26 @@ impl Worker {
 
     /// One message on its own (read back after a new session).
     async fn message(&mut self, message: Message) {
+        let (channel, id) = (message.channel_id, message.id);
         match self.route(&message) {
-            Route::Requester { dm } => {
-                if let Some(submission) = self.submission(message, dm).await {
-                    self.submit_group(vec![submission]).await;
-                }
+            Route::Requester { dm } => match self.submission(message, dm).await {
+                Some(submission) => self.submit_group(vec![submission], Vec::new()).await,
+                None => self.handled(vec![Done::ok(channel, id)]),
+            },
+            Route::Staff(ticket) => {
+                let ok = self.staff_message(message, ticket).await;
+                self.handled(vec![Done {
+                    channel,
+                    message: id,
+                    ok,
+                }]);
             }
-            Route::Staff(ticket) => self.staff_message(message, ticket).await,
-            Route::Ignore => {}
+            Route::Ignore => self.handled(vec![Done::ok(channel, id)]),
         }
     }
 
-    /// Who the message is for; moves the channel's cursor past it.
+    /// Who the message is for; the channel is read from now on (its cursor
+    /// moves once the message is handled).
     fn route(&mut self, message: &Message) -> Route {
         if message.author.bot {
             return Route::Ignore;
@@ -464,11 +665,14 @@ impl Worker {
         let Some(place) = self.place_of(message) else {
             return Route::Ignore;
         };
-        let cursor = self
-            .cursors
+        self.cursors
             .entry(message.channel_id)
-            .or_insert((place.clone(), message.id));
-        cursor.1 = cursor.1.max(message.id);
+            .or_insert_with(|| Cursor {
+                place: place.clone(),
+                handled: MessageId::new(message.id.get().saturating_sub(1).max(1)),
+                stuck: false,
+                stored: false,
+            });
         match place {
             Place::Dm => {
                 self.dm_channels
@@ -521,6 +725,7 @@ impl Worker {
             request,
             origin: Origin {
                 channel: message.channel_id,
+                message: message.id,
                 author: message.author.id,
                 dm,
                 follow_up_of_open,
@@ -531,8 +736,10 @@ impl Worker {
     /// Commits the group's requests together, then tells each requester what
     /// the DM does not: the ticket opened from the help channel, or that a
     /// DM was added to their open ticket.
-    async fn submit_group(&self, group: Vec<Submission>) {
+    /// `done`: messages that needed no engine, since the group began.
+    async fn submit_group(&mut self, group: Vec<Submission>, mut done: Vec<Done>) {
         if group.is_empty() {
+            self.handled(done);
             return;
         }
         let (requests, origins): (Vec<Request>, Vec<Origin>) =
@@ -547,7 +754,13 @@ impl Worker {
                 }
             };
         for ((origin, message_id), outcome) in origins.into_iter().zip(&message_ids).zip(outcomes) {
-            match (logged(message_id, outcome), origin.dm) {
+            let outcome = logged(message_id, outcome);
+            done.push(Done {
+                channel: origin.channel,
+                message: origin.message,
+                ok: outcome.is_some(),
+            });
+            match (outcome, origin.dm) {
                 (Some(IntakeOutcome::Created(id)), false) => {
                     let text = format!(
                         "<@{}> {id}: ticket opened — details by DM. / 服务单已受理，详情已私信发送。",
@@ -568,6 +781,7 @@ impl Worker {
                 _ => {}
             }
         }
+        self.handled(done);
     }
 
     /// The requester's tickets a new DM may be about: open ones, and resolved
@@ -688,7 +902,8 @@ impl Worker {
 
     /// A technician writing in a ticket's thread: relayed to the requester, or
     /// with the note prefix an internal note. Others' messages do nothing.
-    async fn staff_message(&mut self, message: Message, ticket: TicketId) {
+    /// Whether it was handled (false: to be tried again at the next read-back).
+    async fn staff_message(&mut self, message: Message, ticket: TicketId) -> bool {
         let roles = match &message.member {
             Some(member) => member.roles.clone(),
             // Messages read back after a reconnect come without the member.
@@ -701,17 +916,17 @@ impl Worker {
                 Ok(member) => member.roles,
                 Err(e) => {
                     warn!(error = %e, "cannot check the author's roles; message not relayed");
-                    return;
+                    return false;
                 }
             },
         };
         if !roles.contains(&self.settings.technician_role) {
             debug!(user = %message.author.id, ticket = %ticket, "message by a non-technician in a ticket thread; ignored");
-            return;
+            return true;
         }
         let text = message.content.trim();
         if text.is_empty() {
-            return;
+            return true;
         }
         let by = message
             .member
@@ -739,7 +954,10 @@ impl Worker {
             .act_once(ticket.clone(), action, format!("discord-{}", message.id))
             .await
         {
-            Ok(Some(Ok(_))) => info!(ticket = %ticket, "technician message {what}"),
+            Ok(Some(Ok(_))) => {
+                info!(ticket = %ticket, "technician message {what}");
+                true
+            }
             Ok(Some(Err(refusal))) => {
                 self.say(
                     message.channel_id,
@@ -747,9 +965,16 @@ impl Worker {
                     None,
                 )
                 .await;
+                true
             }
-            Ok(None) => debug!(ticket = %ticket, "technician message seen before"),
-            Err(e) => error!(ticket = %ticket, error = %e, "technician message not processed"),
+            Ok(None) => {
+                debug!(ticket = %ticket, "technician message seen before");
+                true
+            }
+            Err(e) => {
+                error!(ticket = %ticket, error = %e, "technician message not processed");
+                false
+            }
         }
     }
 
