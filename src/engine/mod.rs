@@ -229,11 +229,6 @@ impl Engine {
     }
 
     async fn run(self, mut rx: mpsc::Receiver<Command>) {
-        // The statistics keywords' dictionary (jieba) takes ~0.1 s to load;
-        // load it while the channels connect rather than in the first commit.
-        drop(tokio::task::spawn_blocking(|| {
-            crate::stats::keywords::extract("打印机开不了机", "printer");
-        }));
         // A batch's flush and answer run here, so that the engine commits the
         // next batch meanwhile.
         let mut answers = JoinSet::new();
