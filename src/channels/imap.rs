@@ -46,9 +46,9 @@ const CHUNK: usize = 200;
 const FIRST_CHUNK: usize = 50;
 /// Messages whose sizes are asked for per round trip.
 const SIZES_CHUNK: usize = 1000;
-/// A chunk's mail is at most about this many bytes (by RFC822.SIZE) and goes
-/// to the engine in batches of at most about this many bytes, so that a
-/// chunk of big messages is not all in memory at once.
+/// A chunk's mail is at most about this many bytes (by RFC822.SIZE), so
+/// that a chunk of big messages is not all in memory at once; it goes to the
+/// engine as one batch.
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// Of a message over the size cap, this much of the text is read.
 const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
@@ -529,7 +529,7 @@ impl ImapIntake {
     }
 
     /// Fetches and parses a run of messages within the size cap and sends
-    /// them to the engine in batches of at most about BATCH_BYTES.
+    /// them to the engine as one batch.
     async fn chunk(
         &self,
         session: &mut Session<Stream>,
@@ -550,23 +550,13 @@ impl ImapIntake {
             .filter_map(|f| Some((f.uid?, f)))
             .collect();
         fetched.sort_unstable_by_key(|(uid, _)| *uid);
-        let mail = Arc::new(Mail::Fetched(fetched));
-        let Mail::Fetched(fetched) = mail.as_ref() else {
-            unreachable!("just built")
-        };
-        let (mut items, mut requests, mut bytes) = (Vec::new(), Vec::new(), 0);
-        for (index, (uid, f)) in fetched.iter().enumerate() {
-            let Some(raw) = f.body() else { continue };
-            requests.push(self.request(raw, None));
-            items.push((*uid, index));
-            bytes += raw.len();
-            if bytes >= BATCH_BYTES {
-                let batch = (std::mem::take(&mut items), std::mem::take(&mut requests));
-                self.send(session, pipeline, &mail, batch).await?;
-                bytes = 0;
-            }
-        }
-        self.send(session, pipeline, &mail, (items, requests)).await
+        let (items, requests) = fetched
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (uid, f))| Some(((*uid, index), self.request(f.body()?, None))))
+            .unzip();
+        self.send(session, pipeline, Mail::Fetched(fetched), items, requests)
+            .await
     }
 
     /// A message over the size cap: its header and the beginning of its
@@ -600,9 +590,14 @@ impl ImapIntake {
             self.max_message_bytes as f64 / MB
         );
         let request = self.request(&raw, Some(note));
-        let mail = Arc::new(Mail::Cut(raw));
-        self.send(session, pipeline, &mail, (vec![(uid, 0)], vec![request]))
-            .await
+        self.send(
+            session,
+            pipeline,
+            Mail::Cut(raw),
+            vec![(uid, 0)],
+            vec![request],
+        )
+        .await
     }
 
     /// Queues a batch at the engine, then settles the batch sent before it
@@ -611,15 +606,16 @@ impl ImapIntake {
         &self,
         session: &mut Session<Stream>,
         pipeline: &mut Pipeline,
-        mail: &Arc<Mail>,
-        (items, requests): (Vec<(u32, usize)>, Vec<Request>),
+        mail: Mail,
+        items: Vec<(u32, usize)>,
+        requests: Vec<Request>,
     ) -> Result<(), ImapError> {
         if items.is_empty() {
             return Ok(());
         }
         let answer = self.engine.submit_batch(requests).await?;
         let sent = InFlight {
-            mail: Arc::clone(mail),
+            mail,
             items,
             answer,
         };
@@ -750,7 +746,7 @@ impl Mail {
 /// A batch the engine has been sent: (UID, index into `mail`) per request,
 /// in order, and the answer to come.
 struct InFlight {
-    mail: Arc<Mail>,
+    mail: Mail,
     items: Vec<(u32, usize)>,
     answer: Answer<Vec<IntakeOutcome>>,
 }
