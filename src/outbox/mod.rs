@@ -176,7 +176,8 @@ impl Dispatcher {
                 // 500 ms flush, every notice sent in that time did: over a
                 // hundred in a burst (scripts/resilience.sh).
                 self.store.flush().await?;
-                info!(ticket = ?entry.ticket.as_ref().map(|t| t.to_string()), kind = ?kind, dest = %dest, "notice sent");
+                let ticket = entry.ticket.as_ref().map(ToString::to_string);
+                info!(ticket = ticket.as_deref().unwrap_or("-"), kind = kind.template(), dest = %dest, "notice sent");
             }
             Err(DeliveryError::Temporary(reason))
                 if entry.attempts + 1 < self.retry.max_attempts =>
