@@ -410,7 +410,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             fx.push(Effect::notify_with(
                 NoticeKind::StaffUpdate,
                 Audience::Lead,
-                format!("escalated by {by}: {reason}"),
+                reason,
             ));
         }
         Action::Resolve { by, fix } => {
@@ -863,7 +863,7 @@ fn reopen(
     fx.push(Effect::notify_with(
         NoticeKind::StaffUpdate,
         Audience::Group,
-        format!("reopened by {by}: {reason}"),
+        reason,
     ));
     arm_work_timers(t, now, p, fx);
 }

@@ -527,6 +527,28 @@ mod tests {
     }
 
     #[test]
+    fn a_staff_update_says_in_its_language_that_the_ticket_was_escalated() {
+        let r = Renderer::new(None).unwrap();
+        let mut ticket = sample_ticket();
+        ticket.status = Status::Escalated;
+        for (lang, says) in [
+            (Lang::ZhCn, "该服务单已升级"),
+            (Lang::En, "The ticket was escalated"),
+        ] {
+            let kind = NoticeKind::StaffUpdate;
+            let out = r
+                .render(
+                    kind,
+                    lang,
+                    &ctx(&ticket, kind, lang, Some("核心交换机故障"), Some("李四")),
+                )
+                .unwrap();
+            assert!(out.body.contains(says), "{lang:?}:\n{}", out.body);
+            assert!(out.body.contains("核心交换机故障") && out.body.contains("李四"));
+        }
+    }
+
+    #[test]
     fn every_kind_renders_in_both_languages_with_and_without_optional_fields() {
         let r = Renderer::new(None).unwrap();
         for ticket in [sample_ticket(), bare_ticket()] {
