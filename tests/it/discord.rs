@@ -74,15 +74,11 @@ impl Chat {
     }
 
     fn tickets(&self) -> Vec<Value> {
-        self.sb
-            .cli_json(&["tickets", "list", "--json"])
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.sb.tickets()
     }
 
     fn ticket(&self, id: &str) -> Value {
-        self.sb.cli_json(&["tickets", "show", id, "--json"])
+        self.sb.ticket(id)
     }
 
     /// Waits until there are `n` tickets; returns the newest one's ID.

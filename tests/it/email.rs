@@ -58,17 +58,6 @@ fn request(n: usize) -> Vec<u8> {
     )
 }
 
-fn tickets(sb: &Sandbox) -> Vec<Value> {
-    sb.cli_json(&["tickets", "list", "--json"])
-        .as_array()
-        .expect("ticket list")
-        .clone()
-}
-
-fn ticket(sb: &Sandbox, id: &str) -> Value {
-    sb.cli_json(&["tickets", "show", id, "--json"])
-}
-
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
         .as_str()
@@ -202,7 +191,7 @@ fn help_requests_become_tickets_and_the_requester_gets_accepted_notices() {
     rig.send(ALICE.1, HELPDESK, &urgent);
     rig.send(ALICE.1, HELPDESK, &normal);
 
-    wait_until("two tickets", WAIT, || tickets(&sb).len() == 2);
+    wait_until("two tickets", WAIT, || sb.tickets().len() == 2);
     wait_until("two accepted notices in alice's INBOX", WAIT, || {
         notices(&rig, "alice").len() == 2
     });
@@ -210,7 +199,7 @@ fn help_requests_become_tickets_and_the_requester_gets_accepted_notices() {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
 
-    let all = tickets(&sb);
+    let all = sb.tickets();
     let by_source = |mid: &str| {
         all.iter()
             .find(|t| t["source_message_id"] == mid)
@@ -293,7 +282,7 @@ fn after_processing_move_files_requests_in_processed() {
         rig.messages(HELPDESK, "Processed")[0].message_id,
         "req-1@example.test"
     );
-    let all = tickets(&sb);
+    let all = sb.tickets();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["source_message_id"], "req-1@example.test");
     wait_until("the accepted notice", WAIT, || {
@@ -306,7 +295,7 @@ fn after_processing_move_files_requests_in_processed() {
     wait_until("the second request moved", WAIT, || {
         rig.messages(HELPDESK, "Processed").len() == 2
     });
-    assert_eq!(tickets(&sb).len(), 2);
+    assert_eq!(sb.tickets().len(), 2);
     daemon.stop();
 }
 
@@ -345,7 +334,7 @@ fn follow_ups_thread_by_tag_and_by_in_reply_to() {
     );
     rig.send(ALICE.1, HELPDESK, &tagged);
     wait_until("the tagged reply on the ticket", WAIT, || {
-        log_entries(&ticket(&sb, &id), "requester_message").len() == 1
+        log_entries(&sb.ticket(&id), "requester_message").len() == 1
     });
 
     // A reply without the tag, threaded only by In-Reply-To our notice.
@@ -361,14 +350,14 @@ fn follow_ups_thread_by_tag_and_by_in_reply_to() {
     );
     rig.send(ALICE.1, HELPDESK, &threaded);
     wait_until("the untagged reply on the ticket", WAIT, || {
-        log_entries(&ticket(&sb, &id), "requester_message").len() == 2
+        log_entries(&sb.ticket(&id), "requester_message").len() == 2
     });
     wait_until("all three mails processed", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
 
-    assert_eq!(tickets(&sb).len(), 1, "follow-ups must not open tickets");
-    let t = ticket(&sb, &id);
+    assert_eq!(sb.tickets().len(), 1, "follow-ups must not open tickets");
+    let t = sb.ticket(&id);
     let texts: Vec<&str> = log_entries(&t, "requester_message")
         .iter()
         .map(|e| str_of(e, "text"))
@@ -432,10 +421,10 @@ fn real_world_fixtures_survive_the_real_server_ungarbled() {
     let raws: Vec<Vec<u8>> = names.iter().map(|n| read_fixture(n)).collect();
     rig.append_all(HELPDESK, "INBOX", &raws);
     wait_until("a ticket per fixture", WAIT, || {
-        tickets(&sb).len() == names.len()
+        sb.tickets().len() == names.len()
     });
 
-    let all = tickets(&sb);
+    let all = sb.tickets();
     for name in names {
         let want = expected(name);
         let t = all
@@ -521,7 +510,7 @@ fn auto_replies_lists_and_bounces_get_no_ticket_and_no_notice() {
         notices(&rig, "alice").len() == 1
     });
     wait_until("the daemon settled", WAIT, || settled(&rig, &sb));
-    let all = tickets(&sb);
+    let all = sb.tickets();
     assert_eq!(all.len(), 1, "only the real request is a ticket: {all:?}");
     assert_eq!(all[0]["source_message_id"], "req-1@example.test");
     assert!(
@@ -561,7 +550,7 @@ fn a_real_vacation_autoresponder_does_not_loop_with_the_helpdesk() {
             "Outlook crashes every time I open the shared Sales calendar, error 0x800CCC0E.\n",
         ),
     );
-    wait_until("one ticket", WAIT, || tickets(&sb).len() == 1);
+    wait_until("one ticket", WAIT, || sb.tickets().len() == 1);
     wait_until("the accepted notice in bob's INBOX", WAIT, || {
         notices(&rig, "bob").len() == 1
     });
@@ -599,8 +588,8 @@ fn a_real_vacation_autoresponder_does_not_loop_with_the_helpdesk() {
     );
     wait_until("the daemon settled", WAIT, || settled(&rig, &sb));
 
-    assert_eq!(tickets(&sb).len(), 1, "the vacation reply opened a ticket");
-    let t = ticket(&sb, &id);
+    assert_eq!(sb.tickets().len(), 1, "the vacation reply opened a ticket");
+    let t = sb.ticket(&id);
     assert!(
         log_entries(&t, "requester_message").is_empty(),
         "the vacation reply was logged as bob's message: {t}"
@@ -670,11 +659,11 @@ fn oversize_attachments_and_messages_are_dropped_and_the_requester_is_told() {
         ),
     );
 
-    wait_until("two tickets", WAIT, || tickets(&sb).len() == 2);
+    wait_until("two tickets", WAIT, || sb.tickets().len() == 2);
     wait_until("two accepted notices", WAIT, || {
         notices(&rig, "alice").len() == 2
     });
-    let all = tickets(&sb);
+    let all = sb.tickets();
     let cases = [
         ("big-1@example.test", "错误代码 0x0000007B", r#"attachment "memory.dmp" (200.0 KB) was not kept: over the 51.2 KB limit"#),
         ("huge-1@example.test", "显示器每隔几秒闪烁一次", "over the 1.0 MB limit: only its first part was read and its attachments were not kept: screen.mp4"),
@@ -731,7 +720,7 @@ fn idle_delivers_new_mail_without_polling() {
     // daemon has nothing left and waits in IDLE.
     rig.append(HELPDESK, "INBOX", &request(1));
     wait_until("the first request processed", WAIT, || {
-        tickets(&sb).len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
+        sb.tickets().len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
     });
 
     let appended = Instant::now();
@@ -739,7 +728,7 @@ fn idle_delivers_new_mail_without_polling() {
     wait_until(
         "a ticket for mail appended during IDLE",
         Duration::from_secs(10),
-        || tickets(&sb).len() == 2,
+        || sb.tickets().len() == 2,
     );
     let to_ticket = appended.elapsed();
     wait_until("its notice in alice's INBOX", WAIT, || {
@@ -760,14 +749,14 @@ fn polling_delivers_when_idle_is_off() {
     let daemon = sb.start_daemon();
     rig.append(HELPDESK, "INBOX", &request(1));
     wait_until("a ticket from the next poll", WAIT, || {
-        tickets(&sb).len() == 1
+        sb.tickets().len() == 1
     });
     wait_until("the request \\Seen", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
     rig.append(HELPDESK, "INBOX", &request(2));
     wait_until("a ticket from a later poll", WAIT, || {
-        tickets(&sb).len() == 2
+        sb.tickets().len() == 2
     });
     daemon.stop();
 }
@@ -782,13 +771,13 @@ fn after_a_mail_the_next_one_is_picked_up_without_waiting_for_idle_or_a_poll() {
     rig.append(HELPDESK, "INBOX", &request(1));
     let daemon = sb.start_daemon();
     wait_until("the waiting request processed at start-up", WAIT, || {
-        tickets(&sb).len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
+        sb.tickets().len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
     });
     rig.append(HELPDESK, "INBOX", &request(2));
     wait_until(
         "a ticket for the next mail, from the burst polling",
         WAIT,
-        || tickets(&sb).len() == 2,
+        || sb.tickets().len() == 2,
     );
     daemon.stop();
 }
@@ -820,7 +809,7 @@ fn a_rejected_imap_login_is_logged_for_the_admin_and_retried() {
         !log.contains("not-the-password"),
         "the password reached the log"
     );
-    assert!(tickets(&sb).is_empty(), "the daemon keeps serving the CLI");
+    assert!(sb.tickets().is_empty(), "the daemon keeps serving the CLI");
     daemon.stop();
 }
 
@@ -843,7 +832,7 @@ fn mail_arriving_while_a_batch_is_processed_is_not_left_for_the_next_one() {
     });
     rig.append(HELPDESK, "INBOX", &request(100));
     wait_until("every mail a ticket, the late one too", WAIT, || {
-        tickets(&sb).len() == 101
+        sb.tickets().len() == 101
     });
     wait_until("every mail \\Seen", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
@@ -859,7 +848,7 @@ fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
 
     rig.append(HELPDESK, "INBOX", &request(1));
     wait_until("the first request processed", WAIT, || {
-        tickets(&sb).len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
+        sb.tickets().len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
     });
 
     rig.stop();
@@ -869,7 +858,7 @@ fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     rig.restart();
     rig.append_all(HELPDESK, "INBOX", &[request(2), request(3)]);
     wait_until("tickets for mail appended after the restart", WAIT, || {
-        tickets(&sb).len() == 3
+        sb.tickets().len() == 3
     });
     wait_until("all requests \\Seen", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
@@ -877,7 +866,8 @@ fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     wait_until("three accepted notices", WAIT, || {
         notices(&rig, "alice").len() == 3
     });
-    let sources: BTreeSet<String> = tickets(&sb)
+    let sources: BTreeSet<String> = sb
+        .tickets()
         .iter()
         .map(|t| str_of(t, "source_message_id").to_string())
         .collect();
@@ -957,7 +947,7 @@ fn tls_and_starttls_work_against_the_real_servers() {
         let daemon = sb.start_daemon();
         rig.send(ALICE.1, HELPDESK, &request(n));
         wait_until(&format!("a ticket over IMAP {security}"), WAIT, || {
-            tickets(&sb).len() == 1
+            sb.tickets().len() == 1
         });
         wait_until(&format!("the notice over SMTP {security}"), WAIT, || {
             notices(&rig, "alice").len() == n + 1
@@ -1049,7 +1039,7 @@ fn sigkill_during_a_burst_of_500_loses_and_doubles_nothing() {
         opened(&daemon) >= 20
     });
     daemon.kill();
-    let before_restart = tickets(&sb).len();
+    let before_restart = sb.tickets().len();
     assert!(
         before_restart < N,
         "the burst finished before the kill ({before_restart} tickets); the test proves nothing"
@@ -1057,11 +1047,11 @@ fn sigkill_during_a_burst_of_500_loses_and_doubles_nothing() {
 
     let daemon = sb.start_daemon();
     let long = Duration::from_secs(120);
-    wait_until("500 tickets", long, || tickets(&sb).len() >= N);
+    wait_until("500 tickets", long, || sb.tickets().len() >= N);
     wait_until("every request \\Seen", long, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
-    let all = tickets(&sb);
+    let all = sb.tickets();
     assert_eq!(all.len(), N, "exactly one ticket per request");
     let sources: BTreeSet<&str> = all.iter().map(|t| str_of(t, "source_message_id")).collect();
     assert_eq!(
@@ -1129,7 +1119,7 @@ fn secrets_never_reach_the_store_the_log_or_the_notice() {
         HELPDESK,
         &mail(ALICE, "邮箱无法登录", "secret-1@example.test", "", &body),
     );
-    wait_until("the ticket", WAIT, || tickets(&sb).len() == 1);
+    wait_until("the ticket", WAIT, || sb.tickets().len() == 1);
     wait_until("the accepted notice", WAIT, || {
         notices(&rig, "alice").len() == 1
     });
@@ -1137,7 +1127,7 @@ fn secrets_never_reach_the_store_the_log_or_the_notice() {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
 
-    let t = tickets(&sb).remove(0);
+    let t = sb.tickets().remove(0);
     let description = str_of(&t, "description").to_string();
     let notice = notices(&rig, "alice").remove(0);
     daemon.stop(); // sled writes everything out
@@ -1208,7 +1198,7 @@ fn sigterm_during_idle_stops_cleanly() {
     let daemon = sb.start_daemon();
     rig.append(HELPDESK, "INBOX", &request(1));
     wait_until("the request processed; the daemon is in IDLE", WAIT, || {
-        tickets(&sb).len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
+        sb.tickets().len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
     });
     wait_until("the notice sent", WAIT, || {
         notices(&rig, "alice").len() == 1
@@ -1247,12 +1237,12 @@ fn a_bounced_notice_stops_further_notices_to_that_address() {
             "The printer on floor 2 shows offline since 9:00, error E-05.\n",
         ),
     );
-    wait_until("one ticket", WAIT, || tickets(&sb).len() == 1);
-    let id = str_of(&tickets(&sb)[0], "id").to_string();
+    wait_until("one ticket", WAIT, || sb.tickets().len() == 1);
+    let id = str_of(&sb.tickets()[0], "id").to_string();
     wait_until("the DSN for our notice on the ticket", WAIT, || {
-        !log_entries(&ticket(&sb, &id), "bounce").is_empty()
+        !log_entries(&sb.ticket(&id), "bounce").is_empty()
     });
-    assert_eq!(tickets(&sb).len(), 1, "the DSN opened a ticket");
+    assert_eq!(sb.tickets().len(), 1, "the DSN opened a ticket");
 
     sb.cli_json(&[
         "tickets",
@@ -1297,7 +1287,7 @@ fn mail_without_any_sender_is_quarantined_and_on_duty_alerted() {
     let entries = quarantine.as_array().expect("quarantine list");
     assert_eq!(entries.len(), 1, "{quarantine}");
     assert!(
-        tickets(&sb).is_empty(),
+        sb.tickets().is_empty(),
         "a mail nobody can be answered at became a ticket"
     );
     wait_until("the on-duty alert in tech's INBOX", WAIT, || {

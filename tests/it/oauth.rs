@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Sha256;
 
 use crate::mailrig::{MailRig, ParsedMail};
@@ -93,13 +93,6 @@ fn help_request(n: u32) -> Vec<u8> {
     .into_bytes()
 }
 
-fn tickets(sb: &Sandbox) -> Vec<Value> {
-    sb.cli_json(&["tickets", "list", "--json"])
-        .as_array()
-        .expect("ticket list")
-        .clone()
-}
-
 /// Dovecot's own record of helpdesk@ logging in with XOAUTH2.
 fn xoauth2_logins(rig: &MailRig) -> usize {
     rig.dovecot_log()
@@ -125,8 +118,8 @@ fn a_valid_token_file_logs_in_with_xoauth2_and_mail_becomes_a_ticket() {
     let daemon = sb.start_daemon();
 
     rig.send("alice", HELPDESK, &help_request(1));
-    wait_until("the request's ticket", WAIT, || tickets(&sb).len() == 1);
-    let ticket = &tickets(&sb)[0];
+    wait_until("the request's ticket", WAIT, || sb.tickets().len() == 1);
+    let ticket = &sb.tickets()[0];
     assert_eq!(ticket["channel"], "email", "{ticket}");
     assert_eq!(ticket["subject"], "Printer shows error E-1", "{ticket}");
     wait_until("the request marked seen", WAIT, || {
@@ -160,7 +153,7 @@ fn a_token_command_logs_in_with_xoauth2_too() {
     let daemon = sb.start_daemon();
 
     rig.send("alice", HELPDESK, &help_request(1));
-    wait_until("the request's ticket", WAIT, || tickets(&sb).len() == 1);
+    wait_until("the request's ticket", WAIT, || sb.tickets().len() == 1);
     wait_until("the request marked seen", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
@@ -217,7 +210,7 @@ fn an_expired_token_is_refused_loudly_and_a_refreshed_file_is_used_without_a_res
         "{}",
         expired.body
     );
-    assert!(tickets(&sb).is_empty(), "no login, no ticket");
+    assert!(sb.tickets().is_empty(), "no login, no ticket");
     assert_eq!(rig.unseen(HELPDESK, "INBOX"), 1, "nothing was marked seen");
     assert_eq!(xoauth2_logins(&rig), 0);
 
@@ -225,13 +218,13 @@ fn an_expired_token_is_refused_loudly_and_a_refreshed_file_is_used_without_a_res
     // at its next login attempt.
     write_token(&token, &access_token(&rig, HELPDESK, in_minutes(50)));
     wait_until("the waiting mail's ticket", WAIT, || {
-        tickets(&sb).len() == 1
+        sb.tickets().len() == 1
     });
     wait_until("the mail marked seen", WAIT, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
-    assert_eq!(tickets(&sb).len(), 1, "exactly one ticket");
-    assert_eq!(tickets(&sb)[0]["subject"], "Printer shows error E-1");
+    assert_eq!(sb.tickets().len(), 1, "exactly one ticket");
+    assert_eq!(sb.tickets()[0]["subject"], "Printer shows error E-1");
     assert!(xoauth2_logins(&rig) >= 1);
     assert!(daemon.log_text().contains("IMAP logged in"));
     daemon.stop();
@@ -251,7 +244,7 @@ fn a_token_close_to_expiry_raises_the_expiring_alert() {
 
     // Still valid: the daemon logs in and works meanwhile.
     rig.send("alice", HELPDESK, &help_request(1));
-    wait_until("the request's ticket", WAIT, || tickets(&sb).len() == 1);
+    wait_until("the request's ticket", WAIT, || sb.tickets().len() == 1);
     let when = expires.format("%Y-%m-%d %H:%M UTC").to_string();
     wait_until("the expiry warning in the on-duty INBOX", WAIT, || {
         alert_starting(

@@ -24,13 +24,6 @@ fn request(n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn tickets(sb: &Sandbox) -> Vec<Value> {
-    sb.cli_json(&["tickets", "list", "--json"])
-        .as_array()
-        .expect("ticket list")
-        .clone()
-}
-
 fn outbox(sb: &Sandbox) -> Value {
     sb.cli_json(&["outbox", "list", "--json"])
 }
@@ -66,7 +59,7 @@ fn notices(rig: &MailRig) -> BTreeMap<String, Vec<String>> {
 /// (a repeat only as the same message), nothing left queued or buried.
 fn assert_exactly_once(rig: &MailRig, sb: &Sandbox, n: usize) {
     wait_until("a ticket for every request", LONG, || {
-        tickets(sb).len() >= n
+        sb.tickets().len() >= n
     });
     wait_until("every request \\Seen", LONG, || {
         rig.unseen(HELPDESK, "INBOX") == 0
@@ -75,12 +68,13 @@ fn assert_exactly_once(rig: &MailRig, sb: &Sandbox, n: usize) {
     wait_until("every notice delivered", LONG, || {
         rig.count("alice", "INBOX") + rig.count("tech", "INBOX") >= n && notices(rig).len() >= n
     });
-    let sources: BTreeSet<String> = tickets(sb)
+    let sources: BTreeSet<String> = sb
+        .tickets()
         .iter()
         .map(|t| t["source_message_id"].as_str().expect("source").to_string())
         .collect();
     let expected: BTreeSet<String> = (0..n).map(|i| format!("res-{i}@example.test")).collect();
-    assert_eq!(tickets(sb).len(), n, "exactly one ticket per request");
+    assert_eq!(sb.tickets().len(), n, "exactly one ticket per request");
     assert_eq!(sources, expected, "every request has its ticket");
     let got = notices(rig);
     assert_eq!(

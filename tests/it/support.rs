@@ -72,6 +72,19 @@ impl Sandbox {
             .unwrap_or_else(|e| panic!("itdesk {args:?} printed no JSON ({e}): {text}"))
     }
 
+    /// Every ticket, as `itdesk tickets list --json` prints them.
+    pub fn tickets(&self) -> Vec<serde_json::Value> {
+        self.cli_json(&["tickets", "list", "--json"])
+            .as_array()
+            .expect("ticket list")
+            .clone()
+    }
+
+    /// One ticket, as `itdesk tickets show ID --json` prints it.
+    pub fn ticket(&self, id: &str) -> serde_json::Value {
+        self.cli_json(&["tickets", "show", id, "--json"])
+    }
+
     pub fn start_daemon(&self) -> Daemon {
         self.start_daemon_with(&[], &[])
     }
