@@ -381,6 +381,11 @@ fn matched_keys<'a>(table: &'a Table, lower: &str) -> Vec<&'a str> {
             }
         }
     }
+    outermost(&hits)
+}
+
+/// The keys of the hits (start, end, key) not inside a longer hit.
+fn outermost<'a>(hits: &[(usize, usize, &'a str)]) -> Vec<&'a str> {
     hits.iter()
         .filter(|(s, e, _)| {
             !hits
@@ -696,14 +701,7 @@ mod tests {
                 }
             }
         }
-        hits.iter()
-            .filter(|(s, e, _)| {
-                !hits
-                    .iter()
-                    .any(|(s2, e2, _)| s2 <= s && e <= e2 && (e2 - s2) > (e - s))
-            })
-            .map(|(_, _, k)| *k)
-            .collect()
+        outermost(&hits)
     }
 
     #[test]
