@@ -23,23 +23,18 @@ pub fn markdown(t: &Ticket, cal: &Calendar) -> String {
     .flatten()
     .collect::<Vec<_>>()
     .join("; ");
-    let result = match t.status {
-        Status::Resolved | Status::Closed => format!(
-            "{} / {}",
-            Status::Resolved.label(Lang::ZhCn),
-            Status::Resolved.label(Lang::En)
-        ),
-        Status::Escalated => format!(
-            "{} / {}",
-            Status::Escalated.label(Lang::ZhCn),
-            Status::Escalated.label(Lang::En)
-        ),
-        _ => format!(
-            "{} / {}",
-            Status::InProgress.label(Lang::ZhCn),
-            Status::InProgress.label(Lang::En)
-        ),
-    };
+    // Every labelled value is shown in both languages, Chinese first.
+    macro_rules! both {
+        ($v:expr) => {{
+            let v = $v;
+            format!("{} / {}", v.label(Lang::ZhCn), v.label(Lang::En))
+        }};
+    }
+    let result = both!(match t.status {
+        Status::Resolved | Status::Closed => Status::Resolved,
+        Status::Escalated => Status::Escalated,
+        _ => Status::InProgress,
+    });
     let confirmation = match (&t.confirmation, t.close_reason) {
         (Some(c), _) => format!("{}, {}: {}", c.by, c.date, c.text),
         (None, Some(CloseReason::NoAnswer)) => {
@@ -67,24 +62,8 @@ pub fn markdown(t: &Ticket, cal: &Calendar) -> String {
             requester
         },
     );
-    field(
-        "问题类型",
-        "Problem type",
-        format!(
-            "{} / {}",
-            t.problem_type.label(Lang::ZhCn),
-            t.problem_type.label(Lang::En)
-        ),
-    );
-    field(
-        "紧急程度",
-        "Urgency",
-        format!(
-            "{} / {}",
-            t.urgency.label(Lang::ZhCn),
-            t.urgency.label(Lang::En)
-        ),
-    );
+    field("问题类型", "Problem type", both!(t.problem_type));
+    field("紧急程度", "Urgency", both!(t.urgency));
     field(
         "期望解决时间",
         "Expected time",
@@ -107,15 +86,7 @@ pub fn markdown(t: &Ticket, cal: &Calendar) -> String {
         "Satisfaction",
         rating.unwrap_or_else(|| none.clone()),
     );
-    field(
-        "状态",
-        "Status",
-        format!(
-            "{} / {}",
-            t.status.label(Lang::ZhCn),
-            t.status.label(Lang::En)
-        ),
-    );
+    field("状态", "Status", both!(t.status));
 
     let _ = write!(
         out,
