@@ -24,11 +24,12 @@ use crate::core::effect::{Audience, Effect, Notice, NoticeKind};
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::sla::Policy;
-use crate::core::ticket::{Attachment, Channel, Status, Ticket};
+use crate::core::ticket::{Attachment, Channel, Lang, Status, Ticket};
 use crate::intake::{reply::parse_reply, Automated, Request};
 use crate::ops::Health;
 use crate::store::{
-    Commit, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError, ThreadLink,
+    Commit, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError,
+    ThreadLink,
 };
 
 /// How long an address that bounced gets no notices.
@@ -358,12 +359,12 @@ impl Engine {
     async fn intake_batch(&self, reqs: Vec<Request>) -> Result<Vec<IntakeOutcome>, EngineError> {
         self.batching.store(true, Ordering::Relaxed);
         let mut outcomes = Vec::with_capacity(reqs.len());
-        let mut failed = None;
+        let mut done = Ok(());
         for req in reqs {
             match self.intake(req).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
-                    failed = Some(e);
+                    done = Err(e);
                     break;
                 }
             }
@@ -371,10 +372,7 @@ impl Engine {
         self.batching.store(false, Ordering::Relaxed);
         // What was committed before a failure stays; the caller marks nothing
         // and fetches again, which the Message-ID index makes harmless.
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(outcomes),
-        }
+        done.map(|()| outcomes)
     }
 
     /// Makes the last commit durable before anyone is told of it — unless a
@@ -453,22 +451,12 @@ impl Engine {
         let mut message_ids = vec![req.message_id];
         let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
         if let Some((dest, lang)) = self.routing.card(&ticket) {
-            let id = self.store.generate_id()?;
             let card = Notice {
                 kind: NoticeKind::TicketCard,
                 audience: Audience::Group,
                 text: None,
             };
-            let notice = self.routing.outgoing(&ticket, &card, dest, lang, id);
-            message_ids.push(notice.message_id.clone());
-            enqueue.push(QueueEntry {
-                id,
-                due: now,
-                ticket: Some(ticket.id.clone()),
-                attempts: 0,
-                last_error: None,
-                body: EntryBody::Notice(notice),
-            });
+            enqueue.push(self.notice_entry(&ticket, &card, dest, lang, now, &mut message_ids)?);
         }
         self.store.commit(Commit {
             ticket: Some(&ticket),
@@ -665,22 +653,43 @@ impl Engine {
                         warn!(ticket = %ticket.id, kind = ?notice.kind, audience = ?notice.audience, "nobody to send this notice to; configure the audience's addresses");
                     }
                     for (dest, lang) in dests {
-                        let id = self.store.generate_id()?;
-                        let notice = self.routing.outgoing(ticket, &notice, dest, lang, id);
-                        message_ids.push(notice.message_id.clone());
-                        out.push(QueueEntry {
-                            id,
-                            due: now,
-                            ticket: Some(ticket.id.clone()),
-                            attempts: 0,
-                            last_error: None,
-                            body: EntryBody::Notice(notice),
-                        });
+                        out.push(self.notice_entry(
+                            ticket,
+                            &notice,
+                            dest,
+                            lang,
+                            now,
+                            message_ids,
+                        )?);
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// One notice of `ticket` to one destination, due now; its Message-ID is
+    /// added to `message_ids`.
+    fn notice_entry(
+        &self,
+        ticket: &Ticket,
+        notice: &Notice,
+        dest: Destination,
+        lang: Lang,
+        now: DateTime<Utc>,
+        message_ids: &mut Vec<String>,
+    ) -> Result<QueueEntry, EngineError> {
+        let id = self.store.generate_id()?;
+        let notice = self.routing.outgoing(ticket, notice, dest, lang, id);
+        message_ids.push(notice.message_id.clone());
+        Ok(QueueEntry {
+            id,
+            due: now,
+            ticket: Some(ticket.id.clone()),
+            attempts: 0,
+            last_error: None,
+            body: EntryBody::Notice(notice),
+        })
     }
 }
 
