@@ -275,6 +275,17 @@ struct Cursor {
     stored: bool,
 }
 
+impl Cursor {
+    fn new(place: Place, handled: MessageId, stored: bool) -> Cursor {
+        Cursor {
+            place,
+            handled,
+            stuck: false,
+            stored,
+        }
+    }
+}
+
 /// A message that needs nothing more done, or whose handling failed.
 struct Done {
     channel: ChannelId,
@@ -301,6 +312,15 @@ enum Route {
     /// The technicians of a ticket, in its thread.
     Staff(TicketId),
     Ignore,
+}
+
+/// Requester messages from different people, to be committed together, and
+/// the messages since the group began that needed no engine: their cursors
+/// move with the group's, in order.
+#[derive(Default)]
+struct Pending {
+    group: Vec<Submission>,
+    done: Vec<Done>,
 }
 
 /// A requester's message ready for the engine.
@@ -363,53 +383,52 @@ impl Worker {
     /// someone in the group, or any other event, waits until the group is
     /// committed: it may depend on what the group changed.
     async fn handle_all(&mut self, events: Vec<Incoming>) {
-        let mut group: Vec<Submission> = Vec::new();
-        // Messages since the group began that needed no engine: their cursor
-        // moves with the group's, in order.
-        let mut done: Vec<Done> = Vec::new();
+        let mut pending = Pending::default();
         for event in events {
-            let message = match event {
-                Incoming::Message(message) => message,
+            match event {
+                Incoming::Message(message) => self.message(*message, &mut pending).await,
                 Incoming::Ready(ready) => {
-                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
-                        .await;
+                    self.submit_group(&mut pending).await;
                     self.ready(*ready).await;
-                    continue;
                 }
                 Incoming::Interaction(interaction) => {
-                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
-                        .await;
+                    self.submit_group(&mut pending).await;
                     self.interaction(*interaction).await;
-                    continue;
                 }
-            };
-            let (channel, id) = (message.channel_id, message.id);
-            match self.route(&message) {
-                Route::Requester { dm } => {
-                    let author = message.author.id;
-                    if group.len() >= MAX_GROUP || group.iter().any(|s| s.origin.author == author) {
-                        self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
-                            .await;
-                    }
-                    match self.submission(*message, dm).await {
-                        Some(submission) => group.push(submission),
-                        None => done.push(Done::ok(channel, id)),
-                    }
-                }
-                Route::Staff(ticket) => {
-                    self.submit_group(std::mem::take(&mut group), std::mem::take(&mut done))
-                        .await;
-                    let ok = self.staff_message(*message, ticket).await;
-                    self.handled(vec![Done {
-                        channel,
-                        message: id,
-                        ok,
-                    }]);
-                }
-                Route::Ignore => done.push(Done::ok(channel, id)),
             }
         }
-        self.submit_group(group, done).await;
+        self.submit_group(&mut pending).await;
+    }
+
+    /// One message, in order after those before it: a requester's joins the
+    /// pending group (which goes first if it has their message already or is
+    /// full); a technician's waits for the group, then is handled on its own.
+    async fn message(&mut self, message: Message, pending: &mut Pending) {
+        let (channel, id) = (message.channel_id, message.id);
+        match self.route(&message) {
+            Route::Requester { dm } => {
+                let author = message.author.id;
+                if pending.group.len() >= MAX_GROUP
+                    || pending.group.iter().any(|s| s.origin.author == author)
+                {
+                    self.submit_group(pending).await;
+                }
+                match self.submission(message, dm).await {
+                    Some(submission) => pending.group.push(submission),
+                    None => pending.done.push(Done::ok(channel, id)),
+                }
+            }
+            Route::Staff(ticket) => {
+                self.submit_group(pending).await;
+                let ok = self.staff_message(message, ticket).await;
+                self.handled(vec![Done {
+                    channel,
+                    message: id,
+                    ok,
+                }]);
+            }
+            Route::Ignore => pending.done.push(Done::ok(channel, id)),
+        }
     }
 
     async fn ready(&mut self, ready: Ready) {
@@ -462,15 +481,9 @@ impl Worker {
                     None => continue,
                 },
             };
-            self.cursors.insert(
-                channel,
-                Cursor {
-                    place,
-                    handled: MessageId::new(cursor.handled.max(1)),
-                    stuck: false,
-                    stored: true,
-                },
-            );
+            let handled = MessageId::new(cursor.handled.max(1));
+            self.cursors
+                .insert(channel, Cursor::new(place, handled, true));
             restored += 1;
         }
         for item in self.store.threads() {
@@ -484,18 +497,12 @@ impl Worker {
             let Some(thread) = thread.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
                 continue;
             };
-            if self.cursors.contains_key(&thread) || self.open_ticket_of_thread(thread).is_none() {
+            if self.cursors.contains_key(&thread) || !self.is_open(&ticket) {
                 continue;
             }
-            self.cursors.insert(
-                thread,
-                Cursor {
-                    place: Place::Thread(ticket),
-                    handled: MessageId::new(thread.get()),
-                    stuck: false,
-                    stored: false,
-                },
-            );
+            let handled = MessageId::new(thread.get());
+            self.cursors
+                .insert(thread, Cursor::new(Place::Thread(ticket), handled, false));
             restored += 1;
         }
         if restored > 0 {
@@ -515,12 +522,17 @@ impl Worker {
                 return None;
             }
         };
-        match self.store.ticket(&ticket) {
-            Ok(Some(t)) if t.status != Status::Closed => Some(ticket),
-            Ok(_) => None,
+        self.is_open(&ticket).then_some(ticket)
+    }
+
+    /// Whether the ticket (of a thread) is stored and not closed.
+    fn is_open(&self, ticket: &TicketId) -> bool {
+        match self.store.ticket(ticket) {
+            Ok(Some(t)) => t.status != Status::Closed,
+            Ok(None) => false,
             Err(e) => {
                 warn!(ticket = %ticket, error = %e, "cannot read the ticket of a thread");
-                None
+                false
             }
         }
     }
@@ -577,7 +589,9 @@ impl Worker {
 
     /// Reads every known channel from the last message handled there: what was
     /// sent while the old session was dead, a page (Discord's most, 100) at a
-    /// time until a page is not full. Repeats are dropped by their ids.
+    /// time until a page is not full. A page is handled as live events are
+    /// (`message`: requester messages grouped into one commit). Repeats are
+    /// dropped by their ids.
     async fn catch_up(&mut self) {
         let known: Vec<(ChannelId, MessageId)> = self
             .cursors
@@ -604,9 +618,11 @@ impl Worker {
                 };
                 info!(%channel, count = missed.len(), "reading messages sent while the gateway was away");
                 after = last;
+                let mut pending = Pending::default();
                 for message in missed {
-                    self.message(message).await;
+                    self.message(message, &mut pending).await;
                 }
+                self.submit_group(&mut pending).await;
                 if !full {
                     break;
                 }
@@ -636,26 +652,6 @@ impl Worker {
         }
     }
 
-    /// One message on its own (read back after a new session).
-    async fn message(&mut self, message: Message) {
-        let (channel, id) = (message.channel_id, message.id);
-        match self.route(&message) {
-            Route::Requester { dm } => match self.submission(message, dm).await {
-                Some(submission) => self.submit_group(vec![submission], Vec::new()).await,
-                None => self.handled(vec![Done::ok(channel, id)]),
-            },
-            Route::Staff(ticket) => {
-                let ok = self.staff_message(message, ticket).await;
-                self.handled(vec![Done {
-                    channel,
-                    message: id,
-                    ok,
-                }]);
-            }
-            Route::Ignore => self.handled(vec![Done::ok(channel, id)]),
-        }
-    }
-
     /// Who the message is for; the channel is read from now on (its cursor
     /// moves once the message is handled).
     fn route(&mut self, message: &Message) -> Route {
@@ -665,14 +661,10 @@ impl Worker {
         let Some(place) = self.place_of(message) else {
             return Route::Ignore;
         };
-        self.cursors
-            .entry(message.channel_id)
-            .or_insert_with(|| Cursor {
-                place: place.clone(),
-                handled: MessageId::new(message.id.get().saturating_sub(1).max(1)),
-                stuck: false,
-                stored: false,
-            });
+        self.cursors.entry(message.channel_id).or_insert_with(|| {
+            let before = MessageId::new(message.id.get().saturating_sub(1).max(1));
+            Cursor::new(place.clone(), before, false)
+        });
         match place {
             Place::Dm => {
                 self.dm_channels
@@ -736,8 +728,8 @@ impl Worker {
     /// Commits the group's requests together, then tells each requester what
     /// the DM does not: the ticket opened from the help channel, or that a
     /// DM was added to their open ticket.
-    /// `done`: messages that needed no engine, since the group began.
-    async fn submit_group(&mut self, group: Vec<Submission>, mut done: Vec<Done>) {
+    async fn submit_group(&mut self, pending: &mut Pending) {
+        let Pending { group, mut done } = std::mem::take(pending);
         if group.is_empty() {
             self.handled(done);
             return;
