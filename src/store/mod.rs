@@ -477,4 +477,4 @@ fn key_array(k: &[u8]) -> [u8; 16] {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

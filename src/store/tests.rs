@@ -8,7 +8,8 @@ use crate::core::lifecycle::{open, NewTicket};
 use crate::core::sla::Policy;
 use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
 
-fn new_ticket() -> NewTicket {
+/// A desk ticket of `a@example.test`, for tests here and elsewhere.
+pub(crate) fn new_ticket() -> NewTicket {
     NewTicket {
         channel: Channel::Desk,
         requester: Requester {
@@ -32,10 +33,15 @@ fn new_ticket() -> NewTicket {
 
 /// Allocates the next ID of `date` and commits a ticket with it, as the engine does.
 fn commit_next(store: &Store, date: NaiveDate) -> TicketId {
+    commit_new(store, date, new_ticket())
+}
+
+/// Allocates the next ID of `date` and commits `new` under it, as the engine does.
+pub(crate) fn commit_new(store: &Store, date: NaiveDate, new: NewTicket) -> TicketId {
     let serial = store.next_serial(date).unwrap();
     let id = TicketId::new(date, serial);
     let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
-    let (ticket, _) = open(id.clone(), new_ticket(), now, &Policy::default());
+    let (ticket, _) = open(id.clone(), new, now, &Policy::default());
     store
         .commit(Commit {
             ticket: Some(&ticket),

@@ -113,47 +113,19 @@ impl RequesterIndex {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-
     use super::*;
-    use crate::core::lifecycle::{open, NewTicket};
-    use crate::core::sla::Policy;
-    use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
-    use crate::store::Commit;
+    use crate::core::ticket::{Channel, Requester};
+    use crate::store::tests::{commit_new, new_ticket};
 
     /// Commits the next ticket of `date` for `user`, as the engine does.
     fn commit(store: &Store, date: NaiveDate, user: &str) -> TicketId {
-        let serial = store.next_serial(date).unwrap();
-        let id = TicketId::new(date, serial);
-        let new = NewTicket {
-            channel: Channel::Chat,
-            requester: Requester {
-                chat_user: Some(user.into()),
-                ..Requester::default()
-            },
-            subject: "s".into(),
-            description: "d".into(),
-            source_message_id: None,
-            problem_type: ProblemType::Other,
-            urgency: Urgency::Low,
-            expected_time: None,
-            group: "g".into(),
-            lang: Lang::En,
-            attachments: Vec::new(),
-            vague: false,
-            warnings: Vec::new(),
-            related: None,
+        let mut new = new_ticket();
+        new.channel = Channel::Chat;
+        new.requester = Requester {
+            chat_user: Some(user.into()),
+            ..Requester::default()
         };
-        let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
-        let (ticket, _) = open(id.clone(), new, now, &Policy::default());
-        store
-            .commit(Commit {
-                ticket: Some(&ticket),
-                new_serial: Some((date, serial)),
-                ..Commit::default()
-            })
-            .unwrap();
-        id
+        commit_new(store, date, new)
     }
 
     fn ids(index: &mut RequesterIndex, store: &Store, today: NaiveDate, user: &str) -> Vec<String> {
