@@ -478,15 +478,7 @@ impl ImapIntake {
         uids: &[u32],
         first: bool,
     ) -> Result<Vec<Unit>, ImapError> {
-        let sizes: Vec<Fetch> = timed("FETCH", async {
-            session
-                .uid_fetch(uid_set(uids), "(UID RFC822.SIZE)")
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?
-        .map_err(|e| protocol("FETCH", e))?;
+        let sizes = fetch(session, uid_set(uids), "(UID RFC822.SIZE)", COMMAND_TIMEOUT).await?;
         let mut sizes: Vec<(u32, u32)> = sizes
             .iter()
             .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
@@ -536,15 +528,7 @@ impl ImapIntake {
         uids: &[u32],
         pipeline: &mut Pipeline,
     ) -> Result<(), ImapError> {
-        let fetched: Vec<Fetch> = timed_long(async {
-            session
-                .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?
-        .map_err(|e| protocol("FETCH", e))?;
+        let fetched = fetch(session, uid_set(uids), "(UID BODY.PEEK[])", FETCH_TIMEOUT).await?;
         let mut fetched: Vec<(u32, Fetch)> = fetched
             .into_iter()
             .filter_map(|f| Some((f.uid?, f)))
@@ -569,15 +553,7 @@ impl ImapIntake {
         pipeline: &mut Pipeline,
     ) -> Result<(), ImapError> {
         let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
-        let fetched: Vec<Fetch> = timed_long(async {
-            session
-                .uid_fetch(uid.to_string(), &query)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?
-        .map_err(|e| protocol("FETCH", e))?;
+        let fetched = fetch(session, uid.to_string(), &query, FETCH_TIMEOUT).await?;
         let Some(f) = fetched.first() else {
             return Ok(());
         };
@@ -848,10 +824,18 @@ async fn timed<T>(
         .map_err(|_| ImapError::Timeout(op))
 }
 
-async fn timed_long<T>(fut: impl std::future::Future<Output = T>) -> Result<T, ImapError> {
-    tokio::time::timeout(FETCH_TIMEOUT, fut)
+/// `UID FETCH set query`, every response collected, within `limit`.
+async fn fetch(
+    session: &mut Session<Stream>,
+    set: String,
+    query: &str,
+    limit: Duration,
+) -> Result<Vec<Fetch>, ImapError> {
+    let all = async { session.uid_fetch(set, query).await?.try_collect().await };
+    tokio::time::timeout(limit, all)
         .await
-        .map_err(|_| ImapError::Timeout("FETCH"))
+        .map_err(|_| ImapError::Timeout("FETCH"))?
+        .map_err(|e| protocol("FETCH", e))
 }
 
 #[cfg(test)]
