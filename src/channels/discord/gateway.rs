@@ -544,6 +544,9 @@ impl Worker {
     /// the next read-back.
     fn handled(&mut self, mut done: Vec<Done>) {
         done.sort_by_key(|d| d.message);
+        // The channels whose cursor moved: each is written once, where it
+        // ended, not once per message.
+        let mut moved: Vec<ChannelId> = Vec::new();
         for d in done {
             let Some(cursor) = self.cursors.get_mut(&d.channel) else {
                 continue;
@@ -556,18 +559,23 @@ impl Worker {
                 continue;
             }
             cursor.handled = d.message;
+            if !moved.contains(&d.channel) {
+                moved.push(d.channel);
+            }
+        }
+        for channel in moved {
+            let Some(cursor) = self.cursors.get_mut(&channel) else {
+                continue;
+            };
             let stored = ChatCursor {
                 place: match cursor.place {
                     Place::Dm => ChatPlace::Dm,
                     Place::Help => ChatPlace::Help,
                     Place::Thread(_) => ChatPlace::Thread,
                 },
-                handled: d.message.get(),
+                handled: cursor.handled.get(),
             };
-            match self
-                .store
-                .advance_chat_cursor(&d.channel.to_string(), stored)
-            {
+            match self.store.advance_chat_cursor(&channel.to_string(), stored) {
                 // A channel's first cursor is flushed at once (once per
                 // channel): without it, a restart would not read the channel.
                 Ok(()) if !cursor.stored => {
@@ -581,7 +589,7 @@ impl Worker {
                 }
                 Ok(()) => {}
                 Err(e) => {
-                    warn!(channel = %d.channel, error = %e, "cannot record where the chat channel was read to")
+                    warn!(%channel, error = %e, "cannot record where the chat channel was read to")
                 }
             }
         }
