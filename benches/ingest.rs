@@ -21,7 +21,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{imap_login, median, notices_accepted, request, Daemon, MailRig, HELPDESK};
+use common::{median, notices_accepted, request, Daemon, MailRig, HELPDESK};
 use futures::TryStreamExt;
 use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -172,7 +172,7 @@ fn one_run(rt: &tokio::runtime::Runtime, n: usize, run: usize, attach: &str) -> 
     let tickets_only = common::flag("--tickets-only");
     let (mut first_chunk, mut committed, mut notices) = (None, None, None);
     rt.block_on(async {
-        let mut watch = imap_login(&rig, HELPDESK).await;
+        let mut watch = rig.login(HELPDESK).await;
         let deadline = Instant::now() + BURST_TIMEOUT;
         while committed.is_none() || (notices.is_none() && !tickets_only) {
             if committed.is_none() {
@@ -253,7 +253,7 @@ fn one_run(rt: &tokio::runtime::Runtime, n: usize, run: usize, attach: &str) -> 
 /// first of `.0` messages, the others of `.1`, as itdesk's `drain`).
 async fn fetch_limit(rig: &MailRig, n: usize, chunk: Option<(usize, usize)>) -> f64 {
     let start = Instant::now();
-    let mut s = imap_login(rig, HELPDESK).await;
+    let mut s = rig.login(HELPDESK).await;
     s.select("INBOX").await.expect("SELECT");
     let mut uids: Vec<u32> = s
         .uid_search("ALL")

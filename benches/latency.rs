@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{imap_login, median, message_id, quantile, request, Daemon, MailRig, HELPDESK};
+use common::{median, message_id, quantile, request, Daemon, MailRig, HELPDESK};
 use futures::TryStreamExt;
 
 const ALICE: &str = "alice@example.test";
@@ -95,7 +95,7 @@ fn one_run(n: usize, per_second: f64, imap: &str, run: usize) -> Vec<f64> {
         scope.spawn(move || watch(rig_ref, seen_tx, stop_rx));
 
         // One warm-up request: the session is up and waiting when the clock starts.
-        let mut appender = rt.block_on(imap_login(&rig, HELPDESK));
+        let mut appender = rt.block_on(rig.login(HELPDESK));
         rt.block_on(appender.append("INBOX", None, None, request(0, &format!("{tag}w"))))
             .expect("APPEND");
         let (warm, _) = seen_rx
@@ -138,7 +138,7 @@ fn watch(rig: &MailRig, seen: mpsc::Sender<(String, Instant)>, stop: mpsc::Recei
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut s = imap_login(rig, ALICE).await;
+        let mut s = rig.login(ALICE).await;
         s.select("INBOX").await.expect("SELECT");
         let mut last = 0u32;
         while stop.try_recv().is_err() {
@@ -174,10 +174,10 @@ fn watch(rig: &MailRig, seen: mpsc::Sender<(String, Instant)>, stop: mpsc::Recei
 /// Milliseconds from an APPEND to the EXISTS an IDLE session on the same
 /// mailbox is sent, `k` times: what the server adds before any client can react.
 async fn idle_probe(rig: &MailRig, k: usize) -> Vec<f64> {
-    let mut watcher = imap_login(rig, ALICE).await;
+    let mut watcher = rig.login(ALICE).await;
     let _ = watcher.create("Probe").await; // exists already: harmless
     watcher.select("Probe").await.expect("SELECT");
-    let mut appender = imap_login(rig, ALICE).await;
+    let mut appender = rig.login(ALICE).await;
     let mut delays = Vec::with_capacity(k);
     for i in 0..k {
         let mut idle = watcher.idle();

@@ -14,7 +14,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, NaiveDate, TimeZone, Utc};
-use common::{imap_login, median, Daemon, MailRig, HELPDESK};
+use common::{median, Daemon, MailRig, HELPDESK};
 use itdesk::core::id::TicketId;
 use itdesk::core::lifecycle::{open, NewTicket};
 use itdesk::core::sla::Policy;
@@ -79,8 +79,7 @@ fn main() {
         });
         // Idling means: logged in, nothing to do, waiting in IDLE.
         std::thread::sleep(idle);
-        let rss = daemon.rss_kib() as f64 / 1024.0;
-        let hwm = daemon.peak_rss_kib() as f64 / 1024.0;
+        let (rss, hwm) = rss_mib(&daemon);
         println!("run {}: control socket up after {:.2} s; idle RSS {rss:.1} MiB, peak so far {hwm:.1} MiB | load {}", run + 1, up.as_secs_f64(), common::load());
         idle_rss.push(rss);
         peak.push(hwm);
@@ -94,7 +93,7 @@ fn main() {
         );
         let t = Instant::now();
         rt.block_on(async {
-            let mut watch = imap_login(&rig, HELPDESK).await;
+            let mut watch = rig.login(HELPDESK).await;
             loop {
                 let unseen = watch
                     .status("INBOX", "(UNSEEN)")
@@ -116,8 +115,7 @@ fn main() {
         });
         let processed = t.elapsed();
         std::thread::sleep(idle);
-        let rss = daemon.rss_kib() as f64 / 1024.0;
-        let hwm = daemon.peak_rss_kib() as f64 / 1024.0;
+        let (rss, hwm) = rss_mib(&daemon);
         println!("run {}: 2 mails tickets after {:.2} s; idle RSS {rss:.1} MiB, peak so far {hwm:.1} MiB | load {}", run + 1, processed.as_secs_f64(), common::load());
         mail_rss.push(rss);
         mail_peak.push(hwm);
@@ -146,6 +144,14 @@ fn main() {
         median(&mail_peak),
         each(&mail_peak)
     );
+}
+
+/// Resident set size now (VmRSS) and the peak so far (VmHWM), in MiB.
+fn rss_mib(daemon: &Daemon) -> (f64, f64) {
+    (
+        daemon.rss_kib() as f64 / 1024.0,
+        daemon.peak_rss_kib() as f64 / 1024.0,
+    )
 }
 
 /// A Chinese help request, from alice (as `common::request`, not bob, whose

@@ -511,7 +511,7 @@ impl Watch {
             .enable_all()
             .build()
             .expect("runtime");
-        let session = rt.block_on(common::imap_login(rig, HELPDESK));
+        let session = rt.block_on(rig.login(HELPDESK));
         Watch { rt, session }
     }
 
@@ -552,7 +552,7 @@ fn settle_and_audit(
     // for a mailbox. (Its log is no count: cleanup also logs the Message-ID
     // of a message whose sender was killed before the final dot.)
     let deadline = Instant::now() + SETTLE_TIMEOUT;
-    while !postfix_queue_empty(rig) {
+    while !rig.postfix_queue_empty() {
         assert!(
             Instant::now() < deadline,
             "Postfix did not deliver the accepted notices"
@@ -636,15 +636,4 @@ fn queued_notices(config: &std::path::Path) -> usize {
             .filter(|e| e["body"].get("notice").is_some())
             .count()
     })
-}
-
-/// Whether the rig's Postfix has nothing queued (`postqueue -p`).
-fn postfix_queue_empty(rig: &MailRig) -> bool {
-    let out = Command::new("postqueue")
-        .arg("-c")
-        .arg(rig.root.join("postfix"))
-        .arg("-p")
-        .output()
-        .expect("run postqueue");
-    String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty")
 }

@@ -1,6 +1,6 @@
 //! What the rig benches (`ingest`, `latency`, `memory`, `resilience`) share:
 //! the integration tests' mail rig, the daemon as a child process whose memory
-//! can be read from /proc, help requests, IMAP logins, medians and the machine
+//! can be read from /proc, help requests, medians and the machine
 //! description that goes with every figure.
 // Each bench uses a different part of this module and of the rig.
 #![allow(dead_code)]
@@ -11,9 +11,6 @@ pub mod mailrig;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use async_imap::Session;
-use tokio::net::TcpStream;
 
 pub use mailrig::MailRig;
 
@@ -191,11 +188,6 @@ pub fn proc_status_kib(pid: u32, key: &str) -> u64 {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// Logs in to the rig's plain IMAP port as `user` (password "secret").
-pub async fn imap_login(rig: &MailRig, user: &str) -> Session<TcpStream> {
-    rig.login(user).await
 }
 
 /// Distinct Message-IDs of our notices that Postfix's cleanup accepted, i.e.

@@ -81,28 +81,9 @@ fn notice_ticket(n: &ParsedMail) -> String {
         .unwrap_or_else(|| panic!("not one of our Message-IDs: {}", n.message_id))
 }
 
-/// Queued notices (timers are queued too, and stay).
-fn queued_notices(sb: &Sandbox) -> Vec<Value> {
-    let outbox = sb.cli_json(&["outbox", "list", "--json"]);
-    outbox["queued"]
-        .as_array()
-        .expect("queued")
-        .iter()
-        .filter(|e| e["body"].get("notice").is_some())
-        .cloned()
-        .collect()
-}
-
-fn dead_letters(sb: &Sandbox) -> Vec<Value> {
-    sb.cli_json(&["outbox", "list", "--json"])["dead_letters"]
-        .as_array()
-        .expect("dead_letters")
-        .clone()
-}
-
 /// Nothing left to do: every mail in helpdesk's INBOX processed, no notice waiting.
 fn settled(rig: &MailRig, sb: &Sandbox) -> bool {
-    rig.unseen(HELPDESK, "INBOX") == 0 && queued_notices(sb).is_empty()
+    rig.unseen(HELPDESK, "INBOX") == 0 && sb.queued_notices().is_empty()
 }
 
 /// The ETA as the notice shows it: local time of the default calendar.
@@ -514,7 +495,7 @@ fn auto_replies_lists_and_bounces_get_no_ticket_and_no_notice() {
     assert_eq!(all.len(), 1, "only the real request is a ticket: {all:?}");
     assert_eq!(all[0]["source_message_id"], "req-1@example.test");
     assert!(
-        dead_letters(&sb).is_empty(),
+        sb.dead_letters().is_empty(),
         "no notice was even attempted for the machine mail"
     );
     let log = rig.postfix_log();
@@ -900,15 +881,16 @@ fn notices_wait_out_an_smtp_outage() {
     ]);
     let id = str_of(&t, "id").to_string();
     wait_until("a failed delivery attempt", WAIT, || {
-        queued_notices(&sb)
+        sb.queued_notices()
             .iter()
             .any(|e| e["ticket"] == id.as_str() && e["attempts"].as_u64() >= Some(1))
     });
     assert!(
-        dead_letters(&sb).is_empty(),
+        sb.dead_letters().is_empty(),
         "a temporary failure must not bury the notice"
     );
-    let entry = queued_notices(&sb)
+    let entry = sb
+        .queued_notices()
         .into_iter()
         .find(|e| e["ticket"] == id.as_str())
         .expect("queued");
@@ -923,8 +905,8 @@ fn notices_wait_out_an_smtp_outage() {
             .iter()
             .any(|n| notice_ticket(n) == id)
     });
-    wait_until("the queue drained", WAIT, || queued_notices(&sb).is_empty());
-    assert!(dead_letters(&sb).is_empty());
+    wait_until("the queue drained", WAIT, || sb.queued_notices().is_empty());
+    assert!(sb.dead_letters().is_empty());
     assert_eq!(notices(&rig, "alice").len(), 1, "sent exactly once");
     daemon.stop();
 }
@@ -997,15 +979,15 @@ fn a_rejected_smtp_login_keeps_notices_queued_until_it_is_fixed() {
 
     rig.send(ALICE.1, HELPDESK, &request(1));
     wait_until("a failed delivery attempt", WAIT, || {
-        queued_notices(&sb)
+        sb.queued_notices()
             .iter()
             .any(|e| e["attempts"].as_u64() >= Some(1))
     });
     assert!(
-        dead_letters(&sb).is_empty(),
+        sb.dead_letters().is_empty(),
         "a login problem is ours to fix, not the notice's: it must not be buried"
     );
-    let entry = queued_notices(&sb).remove(0);
+    let entry = sb.queued_notices().remove(0);
     let error = str_of(&entry, "last_error");
     assert!(
         error.contains("[smtp]"),
@@ -1020,8 +1002,8 @@ fn a_rejected_smtp_login_keeps_notices_queued_until_it_is_fixed() {
         WAIT,
         || notices(&rig, "alice").len() == 1,
     );
-    wait_until("the queue drained", WAIT, || queued_notices(&sb).is_empty());
-    assert!(dead_letters(&sb).is_empty());
+    wait_until("the queue drained", WAIT, || sb.queued_notices().is_empty());
+    assert!(sb.dead_letters().is_empty());
     daemon.stop();
 }
 
@@ -1254,7 +1236,7 @@ fn a_bounced_notice_stops_further_notices_to_that_address() {
         "--json",
     ]);
     wait_until("the reply held back", WAIT, || {
-        dead_letters(&sb).iter().any(|d| {
+        sb.dead_letters().iter().any(|d| {
             d["entry"]["ticket"] == id.as_str()
                 && d["error"].as_str().is_some_and(|e| e.contains("bounced"))
         })

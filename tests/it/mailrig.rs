@@ -204,6 +204,18 @@ impl MailRig {
         );
     }
 
+    /// Whether Postfix has nothing queued (`postqueue -p`).
+    #[allow(dead_code)] // used by benches/resilience.rs
+    pub fn postfix_queue_empty(&self) -> bool {
+        let out = Command::new("postqueue")
+            .arg("-c")
+            .arg(self.root.join("postfix"))
+            .arg("-p")
+            .output()
+            .expect("run postqueue");
+        String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty")
+    }
+
     /// Starts the stopped rig again on the same ports, where the daemon expects it.
     pub fn restart(&mut self) {
         let before: Vec<u16> = ["IMAP_PORT", "SMTP_PORT"]

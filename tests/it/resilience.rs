@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::mailrig::MailRig;
 use crate::support::{wait_until, Sandbox};
 
@@ -22,20 +20,6 @@ fn request(n: usize) -> Vec<u8> {
         "From: {from} <{from}@example.test>\r\nTo: <{HELPDESK}>\r\nSubject: VPN drops every hour ({n})\r\nMessage-ID: <res-{n}@example.test>\r\nDate: Mon, 2 Oct 2023 10:05:00 +0800\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSince Monday the VPN drops every hour with error 809 ({n}).\r\n"
     )
     .into_bytes()
-}
-
-fn outbox(sb: &Sandbox) -> Value {
-    sb.cli_json(&["outbox", "list", "--json"])
-}
-
-fn queued_notices(sb: &Sandbox) -> Vec<Value> {
-    outbox(sb)["queued"]
-        .as_array()
-        .expect("queued")
-        .iter()
-        .filter(|e| e["body"].get("notice").is_some())
-        .cloned()
-        .collect()
 }
 
 /// Message-IDs of our notices in alice's and tech's INBOX, by the request
@@ -64,7 +48,9 @@ fn assert_exactly_once(rig: &MailRig, sb: &Sandbox, n: usize) {
     wait_until("every request \\Seen", LONG, || {
         rig.unseen(HELPDESK, "INBOX") == 0
     });
-    wait_until("the outbox drained", LONG, || queued_notices(sb).is_empty());
+    wait_until("the outbox drained", LONG, || {
+        sb.queued_notices().is_empty()
+    });
     wait_until("every notice delivered", LONG, || {
         rig.count("alice", "INBOX") + rig.count("tech", "INBOX") >= n && notices(rig).len() >= n
     });
@@ -90,13 +76,7 @@ fn assert_exactly_once(rig: &MailRig, sb: &Sandbox, n: usize) {
             "{request} was answered by different notices: {ids:?}"
         );
     }
-    assert!(
-        outbox(sb)["dead_letters"]
-            .as_array()
-            .expect("dead_letters")
-            .is_empty(),
-        "nothing buried"
-    );
+    assert!(sb.dead_letters().is_empty(), "nothing buried");
 }
 
 #[test]
@@ -141,7 +121,7 @@ fn postfix_stopped_mid_burst_then_every_notice_goes_out_once() {
         &(N / 2..N).map(request).collect::<Vec<_>>(),
     );
     wait_until("a delivery that failed and waits for a retry", LONG, || {
-        queued_notices(&sb)
+        sb.queued_notices()
             .iter()
             .any(|e| e["attempts"].as_u64() >= Some(1))
     });

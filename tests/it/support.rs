@@ -85,6 +85,26 @@ impl Sandbox {
         self.cli_json(&["tickets", "show", id, "--json"])
     }
 
+    /// Notices queued in the outbox (`outbox list --json`; timers are queued
+    /// too, and stay).
+    pub fn queued_notices(&self) -> Vec<serde_json::Value> {
+        self.cli_json(&["outbox", "list", "--json"])["queued"]
+            .as_array()
+            .expect("queued")
+            .iter()
+            .filter(|e| e["body"].get("notice").is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// The outbox's dead letters (`outbox list --json`).
+    pub fn dead_letters(&self) -> Vec<serde_json::Value> {
+        self.cli_json(&["outbox", "list", "--json"])["dead_letters"]
+            .as_array()
+            .expect("dead_letters")
+            .clone()
+    }
+
     pub fn start_daemon(&self) -> Daemon {
         self.start_daemon_with(&[], &[])
     }
