@@ -824,7 +824,8 @@ fn mail_arriving_while_a_batch_is_processed_is_not_left_for_the_next_one() {
 #[test]
 fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     let mut rig = MailRig::start();
-    let sb = Sandbox::new(&rig.config("[imap]\npoll_seconds = 3600\n"));
+    // No NOOPs after the mail: the daemon is in IDLE when Dovecot stops.
+    let sb = Sandbox::new(&rig.config("[imap]\npoll_seconds = 3600\nburst_seconds = 0\n"));
     let daemon = sb.start_daemon();
 
     rig.append(HELPDESK, "INBOX", &request(1));
@@ -833,7 +834,9 @@ fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     });
 
     rig.stop();
-    wait_until("the daemon to notice the outage", WAIT, || {
+    // A stopped Dovecot master leaves its IMAP processes serving until their
+    // clients go quiet: the IDLE session is dropped ≈ 10 s later.
+    wait_until("the daemon to notice the outage", 2 * WAIT, || {
         daemon.log_text().contains("IMAP session ended")
     });
     rig.restart();
