@@ -80,7 +80,7 @@ fn main() {
         // Idling means: logged in, nothing to do, waiting in IDLE.
         std::thread::sleep(idle);
         let (rss, hwm) = rss_mib(&daemon);
-        println!("run {}: control socket up after {:.2} s; idle RSS {rss:.1} MiB, peak so far {hwm:.1} MiB | load {}", run + 1, up.as_secs_f64(), common::load());
+        println!("run {}: control socket up after {:.2} s; idle RSS {rss:.1} MiB ({}), peak so far {hwm:.1} MiB | load {}", run + 1, up.as_secs_f64(), split(&daemon), common::load());
         idle_rss.push(rss);
         peak.push(hwm);
 
@@ -116,7 +116,7 @@ fn main() {
         let processed = t.elapsed();
         std::thread::sleep(idle);
         let (rss, hwm) = rss_mib(&daemon);
-        println!("run {}: 2 mails tickets after {:.2} s; idle RSS {rss:.1} MiB, peak so far {hwm:.1} MiB | load {}", run + 1, processed.as_secs_f64(), common::load());
+        println!("run {}: 2 mails tickets after {:.2} s; idle RSS {rss:.1} MiB ({}), peak so far {hwm:.1} MiB | load {}", run + 1, processed.as_secs_f64(), split(&daemon), common::load());
         mail_rss.push(rss);
         mail_peak.push(hwm);
         daemon.stop();
@@ -144,6 +144,16 @@ fn main() {
         median(&mail_peak),
         each(&mail_peak)
     );
+}
+
+/// What the resident set is made of: heap and stacks, and mapped files.
+fn split(daemon: &Daemon) -> String {
+    let (anon, file) = daemon.rss_anon_file_kib();
+    format!(
+        "anonymous {:.1} MiB, files {:.1} MiB",
+        anon as f64 / 1024.0,
+        file as f64 / 1024.0
+    )
 }
 
 /// Resident set size now (VmRSS) and the peak so far (VmHWM), in MiB.

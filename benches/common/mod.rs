@@ -107,6 +107,15 @@ impl Daemon {
         proc_status_kib(self.pid(), "VmRSS:")
     }
 
+    /// Of the resident set, the heap and other anonymous memory (RssAnon)
+    /// and the mapped files, i.e. mostly the binary's code (RssFile), in KiB.
+    pub fn rss_anon_file_kib(&self) -> (u64, u64) {
+        (
+            proc_status_kib(self.pid(), "RssAnon:"),
+            proc_status_kib(self.pid(), "RssFile:"),
+        )
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
