@@ -79,10 +79,17 @@ fn main() {
         });
         // Idling means: logged in, nothing to do, waiting in IDLE.
         std::thread::sleep(idle);
-        let (rss, hwm) = rss_mib(&daemon);
-        println!("run {}: control socket up after {:.2} s; idle RSS {rss:.1} MiB ({}), peak so far {hwm:.1} MiB | load {}", run + 1, up.as_secs_f64(), split(&daemon), common::load());
-        idle_rss.push(rss);
-        peak.push(hwm);
+        let m = daemon.resident();
+        println!(
+            "run {}: control socket up after {:.2} s; idle RSS {}, peak so far {:.1} MiB | load {}",
+            run + 1,
+            up.as_secs_f64(),
+            now(&m),
+            m.peak,
+            common::load()
+        );
+        idle_rss.push(m.rss);
+        peak.push(m.peak);
 
         // The first mails since start: one Chinese, one English request.
         let tag = format!("mem{run}");
@@ -115,10 +122,17 @@ fn main() {
         });
         let processed = t.elapsed();
         std::thread::sleep(idle);
-        let (rss, hwm) = rss_mib(&daemon);
-        println!("run {}: 2 mails tickets after {:.2} s; idle RSS {rss:.1} MiB ({}), peak so far {hwm:.1} MiB | load {}", run + 1, processed.as_secs_f64(), split(&daemon), common::load());
-        mail_rss.push(rss);
-        mail_peak.push(hwm);
+        let m = daemon.resident();
+        println!(
+            "run {}: 2 mails tickets after {:.2} s; idle RSS {}, peak so far {:.1} MiB | load {}",
+            run + 1,
+            processed.as_secs_f64(),
+            now(&m),
+            m.peak,
+            common::load()
+        );
+        mail_rss.push(m.rss);
+        mail_peak.push(m.peak);
         daemon.stop();
     }
     let each = |v: &[f64]| {
@@ -146,21 +160,11 @@ fn main() {
     );
 }
 
-/// What the resident set is made of: heap and stacks, and mapped files.
-fn split(daemon: &Daemon) -> String {
-    let (anon, file) = daemon.rss_anon_file_kib();
+/// The resident set now and what it is made of: heap and stacks, mapped files.
+fn now(m: &common::Resident) -> String {
     format!(
-        "anonymous {:.1} MiB, files {:.1} MiB",
-        anon as f64 / 1024.0,
-        file as f64 / 1024.0
-    )
-}
-
-/// Resident set size now (VmRSS) and the peak so far (VmHWM), in MiB.
-fn rss_mib(daemon: &Daemon) -> (f64, f64) {
-    (
-        daemon.rss_kib() as f64 / 1024.0,
-        daemon.peak_rss_kib() as f64 / 1024.0,
+        "{:.1} MiB (anonymous {:.1} MiB, files {:.1} MiB)",
+        m.rss, m.anon, m.file
     )
 }
 

@@ -99,21 +99,19 @@ impl Daemon {
 
     /// Peak resident set size so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
-        proc_status_kib(self.pid(), "VmHWM:")
+        status_kib(&proc_status(self.pid()), "VmHWM:")
     }
 
-    /// Resident set size now (VmRSS), in KiB.
-    pub fn rss_kib(&self) -> u64 {
-        proc_status_kib(self.pid(), "VmRSS:")
-    }
-
-    /// Of the resident set, the heap and other anonymous memory (RssAnon)
-    /// and the mapped files, i.e. mostly the binary's code (RssFile), in KiB.
-    pub fn rss_anon_file_kib(&self) -> (u64, u64) {
-        (
-            proc_status_kib(self.pid(), "RssAnon:"),
-            proc_status_kib(self.pid(), "RssFile:"),
-        )
+    /// The resident set now, from one read of /proc/PID/status.
+    pub fn resident(&self) -> Resident {
+        let status = proc_status(self.pid());
+        let mib = |key| status_kib(&status, key) as f64 / 1024.0;
+        Resident {
+            rss: mib("VmRSS:"),
+            peak: mib("VmHWM:"),
+            anon: mib("RssAnon:"),
+            file: mib("RssFile:"),
+        }
     }
 
     pub fn log_text(&self) -> String {
@@ -185,9 +183,24 @@ pub fn signal(pid: u32, sig: &str) {
 }
 
 /// A `VmXXX:` line of /proc/PID/status, in KiB (0 if the process is gone).
-pub fn proc_status_kib(pid: u32, key: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
+/// Resident memory in MiB: the set now (VmRSS) and its peak so far (VmHWM);
+/// of the set now, the heap and other anonymous memory (RssAnon) and the
+/// mapped files, mostly the binary's code (RssFile).
+pub struct Resident {
+    pub rss: f64,
+    pub peak: f64,
+    pub anon: f64,
+    pub file: f64,
+}
+
+fn proc_status(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
+}
+
+/// The value of `key` (e.g. "VmRSS:") in a /proc status text, in KiB.
+fn status_kib(status: &str, key: &str) -> u64 {
+    status
+        .lines()
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
