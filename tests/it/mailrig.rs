@@ -134,6 +134,14 @@ impl MailRig {
         let master = std::fs::read_to_string(&pid_file)
             .unwrap_or_else(|e| panic!("{}: {e}", pid_file.display()));
         let master = master.trim();
+        // Stopped, the master cannot fork: a child killed before it would
+        // otherwise be respawned in between (`kill` signals one pid at a time),
+        // and the respawned anvil's socket keeps the next Dovecot from starting.
+        let status = Command::new("kill")
+            .args(["-STOP", master])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -STOP {master}");
         let children = Command::new("ps")
             .args(["-o", "pid=", "--ppid", master])
             .output()
@@ -143,28 +151,28 @@ impl MailRig {
             .map(String::from)
             .collect();
         pids.push(master.to_string());
-        // Children first would let the master respawn them; all in one call.
         let status = Command::new("kill")
             .arg("-KILL")
             .args(&pids)
             .status()
             .expect("kill");
         assert!(status.success(), "kill -KILL {pids:?}");
-        // Dead, the master may linger as a zombie until init reaps it, and a
-        // new Dovecot would take the pid file's zombie for a running one.
+        // Dead, they may linger as zombies until init reaps them (a new
+        // Dovecot would take the pid file's zombie for a running one); a
+        // zombie holds no sockets.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let stat = Command::new("ps")
-                .args(["-o", "stat=", "-p", master])
+                .args(["-o", "stat=", "-p", &pids.join(",")])
                 .output()
                 .expect("ps");
             let stat = String::from_utf8_lossy(&stat.stdout);
-            if stat.trim().is_empty() || stat.trim_start().starts_with('Z') {
+            if stat.lines().all(|l| l.trim_start().starts_with('Z')) {
                 break;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "Dovecot {master} survived SIGKILL"
+                "Dovecot {pids:?} survived SIGKILL"
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
