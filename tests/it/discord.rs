@@ -140,6 +140,14 @@ impl Chat {
             .collect()
     }
 
+    /// How many of the ticket's log entries contain `needle`.
+    fn log_count(&self, id: &str, needle: &str) -> usize {
+        self.log_texts(id)
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
     /// Stops the daemon; no notice may have been refused on the way (a payload
     /// the bot could not send or could not read back ends as a dead letter).
     fn stop(mut self) {
@@ -502,10 +510,12 @@ fn the_ticket_form_opens_a_ticket() {
     chat.stop();
 }
 
-/// A requester with two open tickets is asked which one a DM is about.
+/// A requester with two open tickets is asked which one a DM is about; the
+/// answer still counts after a restart (the DM is read again from Discord),
+/// and a second press adds nothing.
 #[test]
 fn with_several_open_tickets_the_bot_asks_which() {
-    let chat = Chat::start("");
+    let mut chat = Chat::start("");
     chat.fake.dm(ALICE, "打印机卡纸了");
     let first = chat.wait_tickets(1);
     chat.fake
@@ -513,6 +523,54 @@ fn with_several_open_tickets_the_bot_asks_which() {
     let second = chat.wait_tickets(2);
     let question = chat.fake.dm(ALICE, "还是不行，刚又试了一次");
     let dm = chat.fake.dm_channel_of(ALICE);
+    let ask = wait_question(&chat, dm, question);
+    let press = chat
+        .fake
+        .press(ALICE, dm, ask, &format!("pick:{question}:{second}"));
+    assert_eq!(
+        chat.fake.response(press)["type"],
+        7,
+        "the question is replaced by the answer"
+    );
+    assert_eq!(chat.log_count(&second, "刚又试了一次"), 1);
+    assert_eq!(chat.log_count(&first, "刚又试了一次"), 0);
+    assert_eq!(chat.tickets().len(), 2);
+
+    let question = chat.fake.dm(ALICE, "补充：卡纸的是三楼那台");
+    let ask = wait_question(&chat, dm, question);
+    let identifies = chat.fake.identifies();
+    chat.daemon.take().expect("daemon").stop();
+    chat.daemon = Some(chat.sb.start_daemon());
+    wait_until("the bot back", WAIT, || chat.fake.identifies() > identifies);
+    let custom_id = format!("pick:{question}:{first}");
+    let press = chat.fake.press(ALICE, dm, ask, &custom_id);
+    assert!(
+        content(&chat.fake.response(press)).contains(&format!("Added to {first}")),
+        "picked after a restart"
+    );
+    let reread = format!("/channels/{dm}/messages/{question}");
+    assert!(
+        chat.fake
+            .calls()
+            .iter()
+            .any(|c| c.method == "GET" && c.path == reread),
+        "the DM was read again from Discord"
+    );
+    assert_eq!(chat.log_count(&first, "三楼那台"), 1);
+    let again = chat.fake.press(ALICE, dm, ask, &custom_id);
+    assert!(content(&chat.fake.response(again)).contains(&format!("Already in {first}")));
+    assert_eq!(
+        chat.log_count(&first, "三楼那台"),
+        1,
+        "a second press adds nothing"
+    );
+    assert_eq!(chat.log_count(&second, "三楼那台"), 0);
+    assert_eq!(chat.tickets().len(), 2);
+    chat.stop();
+}
+
+/// The bot's "which ticket?" post for the DM `question`.
+fn wait_question(chat: &Chat, dm: u64, question: u64) -> u64 {
     let mut ask = 0;
     wait_until("the question which ticket", WAIT, || {
         ask = chat
@@ -528,24 +586,7 @@ fn with_several_open_tickets_the_bot_asks_which() {
             .unwrap_or(0);
         ask != 0
     });
-    let press = chat
-        .fake
-        .press(ALICE, dm, ask, &format!("pick:{question}:{second}"));
-    assert_eq!(
-        chat.fake.response(press)["type"],
-        7,
-        "the question is replaced by the answer"
-    );
-    assert!(chat
-        .log_texts(&second)
-        .iter()
-        .any(|l| l.contains("刚又试了一次")));
-    assert!(!chat
-        .log_texts(&first)
-        .iter()
-        .any(|l| l.contains("刚又试了一次")));
-    assert_eq!(chat.tickets().len(), 2);
-    chat.stop();
+    ask
 }
 
 /// Op 7 RECONNECT: the bot resumes and gets what was sent meanwhile; a replayed

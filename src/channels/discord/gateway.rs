@@ -57,7 +57,8 @@ const ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(30);
 const REMEMBERED_INTERACTIONS: usize = 1000;
 /// Requester messages committed together at most (as the IMAP intake's chunks).
 const MAX_GROUP: usize = 50;
-/// Messages waiting for the requester to pick a ticket.
+/// Messages waiting for the requester to pick a ticket, kept prepared; an
+/// older one (or one asked about before a restart) is read again from Discord.
 const PENDING_PICKS: usize = 256;
 /// Messages read back per call after a new session: Discord's most.
 const READ_BACK_PAGE: u8 = 100;
@@ -829,6 +830,21 @@ impl Worker {
         }
     }
 
+    /// A message asked about before a restart (or pushed out of `pending`),
+    /// read again from Discord and prepared as it was then.
+    async fn reread(&self, channel: ChannelId, message: u64) -> Option<Request> {
+        let message = match channel.message(&*self.http, MessageId::new(message)).await {
+            Ok(message) => message,
+            Err(e) => {
+                warn!(error = %e, "cannot read back the message a requester picked a ticket for");
+                return None;
+            }
+        };
+        let text = strip_mentions(&message.content, self.bot);
+        let inbound = self.inbound(&message, &text).await;
+        Some(prepare(inbound, &self.rules, &self.directory))
+    }
+
     async fn submit(&self, request: Request) -> Option<IntakeOutcome> {
         let message_id = request.message_id.clone();
         let outcome = self.engine.intake(request).await.map_err(|e| e.to_string());
@@ -1292,8 +1308,12 @@ impl Worker {
                 self.answer(press.id, &press.token, answer).await;
             }
             CustomId::Pick { message, ticket } => {
-                let Some(mut request) = self.pending.remove(&message) else {
-                    let text = "That message is no longer waiting; please send it again. / 该消息已过期，请重新发送。";
+                let pending = match self.pending.remove(&message) {
+                    Some(request) => Some(request),
+                    None => self.reread(press.channel_id, message).await,
+                };
+                let Some(mut request) = pending else {
+                    let text = "That message is no longer there; please send it again. / 找不到该消息，请重新发送。";
                     return self
                         .answer(press.id, &press.token, Answer::Private(text.into()))
                         .await;
@@ -1309,6 +1329,9 @@ impl Worker {
                     Some(IntakeOutcome::Updated(id)) => format!("Added to {id}. / 已补充到 {id}。"),
                     Some(IntakeOutcome::Created(id)) => {
                         format!("Opened {id}; details follow. / 已新建 {id}。")
+                    }
+                    Some(IntakeOutcome::Duplicate(id)) => {
+                        format!("Already in {id}. / 已在 {id} 中。")
                     }
                     _ => "Done.".into(),
                 };
