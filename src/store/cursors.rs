@@ -49,6 +49,26 @@ impl Store {
         Ok(())
     }
 
+    /// Gives `channel` its first cursor; a cursor already there stays as it is
+    /// (the channel's reader moves it).
+    pub fn start_chat_cursor(&self, channel: &str, cursor: ChatCursor) -> Result<(), StoreError> {
+        let _w = self.writing();
+        // Err(CompareAndSwapError) means the channel has a cursor: nothing to do.
+        let _ = self.chat_cursors.compare_and_swap(
+            channel,
+            None::<&[u8]>,
+            Some(codec::encode(&cursor)),
+        )?;
+        Ok(())
+    }
+
+    /// Forgets `channel`'s cursor: it will not be read back again.
+    pub fn remove_chat_cursor(&self, channel: &str) -> Result<(), StoreError> {
+        let _w = self.writing();
+        self.chat_cursors.remove(channel)?;
+        Ok(())
+    }
+
     /// Every channel's cursor, by channel id.
     pub fn chat_cursors(
         &self,
@@ -67,7 +87,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_only_move_forward_and_survive_a_reopen() {
+    fn cursors_only_move_forward_start_once_and_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let at = |handled| ChatCursor {
             place: ChatPlace::Dm,
@@ -91,19 +111,14 @@ mod tests {
             store.db.flush().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
+        // A channel's first cursor does not move one it has.
+        store.start_chat_cursor("11", at(2)).unwrap();
+        store.start_chat_cursor("33", at(4)).unwrap();
+        store.remove_chat_cursor("22").unwrap();
         let cursors: Vec<_> = store.chat_cursors().map(Result::unwrap).collect();
         assert_eq!(
             cursors,
-            [
-                ("11".to_string(), at(9)),
-                (
-                    "22".to_string(),
-                    ChatCursor {
-                        place: ChatPlace::Thread,
-                        handled: 7
-                    }
-                ),
-            ]
+            [("11".to_string(), at(9)), ("33".to_string(), at(4))]
         );
     }
 }

@@ -609,8 +609,13 @@ fn after_a_reconnect_or_a_lost_heartbeat_nothing_is_lost_or_doubled() {
     });
     assert_eq!(chat.fake.identifies(), 1, "resumed, not re-identified");
 
+    // The ticket's thread is new in this run and nobody wrote in it yet: the
+    // new session learns it from the store.
+    let thread = chat.wait_thread(&id, "hardware");
     chat.fake.go_zombie();
     chat.fake.dm(ALICE, "补充二：重启电脑后依旧");
+    chat.fake
+        .post(TECH, thread, "请检查一下显卡的供电线", false);
     wait_until(
         "the bot to give up the dead connection and identify again",
         Duration::from_secs(20),
@@ -621,10 +626,11 @@ fn after_a_reconnect_or_a_lost_heartbeat_nothing_is_lost_or_doubled() {
         WAIT,
         || chat.log_texts(&id).iter().any(|l| l.contains("补充二")),
     );
+    chat.wait_dm(ALICE, "请检查一下显卡的供电线");
 
     assert_eq!(chat.tickets().len(), 1, "no ticket from a replayed DM");
     let log = chat.log_texts(&id);
-    for needle in ["电源灯", "补充二"] {
+    for needle in ["电源灯", "补充二", "显卡的供电线"] {
         assert_eq!(
             log.iter().filter(|l| l.contains(needle)).count(),
             1,
@@ -727,8 +733,9 @@ fn discord_config_mistakes_name_the_key() {
 
 /// Messages sent while the daemon was down — stopped, or SIGKILLed — are read
 /// back after the restart from where the last run left each known channel: a
-/// known requester's DM, a mention in the help channel, a technician's message
-/// in a ticket's thread. Each is handled once, its reply sent once; a second
+/// known requester's DM, a DM from one who had only mentioned the bot (their
+/// DM channel known from the notice sent there), a mention in the help
+/// channel, a technician's message in a ticket's thread. Each is handled once, its reply sent once; a second
 /// restart handles nothing again.
 #[test]
 fn messages_sent_while_the_daemon_was_down_are_read_back_after_a_restart() {
@@ -747,10 +754,12 @@ fn read_back_after_a_restart(kill: bool) {
     let thread = chat.wait_thread(&alice_ticket, "software");
     chat.fake
         .post(BOB, HELP_CHANNEL, "VPN 连不上，提示证书过期", true);
-    chat.wait_tickets(2);
+    let bob_ticket = chat.wait_tickets(2);
     wait_until("the help-channel answer", WAIT, || {
         chat.fake.bot_posts(HELP_CHANNEL).len() == 1
     });
+    // Bob never wrote to the bot: his DM channel is known from the notice.
+    chat.wait_dm(BOB, "服务单已受理");
     // The engine's commits are flushed; the cursors after them ride on sled's
     // periodic flush (a channel's first one is flushed at once).
     std::thread::sleep(Duration::from_millis(700));
@@ -766,6 +775,7 @@ fn read_back_after_a_restart(kill: bool) {
     });
     let carol = 9_000_000_000_001_003;
     let follow_up = chat.fake.dm(ALICE, "补充：换了浏览器也一样");
+    let bob_follow_up = chat.fake.dm(BOB, "补充：证书是昨天过期的");
     let mention = chat
         .fake
         .post(carol, HELP_CHANNEL, "打印机卡纸了，三楼那台", true);
@@ -786,10 +796,11 @@ fn read_back_after_a_restart(kill: bool) {
     });
     chat.wait_dm(ALICE, "请先清一下浏览器缓存再试");
     chat.wait_dm(ALICE, "Added to your ticket");
+    chat.wait_dm(BOB, "Added to your ticket");
     wait_until("the new mention answered", WAIT, || {
         chat.fake.bot_posts(HELP_CHANNEL).len() == 2
     });
-    for id in [follow_up, mention, relay] {
+    for id in [follow_up, bob_follow_up, mention, relay] {
         assert!(
             !chat.fake.sent_on_gateway(id),
             "message {id} was read back, not delivered ({how})"
@@ -825,9 +836,10 @@ fn read_back_after_a_restart(kill: bool) {
             count(&dms, "Added to your ticket"),
             count(&dms, "请先清一下浏览器缓存"),
             chat.fake.bot_posts(HELP_CHANNEL).len(),
+            chat.log_count(&bob_ticket, "证书是昨天过期的"),
         )
     };
-    let expected = (3, 1, 1, 1, 1, 1, 2);
+    let expected = (3, 1, 1, 1, 1, 1, 2, 1);
     wait_until("every reply sent", WAIT, || counts(&chat) == expected);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(counts(&chat), expected, "after the restart ({how})");

@@ -437,8 +437,8 @@ impl Worker {
         self.http.set_application_id(ready.application.id);
         self.bot = Some(ready.user.id);
         info!(bot = %ready.user.name, session = self.sessions, "Discord gateway session ready");
+        self.restore_cursors();
         if self.sessions == 1 {
-            self.restore_cursors();
             if let Err(e) =
                 Command::set_global_commands(&*self.http, vec![commands::ticket_command()]).await
             {
@@ -458,7 +458,10 @@ impl Worker {
 
     /// Where the last run left each channel (see `catch_up`), and the threads
     /// of tickets not closed (from the thread's start: its every message is
-    /// newer than the thread). A closed ticket's thread is not read back.
+    /// newer than the thread). A closed ticket's thread is not read back, and
+    /// its cursor is dropped. Run at every session: it also adds what others
+    /// started since (a thread, a DM channel the transport opened); a channel
+    /// already read keeps its cursor.
     fn restore_cursors(&mut self) {
         let mut restored = 0;
         for item in self.store.chat_cursors() {
@@ -469,22 +472,29 @@ impl Worker {
                     continue;
                 }
             };
-            let Some(channel) = channel.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
+            let Some(id) = channel.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
                 continue;
             };
+            if self.cursors.contains_key(&id) {
+                continue;
+            }
             let place = match cursor.place {
                 ChatPlace::Dm => Place::Dm,
                 // The help channel may have changed in the config since.
-                ChatPlace::Help if Some(channel) == self.settings.help_channel => Place::Help,
+                ChatPlace::Help if Some(id) == self.settings.help_channel => Place::Help,
                 ChatPlace::Help => continue,
-                ChatPlace::Thread => match self.open_ticket_of_thread(channel) {
+                ChatPlace::Thread => match self.open_ticket_of_thread(id) {
                     Some(ticket) => Place::Thread(ticket),
-                    None => continue,
+                    None => {
+                        if let Err(e) = self.store.remove_chat_cursor(&channel) {
+                            warn!(%channel, error = %e, "cannot drop a closed ticket's thread cursor");
+                        }
+                        continue;
+                    }
                 },
             };
             let handled = MessageId::new(cursor.handled.max(1));
-            self.cursors
-                .insert(channel, Cursor::new(place, handled, true));
+            self.cursors.insert(id, Cursor::new(place, handled, true));
             restored += 1;
         }
         for item in self.store.threads() {
@@ -509,7 +519,7 @@ impl Worker {
         if restored > 0 {
             info!(
                 channels = restored,
-                "reading back the chat channels known from the last run"
+                "chat channels to read back, new since the last session"
             );
         }
     }

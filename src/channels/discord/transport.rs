@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serenity::all::{
     AutoArchiveDuration, ChannelId, CreateAllowedMentions, CreateMessage, CreateThread, Http,
-    HttpError, RoleId, UserId,
+    HttpError, MessageId, RoleId, UserId,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use super::commands;
 use super::{DmChannels, Snowflake};
@@ -22,12 +22,14 @@ use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
 use crate::engine::EngineHandle;
 use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
-use crate::store::{Destination, Store, ThreadLink};
+use crate::store::{ChatCursor, ChatPlace, Destination, Store, ThreadLink};
 
 /// Discord refuses longer message content.
 const MAX_CONTENT_CHARS: usize = 2000;
 /// And longer thread names.
 const MAX_THREAD_NAME_CHARS: usize = 100;
+/// A DM channel's first read-back cursor starts this long before our post.
+const READ_BACK_MARGIN_MS: u64 = 60_000;
 
 pub struct ChatTransport {
     pub(super) http: Arc<Http>,
@@ -50,7 +52,7 @@ impl Transport for ChatTransport {
         match &msg.dest {
             Destination::ChatUser { user } => {
                 let user = UserId::new(parse_id(user)?);
-                let channel = self.dm_channel(user).await?;
+                let (channel, opened) = self.dm_channel(user).await?;
                 let mut post = CreateMessage::new()
                     .content(content(msg, None))
                     .allowed_mentions(CreateAllowedMentions::new());
@@ -59,10 +61,13 @@ impl Transport for ChatTransport {
                 {
                     post = post.components(commands::rating_buttons(ticket, msg.lang));
                 }
-                channel
+                let sent = channel
                     .send_message(&*self.http, post)
                     .await
                     .map_err(delivery_error)?;
+                if opened {
+                    self.start_reading_back(channel, sent.id);
+                }
                 Ok(())
             }
             Destination::ChatChannel { channel, mention } => {
@@ -98,9 +103,11 @@ impl Transport for ChatTransport {
 }
 
 impl ChatTransport {
-    async fn dm_channel(&self, user: UserId) -> Result<ChannelId, DeliveryError> {
+    /// The user's DM channel, and whether it was opened here (the gateway
+    /// has not seen it in this run).
+    async fn dm_channel(&self, user: UserId) -> Result<(ChannelId, bool), DeliveryError> {
         if let Some(channel) = self.dm_channels.get(user) {
-            return Ok(channel);
+            return Ok((channel, false));
         }
         let channel = user
             .create_dm_channel(&*self.http)
@@ -108,7 +115,27 @@ impl ChatTransport {
             .map_err(delivery_error)?
             .id;
         self.dm_channels.insert(user, channel);
-        Ok(channel)
+        Ok((channel, true))
+    }
+
+    /// A requester who never wrote to the bot (they used `/ticket` or a
+    /// mention) answers in this DM channel; give it a read-back cursor so that
+    /// what they write while the daemon is down is read after a restart. It
+    /// starts a minute before our post: a DM crossing it is read again rather
+    /// than skipped (the Message-ID index drops repeats). The outbox flushes
+    /// after the delivery, so the cursor is durable with it.
+    fn start_reading_back(&self, channel: ChannelId, posted: MessageId) {
+        // A Discord id holds its time in milliseconds above bit 22.
+        let cursor = ChatCursor {
+            place: ChatPlace::Dm,
+            handled: posted
+                .get()
+                .saturating_sub(READ_BACK_MARGIN_MS << 22)
+                .max(1),
+        };
+        if let Err(e) = self.store.start_chat_cursor(&channel.to_string(), cursor) {
+            warn!(%channel, error = %e, "cannot record a DM channel for read-back");
+        }
     }
 
     /// The ticket's lock; locks nobody holds or waits for are dropped.
