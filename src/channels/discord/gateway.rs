@@ -287,6 +287,11 @@ impl Cursor {
     }
 }
 
+/// A channel id as the store keeps it; `None` for anything unusable.
+fn stored_channel(id: &str) -> Option<ChannelId> {
+    id.parse().ok().filter(|c| *c > 0).map(ChannelId::new)
+}
+
 /// A message that needs nothing more done, or whose handling failed.
 struct Done {
     channel: ChannelId,
@@ -472,7 +477,7 @@ impl Worker {
                     continue;
                 }
             };
-            let Some(id) = channel.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
+            let Some(id) = stored_channel(&channel) else {
                 continue;
             };
             if self.cursors.contains_key(&id) {
@@ -505,7 +510,7 @@ impl Worker {
                     break;
                 }
             };
-            let Some(thread) = thread.parse().ok().filter(|c| *c > 0).map(ChannelId::new) else {
+            let Some(thread) = stored_channel(&thread) else {
                 continue;
             };
             if self.cursors.contains_key(&thread) || !self.is_open(&ticket) {
