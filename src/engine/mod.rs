@@ -299,6 +299,14 @@ impl Engine {
                 info!(message_id = %req.message_id, "delivery report for no known ticket; ignored");
                 return Ok(IntakeOutcome::Bounce(None));
             };
+            // Suppressed before the report is recorded: a crash in between
+            // repeats the suppression; the other way round, the re-fetched
+            // report would be a duplicate and the suppression lost.
+            if let Some(addr) = &bounce.recipient {
+                let until = now + chrono::Duration::hours(BOUNCE_SUPPRESSION_HOURS);
+                self.store.suppress(addr, until)?;
+                info!(ticket = %id, address = %addr, %until, "notice bounced; no more notices to this address until then");
+            }
             let action = Action::Bounced {
                 recipient: bounce.recipient.clone().unwrap_or_else(|| "?".into()),
                 diagnostic: bounce.diagnostic.clone(),
@@ -306,11 +314,6 @@ impl Engine {
             self.apply(&id, action, now, vec![req.message_id.clone()], None)
                 .await?
                 .ok();
-            if let Some(addr) = &bounce.recipient {
-                let until = now + chrono::Duration::hours(BOUNCE_SUPPRESSION_HOURS);
-                self.store.suppress(addr, until)?;
-                info!(ticket = %id, address = %addr, %until, "notice bounced; no more notices to this address until then");
-            }
             return Ok(IntakeOutcome::Bounce(Some(id)));
         }
         if let Some(reason) = &req.automated {
