@@ -78,15 +78,14 @@ fn main() {
             daemon.log_text().matches("IMAP logged in").count() > run
         });
         // Idling means: logged in, nothing to do, waiting in IDLE.
-        std::thread::sleep(idle);
-        let m = daemon.resident();
-        println!(
-            "run {}: control socket up after {:.2} s; idle RSS {}, peak so far {:.1} MiB | load {}",
-            run + 1,
-            up.as_secs_f64(),
-            now(&m),
-            m.peak,
-            common::load()
+        let m = after_idling(
+            &daemon,
+            idle,
+            &format!(
+                "run {}: control socket up after {:.2} s",
+                run + 1,
+                up.as_secs_f64()
+            ),
         );
         idle_rss.push(m.rss);
         peak.push(m.peak);
@@ -120,16 +119,14 @@ fn main() {
             }
             let _ = watch.logout().await;
         });
-        let processed = t.elapsed();
-        std::thread::sleep(idle);
-        let m = daemon.resident();
-        println!(
-            "run {}: 2 mails tickets after {:.2} s; idle RSS {}, peak so far {:.1} MiB | load {}",
-            run + 1,
-            processed.as_secs_f64(),
-            now(&m),
-            m.peak,
-            common::load()
+        let m = after_idling(
+            &daemon,
+            idle,
+            &format!(
+                "run {}: 2 mails tickets after {:.2} s",
+                run + 1,
+                t.elapsed().as_secs_f64()
+            ),
         );
         mail_rss.push(m.rss);
         mail_peak.push(m.peak);
@@ -160,12 +157,20 @@ fn main() {
     );
 }
 
-/// The resident set now and what it is made of: heap and stacks, mapped files.
-fn now(m: &common::Resident) -> String {
-    format!(
-        "{:.1} MiB (anonymous {:.1} MiB, files {:.1} MiB)",
-        m.rss, m.anon, m.file
-    )
+/// The daemon's resident set after it has idled for `idle`, printed after
+/// `what` with what it is made of (heap and stacks, mapped files).
+fn after_idling(daemon: &Daemon, idle: Duration, what: &str) -> common::Resident {
+    std::thread::sleep(idle);
+    let m = daemon.resident();
+    println!(
+        "{what}; idle RSS {:.1} MiB (anonymous {:.1} MiB, files {:.1} MiB), peak so far {:.1} MiB | load {}",
+        m.rss,
+        m.anon,
+        m.file,
+        m.peak,
+        common::load()
+    );
+    m
 }
 
 /// A Chinese help request, from alice (as `common::request`, not bob, whose

@@ -182,7 +182,6 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(status.success(), "kill -{sig} {pid} failed");
 }
 
-/// A `VmXXX:` line of /proc/PID/status, in KiB (0 if the process is gone).
 /// Resident memory in MiB: the set now (VmRSS) and its peak so far (VmHWM);
 /// of the set now, the heap and other anonymous memory (RssAnon) and the
 /// mapped files, mostly the binary's code (RssFile).
@@ -197,7 +196,8 @@ fn proc_status(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
 }
 
-/// The value of `key` (e.g. "VmRSS:") in a /proc status text, in KiB.
+/// The value of `key` (e.g. "VmRSS:") in a /proc status text, in KiB (0 if
+/// it is not there: the process is gone).
 fn status_kib(status: &str, key: &str) -> u64 {
     status
         .lines()

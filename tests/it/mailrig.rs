@@ -60,6 +60,16 @@ fn rig_command(args: &[&str]) -> std::process::Output {
         .expect("run scripts/mailrig.sh")
 }
 
+/// `kill SIGNAL PIDS…`, which must succeed.
+fn signal(signal: &str, pids: &[String]) {
+    let status = Command::new("kill")
+        .arg(signal)
+        .args(pids)
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pids:?}");
+}
+
 /// `user` may be a bare name of the rig's domain.
 fn full(user: &str) -> String {
     if user.contains('@') {
@@ -137,11 +147,7 @@ impl MailRig {
         // Stopped, the master cannot fork: a child killed before it would
         // otherwise be respawned in between (`kill` signals one pid at a time),
         // and the respawned anvil's socket keeps the next Dovecot from starting.
-        let status = Command::new("kill")
-            .args(["-STOP", master])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -STOP {master}");
+        signal("-STOP", &[master.to_string()]);
         let children = Command::new("ps")
             .args(["-o", "pid=", "--ppid", master])
             .output()
@@ -151,12 +157,7 @@ impl MailRig {
             .map(String::from)
             .collect();
         pids.push(master.to_string());
-        let status = Command::new("kill")
-            .arg("-KILL")
-            .args(&pids)
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -KILL {pids:?}");
+        signal("-KILL", &pids);
         // Dead, they may linger as zombies until init reaps them (a new
         // Dovecot would take the pid file's zombie for a running one); a
         // zombie holds no sockets.
