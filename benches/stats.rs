@@ -17,7 +17,7 @@ use itdesk::stats::aggregate::PerUrgency;
 use itdesk::stats::keywords::extract;
 use itdesk::stats::period::Period;
 use itdesk::stats::record::StatsRecord;
-use itdesk::stats::{compute, Basis};
+use itdesk::stats::Basis;
 use itdesk::store::Store;
 
 const BATCH: usize = 10_000;
@@ -187,7 +187,9 @@ fn query(dir: &Path, runs: usize) {
     let mut opened_in_month = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let report = compute(&store, basis.query(october, None, Lang::En)).expect("report");
+        let report = store
+            .report(basis.query(october, None, Lang::En))
+            .expect("report");
         times.push(t.elapsed());
         opened_in_month = report.totals.opened;
         assert!(!report.recurring.is_empty());

@@ -16,14 +16,14 @@ use crate::config::ImapAuth;
 use crate::config::{resolve_secret, Config, ConfigError};
 use crate::control::{server, ControlContext, ControlError};
 use crate::engine::{Engine, EngineHandle, Routing};
+use crate::health::Health;
 use crate::intake::directory::{Directory, DirectoryError};
 use crate::intake::email::EmailLimits;
-use crate::ops::{self, http::HttpError, Health};
-use crate::outbox::render::{HelpdeskInfo, RenderError, Renderer};
+use crate::ops::{self, http::HttpError};
+use crate::outbox::render::{RenderError, Renderer};
 use crate::outbox::transport::Transports;
-use crate::outbox::{Dispatcher, RetryPolicy};
+use crate::outbox::{Dispatcher, DispatcherParts};
 use crate::shutdown::Shutdown;
-use crate::stats::digest::DigestSettings;
 use crate::store::{Store, StoreError};
 
 /// How long shutdown may take before in-flight work is abandoned (it stays
@@ -203,31 +203,19 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
 
     // Before the dispatcher starts, so a digest that fell due while the daemon
     // was down is sent now, once.
-    let digest = DigestSettings::from_config(&config);
-    crate::outbox::digest::arm(&core.store, digest.as_ref(), clock.now())?;
-    let dispatcher = Dispatcher {
-        store: core.store.clone(),
-        engine: core.engine.clone(),
-        renderer,
-        transports,
-        calendar: config.policy().calendar,
-        helpdesk: HelpdeskInfo {
-            name: config.helpdesk.name.clone(),
-            address: config.helpdesk.address.clone(),
+    crate::outbox::digest::arm(&core.store, config.settings.digest.as_ref(), clock.now())?;
+    let dispatcher = Dispatcher::new(
+        &config,
+        DispatcherParts {
+            store: core.store.clone(),
+            engine: core.engine.clone(),
+            renderer,
+            transports,
+            clock,
+            wake: core.outbox_wake.clone(),
+            health: core.health.clone(),
         },
-        clock,
-        wake: core.outbox_wake.clone(),
-        retry: RetryPolicy::from_config(&config.outbox),
-        per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
-        group_labels: config
-            .groups
-            .iter()
-            .filter_map(|(name, g)| Some((name.clone(), g.label.clone()?)))
-            .collect(),
-        sent_recently: Default::default(),
-        health: core.health.clone(),
-        digest: digest.map(Arc::new),
-    };
+    );
     let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
 

@@ -19,7 +19,7 @@ use crate::core::id::TicketId;
 use crate::core::ticket::{Lang, ProblemType, Status, Ticket, Urgency};
 use crate::stats::aggregate::Report;
 use crate::stats::period::PeriodSpec;
-use crate::stats::{format::words, html, text, Basis};
+use crate::stats::{format::words, html, text};
 use crate::store::Store;
 
 #[derive(Parser)]
@@ -495,11 +495,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 helpdesk: config.helpdesk.name.clone(),
                 title: title.into(),
                 lang,
-                group_labels: config
-                    .groups
-                    .iter()
-                    .filter_map(|(name, g)| Some((name.clone(), g.label.clone()?)))
-                    .collect(),
+                group_labels: config.settings.group_labels.clone(),
             };
             std::fs::write(&path, html::render(&report, &page))
                 .with_context(|| format!("cannot write {}", path.display()))?;
@@ -548,7 +544,7 @@ async fn stats_report(
     lang: Lang,
     rebuild: bool,
 ) -> anyhow::Result<Report> {
-    let basis = Basis::from_config(config);
+    let basis = config.settings.basis.clone();
     let period = what.period.resolve(Utc::now(), basis.tz);
     let query = basis.query(period, what.group.clone(), lang);
     let answer = request(config, ControlRequest::Stats { query, rebuild }).await?;

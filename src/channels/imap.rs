@@ -25,13 +25,14 @@ use tracing::{debug, info, warn};
 use crate::clock::Clock;
 use crate::config::{AfterProcessing, ImapAuth, ImapConfig, Security};
 use crate::engine::{Answer, EngineError, EngineHandle, IntakeOutcome};
+use crate::health::{Health, ImapFailure};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, Request};
-use crate::ops::Health;
+use crate::queue::Quarantined;
 use crate::shutdown::Shutdown;
-use crate::store::{Quarantined, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Bound on connect, login and every command but the big fetch.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,6 +91,20 @@ pub enum ImapError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<&ImapError> for ImapFailure {
+    fn from(e: &ImapError) -> ImapFailure {
+        match e {
+            ImapError::Connect { .. } | ImapError::Tls { .. } | ImapError::Timeout(_) => {
+                ImapFailure::Connection
+            }
+            ImapError::Login { .. } => ImapFailure::Login,
+            ImapError::TokenRejected { .. } => ImapFailure::TokenRejected,
+            ImapError::Token(_) => ImapFailure::Token,
+            _ => ImapFailure::Session,
+        }
+    }
 }
 
 trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + Debug {}

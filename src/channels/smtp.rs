@@ -31,7 +31,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::config::{Security, SmtpConfig};
 use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
-use crate::store::Destination;
+use crate::queue::Destination;
 
 /// Connecting (TLS, EHLO, login included) is bounded by this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -250,7 +250,7 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
                 ctx.store.flush().await?;
                 tracing::info!(tickets = n, "statistics records rebuilt");
             }
-            let report = crate::stats::compute(&ctx.store, query)?;
+            let report = ctx.store.report(query)?;
             // Invariant: a Report is plain data, like a Ticket.
             Ok(serde_json::to_value(report).expect("reports serialise"))
         }

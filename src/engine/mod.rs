@@ -25,12 +25,10 @@ use crate::core::id::TicketId;
 use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::sla::Policy;
 use crate::core::ticket::{Attachment, Channel, Lang, Status, Ticket};
+use crate::health::Health;
 use crate::intake::{reply::parse_reply, Automated, Request};
-use crate::ops::Health;
-use crate::store::{
-    Commit, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError,
-    ThreadLink,
-};
+use crate::queue::{Destination, EntryBody, OutgoingNotice, QueueEntry};
+use crate::store::{Commit, QueueKey, Store, StoreError, ThreadLink};
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
@@ -488,14 +486,7 @@ impl Engine {
                 actor: None,
                 message_id: self.routing.alert_message_id(id),
             };
-            enqueue.push(QueueEntry {
-                id,
-                due: now,
-                ticket: None,
-                attempts: 0,
-                last_error: None,
-                body: EntryBody::Notice(notice),
-            });
+            enqueue.push(QueueEntry::new(id, now, None, EntryBody::Notice(notice)));
         }
         if enqueue.is_empty() {
             warn!(alert = %text, "no [on_duty] address to alert");
@@ -642,14 +633,12 @@ impl Engine {
         let mut out = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Wake { kind, due } => out.push(QueueEntry {
-                    id: self.store.generate_id()?,
+                Effect::Wake { kind, due } => out.push(QueueEntry::new(
+                    self.store.generate_id()?,
                     due,
-                    ticket: Some(ticket.id.clone()),
-                    attempts: 0,
-                    last_error: None,
-                    body: EntryBody::Wake { kind },
-                }),
+                    Some(ticket.id.clone()),
+                    EntryBody::Wake { kind },
+                )),
                 Effect::Notify(notice) => {
                     let dests = self.routing.destinations(ticket, notice.audience, now);
                     if dests.is_empty() {
@@ -685,14 +674,12 @@ impl Engine {
         let id = self.store.generate_id()?;
         let notice = self.routing.outgoing(ticket, notice, dest, lang, id);
         message_ids.push(notice.message_id.clone());
-        Ok(QueueEntry {
+        Ok(QueueEntry::new(
             id,
-            due: now,
-            ticket: Some(ticket.id.clone()),
-            attempts: 0,
-            last_error: None,
-            body: EntryBody::Notice(notice),
-        })
+            now,
+            Some(ticket.id.clone()),
+            EntryBody::Notice(notice),
+        ))
     }
 }
 

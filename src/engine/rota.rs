@@ -1,47 +1,24 @@
 //! The on-duty rota for chat pages: which role or user an urgent page addresses
 //! at a given moment, from `[discord] on_duty` slots in the calendar's time zone.
 //!
-//! Invariant: built only from a validated config, so every slot parses.
 
-use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
-use crate::config::OnDutySlot;
-
-#[derive(Debug, Clone)]
-struct Slot {
-    days: Vec<Weekday>,
-    from: NaiveTime,
-    to: NaiveTime,
-    mention: String,
-}
+use crate::config::RotaSlot;
 
 #[derive(Debug, Clone)]
 pub struct Rota {
     tz: Tz,
-    slots: Vec<Slot>,
+    slots: Vec<RotaSlot>,
 }
 
 impl Rota {
-    /// Slots that do not parse are skipped; `Config::load` has refused them already.
-    pub fn new(slots: &[OnDutySlot], tz: Tz) -> Rota {
-        let time = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
-        let slots = slots
-            .iter()
-            .filter_map(|s| {
-                Some(Slot {
-                    days: s
-                        .days
-                        .iter()
-                        .map(|d| d.parse().ok())
-                        .collect::<Option<Vec<Weekday>>>()?,
-                    from: time(&s.from)?,
-                    to: time(&s.to)?,
-                    mention: s.mention.clone(),
-                })
-            })
-            .collect();
-        Rota { tz, slots }
+    pub fn new(slots: &[RotaSlot], tz: Tz) -> Rota {
+        Rota {
+            tz,
+            slots: slots.to_vec(),
+        }
     }
 
     /// The mention of the first slot covering `now`. A slot whose end is not after
@@ -69,11 +46,12 @@ mod tests {
 
     use super::*;
 
-    fn slot(days: &[&str], from: &str, to: &str, mention: &str) -> OnDutySlot {
-        OnDutySlot {
-            days: days.iter().map(|d| d.to_string()).collect(),
-            from: from.into(),
-            to: to.into(),
+    fn slot(days: &[&str], from: &str, to: &str, mention: &str) -> RotaSlot {
+        let time = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        RotaSlot {
+            days: days.iter().map(|d| d.parse().unwrap()).collect(),
+            from: time(from),
+            to: time(to),
             mention: mention.into(),
         }
     }

@@ -11,7 +11,7 @@ use super::rota::Rota;
 use crate::config::{Config, RoutingConfig};
 use crate::core::effect::{Audience, Notice};
 use crate::core::ticket::{Channel, Lang, ProblemType, Ticket};
-use crate::store::{Destination, OutgoingNotice};
+use crate::queue::{Destination, OutgoingNotice};
 
 pub struct Routing {
     routing: RoutingConfig,
@@ -45,16 +45,20 @@ impl Routing {
             lead: config.escalation.email.clone(),
             staff_lang: config.default_lang(),
             message_id_domain: config.helpdesk.message_id_domain.clone(),
-            chat: config.discord.as_ref().map(|d| ChatRouting {
-                group_channels: config
-                    .groups
-                    .iter()
-                    .filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?)))
-                    .collect(),
-                on_duty_channel: d.on_duty_channel.clone(),
-                lead_mention: d.lead_role.as_ref().map(|r| format!("<@&{r}>")),
-                rota: Rota::new(&d.on_duty, config.policy().calendar.tz()),
-            }),
+            chat: config
+                .discord
+                .as_ref()
+                .zip(config.settings.discord.as_ref())
+                .map(|(d, ids)| ChatRouting {
+                    group_channels: config
+                        .groups
+                        .iter()
+                        .filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?)))
+                        .collect(),
+                    on_duty_channel: d.on_duty_channel.clone(),
+                    lead_mention: d.lead_role.as_ref().map(|r| format!("<@&{r}>")),
+                    rota: Rota::new(&ids.rota, config.settings.policy.calendar.tz()),
+                }),
         }
     }
 

@@ -11,33 +11,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 
-use super::health::{ImapFailure, Observed};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Condition {
-    ImapFailing,
-    OauthRejected,
-    OauthExpiring,
-    DeadLetters,
-}
-
-impl Condition {
-    pub const ALL: [Condition; 4] = [
-        Condition::ImapFailing,
-        Condition::OauthRejected,
-        Condition::OauthExpiring,
-        Condition::DeadLetters,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Condition::ImapFailing => "imap_failing",
-            Condition::OauthRejected => "oauth_rejected",
-            Condition::OauthExpiring => "oauth_expiring",
-            Condition::DeadLetters => "dead_letters",
-        }
-    }
-}
+use crate::health::{Condition, ImapFailure, Observed};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thresholds {
@@ -147,7 +121,7 @@ pub fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::health::{GatewayState, ImapStatus};
+    use crate::health::{GatewayState, ImapStatus};
     use crate::store::Census;
     use chrono::TimeZone;
 

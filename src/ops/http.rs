@@ -20,9 +20,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
-use super::health::Health;
 use super::verdict::verdict;
 use crate::clock::Clock;
+use crate::health::Health;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 

@@ -6,12 +6,9 @@
 //! Invariant: reporting never blocks and never fails the work it reports on.
 
 pub mod alerts;
-pub mod health;
 pub mod http;
 pub mod verdict;
 pub mod watchdog;
-
-pub use health::{GatewayState, Health, ImapFailure};
 
 use std::sync::Arc;
 
@@ -19,8 +16,9 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::clock::Clock;
-use crate::config::{elapsed, Config, ImapAuth};
+use crate::config::{Config, ImapAuth};
 use crate::engine::EngineHandle;
+use crate::health::Health;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
@@ -35,38 +33,33 @@ pub async fn spawn(
     shutdown: &Shutdown,
 ) -> Result<Vec<JoinHandle<()>>, http::HttpError> {
     let mut tasks = Vec::new();
-    if let Some(metrics) = &config.metrics {
-        // Invariant: `Config::load` validated [metrics].
-        let addr = metrics.addr().expect("[metrics] validated at load");
-        let listener = http::bind(addr).await?;
+    if let Some(metrics) = &config.settings.metrics {
+        let listener = http::bind(metrics.addr).await?;
         let endpoint = http::OpsEndpoint {
             health: health.clone(),
             store: store.clone(),
             clock: clock.clone(),
-            imap_unhealthy_after: elapsed(metrics.imap_unhealthy_after)
-                .expect("[metrics] validated at load"),
+            imap_unhealthy_after: metrics.imap_unhealthy_after,
         };
-        info!(%addr, "serving /metrics and /healthz");
+        info!(addr = %metrics.addr, "serving /metrics and /healthz");
         tasks.push(tokio::spawn(http::serve(
             listener,
             Arc::new(endpoint),
             shutdown.clone(),
         )));
     }
-    let a = &config.alerts;
+    let a = &config.settings.alerts;
     let watchdog = watchdog::Watchdog {
         health: health.clone(),
         store: store.clone(),
         engine: engine.clone(),
         clock,
-        // Invariant: `Config::load` validated [alerts].
         thresholds: alerts::Thresholds {
             imap_failures: a.imap_failures,
             dead_letters: a.dead_letters,
-            token_expiry_warning: elapsed(a.token_expiry_warning)
-                .expect("[alerts] validated at load"),
+            token_expiry_warning: a.token_expiry_warning,
         },
-        every: elapsed(a.every).expect("[alerts] validated at load"),
+        every: a.every,
         token_file: config
             .imap
             .as_ref()

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::health::Observed;
+use crate::health::Observed;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -68,7 +68,7 @@ pub fn verdict(observed: &Observed, now: DateTime<Utc>, imap_unhealthy_after: Du
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::health::{GatewayState, ImapFailure, ImapStatus};
+    use crate::health::{GatewayState, ImapFailure, ImapStatus};
     use crate::store::Census;
     use chrono::TimeZone;
 

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
-use super::alerts::{evaluate, jwt_expiry, Condition, RateLimiter, Thresholds};
-use super::health::Health;
+use super::alerts::{evaluate, jwt_expiry, RateLimiter, Thresholds};
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
+use crate::health::{Condition, Health};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 

@@ -14,13 +14,12 @@ use tracing::{info, warn};
 use super::render::{NoticeContext, NoticeView, RenderError};
 use super::Dispatcher;
 use crate::core::effect::NoticeKind;
-use crate::stats::digest::{context, Cadence, DigestSettings, Format};
+use crate::queue::{Cadence, Destination, EntryBody, PreparedMessage, QueueEntry};
+use crate::stats::aggregate::Report;
+use crate::stats::digest::{self, context, DigestSettings, Format};
 use crate::stats::format::words;
 use crate::stats::html::{self, Page};
-use crate::stats::{self, aggregate::Report};
-use crate::store::{
-    Commit, Destination, EntryBody, PreparedMessage, QueueEntry, QueueKey, Store, StoreError,
-};
+use crate::store::{Commit, QueueKey, Store, StoreError};
 
 /// Makes the queued digest timers match `[digest]`: a timer armed by another
 /// schedule (or for a cadence now off) is dropped, a missing one is armed for
@@ -50,17 +49,15 @@ pub fn arm(
         }
         if let (false, Some((s, schedule))) = (kept, wanted) {
             let due = schedule.next_after(now, s.basis.tz);
-            enqueue.push(QueueEntry {
-                id: store.generate_id()?,
+            enqueue.push(QueueEntry::new(
+                store.generate_id()?,
                 due,
-                ticket: None,
-                attempts: 0,
-                last_error: None,
-                body: EntryBody::Digest {
+                None,
+                EntryBody::Digest {
                     cadence,
                     schedule: schedule.spec(),
                 },
-            });
+            ));
             info!(digest = cadence.key(), %due, "digest armed");
         }
     }
@@ -91,13 +88,13 @@ impl Dispatcher {
             return Ok(());
         };
         let now = self.clock.now();
-        let period = cadence.period(entry.due, settings.basis.tz);
+        let period = digest::period_of(cadence, entry.due, settings.basis.tz);
         // A range scan of one period; it blocks this task for well under a
         // second even on a very large store, once a week.
-        let messages = match stats::compute(
-            &self.store,
-            settings.basis.query(period, None, settings.lang),
-        ) {
+        let messages = match self
+            .store
+            .report(settings.basis.query(period, None, settings.lang))
+        {
             Ok(report) => self
                 .digest_messages(&settings, cadence, &report)
                 .map_err(|e| format!("its template does not render: {e}")),
@@ -109,14 +106,7 @@ impl Dispatcher {
                 for mut message in messages {
                     let id = self.store.generate_id()?;
                     message.message_id = format!("digest{id}@{}", settings.message_id_domain);
-                    enqueue.push(QueueEntry {
-                        id,
-                        due: now,
-                        ticket: None,
-                        attempts: 0,
-                        last_error: None,
-                        body: EntryBody::Prepared(message),
-                    });
+                    enqueue.push(QueueEntry::new(id, now, None, EntryBody::Prepared(message)));
                 }
             }
             // Not retried: the next digest is armed and the rest of the queue goes on.
@@ -128,17 +118,15 @@ impl Dispatcher {
         let copies = enqueue.len();
         if let Some(schedule) = settings.schedule(cadence) {
             let due = schedule.next_after(now, settings.basis.tz);
-            enqueue.push(QueueEntry {
-                id: self.store.generate_id()?,
+            enqueue.push(QueueEntry::new(
+                self.store.generate_id()?,
                 due,
-                ticket: None,
-                attempts: 0,
-                last_error: None,
-                body: EntryBody::Digest {
+                None,
+                EntryBody::Digest {
                     cadence,
                     schedule: schedule.spec(),
                 },
-            });
+            ));
         }
         self.store.commit(Commit {
             enqueue,

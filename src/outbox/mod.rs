@@ -20,14 +20,13 @@ use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
-use crate::config::OutboxConfig;
+use crate::config::{Config, OutboxConfig};
 use crate::core::calendar::Calendar;
 use crate::engine::EngineHandle;
-use crate::ops::Health;
+use crate::health::Health;
+use crate::queue::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry};
 use crate::shutdown::Shutdown;
-use crate::store::{
-    DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry, QueueKey, Store, StoreError,
-};
+use crate::store::{QueueKey, Store, StoreError};
 
 use render::{HelpdeskInfo, NoticeContext, NoticeView, Renderer, TicketView};
 use transport::{DeliveryError, OutgoingMessage, Transports};
@@ -84,7 +83,49 @@ pub struct Dispatcher {
     pub digest: Option<Arc<crate::stats::digest::DigestSettings>>,
 }
 
+/// What the dispatcher works with besides the config.
+pub struct DispatcherParts {
+    pub store: Store,
+    pub engine: EngineHandle,
+    pub renderer: Arc<Renderer>,
+    pub transports: Transports,
+    pub clock: Arc<dyn Clock>,
+    pub wake: Arc<Notify>,
+    pub health: Health,
+}
+
 impl Dispatcher {
+    pub fn new(config: &Config, parts: DispatcherParts) -> Dispatcher {
+        let DispatcherParts {
+            store,
+            engine,
+            renderer,
+            transports,
+            clock,
+            wake,
+            health,
+        } = parts;
+        Dispatcher {
+            store,
+            engine,
+            renderer,
+            transports,
+            calendar: config.settings.policy.calendar.clone(),
+            helpdesk: HelpdeskInfo {
+                name: config.helpdesk.name.clone(),
+                address: config.helpdesk.address.clone(),
+            },
+            clock,
+            wake,
+            retry: RetryPolicy::from_config(&config.outbox),
+            per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
+            group_labels: config.settings.group_labels.clone(),
+            sent_recently: Default::default(),
+            health,
+            digest: config.settings.digest.clone().map(Arc::new),
+        }
+    }
+
     /// Runs until shutdown. What is in flight when shutdown comes is finished.
     pub async fn run(self, mut shutdown: Shutdown) {
         while !shutdown.is_set() {
@@ -166,7 +207,7 @@ impl Dispatcher {
         };
         match &result {
             Ok(()) => self.health.notice_sent(&dest),
-            Err(e) => self.health.notice_failed(&dest, e),
+            Err(e) => self.health.notice_failed(&dest, e.failure()),
         }
         match result {
             Ok(()) => {

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
 use crate::core::ticket::Lang;
-use crate::store::Destination;
+use crate::health::DeliveryFailure;
+use crate::queue::Destination;
 
 /// A rendered notice, ready for a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,16 @@ pub enum DeliveryError {
     /// Retrying cannot help: 5xx, bad address, no channel configured.
     #[error("permanent delivery failure: {0}")]
     Permanent(String),
+}
+
+impl DeliveryError {
+    /// As health counts it.
+    pub fn failure(&self) -> DeliveryFailure {
+        match self {
+            DeliveryError::Temporary(_) => DeliveryFailure::Temporary,
+            DeliveryError::Permanent(_) => DeliveryFailure::Permanent,
+        }
+    }
 }
 
 #[async_trait]

@@ -7,43 +7,24 @@
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::aggregate::Report;
 use super::format::{self, duration};
 use super::period::{local_instant, Period, PeriodSpec};
 use super::Basis;
-use crate::config::Config;
 use crate::core::ticket::{Lang, ProblemType, Urgency};
+use crate::queue::Cadence;
 
 /// Clusters listed in a digest.
 const DIGEST_CLUSTERS: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cadence {
-    Weekly,
-    Monthly,
-}
-
-impl Cadence {
-    pub const ALL: [Cadence; 2] = [Cadence::Weekly, Cadence::Monthly];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Cadence::Weekly => "weekly",
-            Cadence::Monthly => "monthly",
-        }
-    }
-
-    /// The period a digest due at `due` reports: the last full ISO week, or
-    /// the last full calendar month, before it.
-    pub fn period(self, due: DateTime<Utc>, tz: Tz) -> Period {
-        match self {
-            Cadence::Weekly => PeriodSpec::Week.resolve(due, tz),
-            Cadence::Monthly => PeriodSpec::Month.resolve(due, tz),
-        }
+/// The period a digest due at `due` reports: the last full ISO week, or the
+/// last full calendar month, before it.
+pub fn period_of(cadence: Cadence, due: DateTime<Utc>, tz: Tz) -> Period {
+    match cadence {
+        Cadence::Weekly => PeriodSpec::Week.resolve(due, tz),
+        Cadence::Monthly => PeriodSpec::Month.resolve(due, tz),
     }
 }
 
@@ -147,26 +128,6 @@ pub struct DigestSettings {
 }
 
 impl DigestSettings {
-    /// `None` when the config has no `[digest]` section. Invariant: `Config::load` validated it.
-    pub fn from_config(config: &Config) -> Option<DigestSettings> {
-        let d = config.digest.as_ref()?;
-        Some(DigestSettings {
-            weekly: Schedule::parse(Cadence::Weekly, &d.weekly)
-                .expect("[digest].weekly validated at load"),
-            monthly: Schedule::parse(Cadence::Monthly, &d.monthly)
-                .expect("[digest].monthly validated at load"),
-            email: d.email.clone(),
-            chat_channel: d.chat_channel.clone(),
-            lang: d
-                .language
-                .as_deref()
-                .and_then(Lang::parse)
-                .unwrap_or_else(|| config.default_lang()),
-            basis: Basis::from_config(config),
-            message_id_domain: config.helpdesk.message_id_domain.clone(),
-        })
-    }
-
     pub fn schedule(&self, cadence: Cadence) -> Option<Schedule> {
         match cadence {
             Cadence::Weekly => self.weekly,
@@ -393,12 +354,12 @@ mod tests {
     #[test]
     fn a_digest_reports_the_full_period_before_it_is_due() {
         let tz = chrono_tz::Asia::Shanghai;
-        let week = Cadence::Weekly.period(utc("2023-10-09T01:00:00Z"), tz);
+        let week = period_of(Cadence::Weekly, utc("2023-10-09T01:00:00Z"), tz);
         assert_eq!(
             (week.from.to_string(), week.to.to_string()),
             ("2023-10-02".into(), "2023-10-08".into())
         );
-        let month = Cadence::Monthly.period(utc("2023-11-01T01:00:00Z"), tz);
+        let month = period_of(Cadence::Monthly, utc("2023-11-01T01:00:00Z"), tz);
         assert_eq!(
             (month.from.to_string(), month.to.to_string()),
             ("2023-10-01".into(), "2023-10-31".into())

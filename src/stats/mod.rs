@@ -7,8 +7,8 @@
 //! the ticket; a report is one range scan over a period's records plus a
 //! lookback (`LOOKBACK_DAYS`), fed to a pure aggregator.
 //!
-//! Invariant: everything but `compute` is pure; `compute` only reads the
-//! store (and rebuilds the records once for a store made before they existed).
+//! Invariant: pure. The store feeds the aggregator its records
+//! (`Store::report`), so statistics sit below the store that keeps them.
 
 pub mod aggregate;
 pub mod chart;
@@ -21,14 +21,11 @@ pub mod period;
 pub mod record;
 pub mod text;
 
-use chrono::Days;
 use chrono_tz::Tz;
-use tracing::{info, warn};
 
-use crate::config::Config;
+use crate::core::sla::Policy;
 use crate::core::ticket::{Lang, Urgency};
-use crate::store::{Store, StoreError};
-use aggregate::{Aggregator, PerUrgency, Query, Report};
+use aggregate::{PerUrgency, Query};
 use period::Period;
 
 /// Tickets created this long before a period's end are read in full: those
@@ -48,9 +45,9 @@ pub struct Basis {
 }
 
 impl Basis {
-    pub fn from_config(config: &Config) -> Basis {
-        let policy = config.policy();
+    pub fn new(policy: &Policy) -> Basis {
         let target = |u: Urgency| policy.resolution_target(u).to_string();
+        let tz = policy.calendar.tz();
         Basis {
             targets: PerUrgency {
                 urgent: target(Urgency::Urgent),
@@ -58,8 +55,8 @@ impl Basis {
                 medium: target(Urgency::Medium),
                 low: target(Urgency::Low),
             },
-            timezone: config.calendar.timezone.clone(),
-            tz: policy.calendar.tz(),
+            timezone: tz.name().to_string(),
+            tz,
         }
     }
 
@@ -73,31 +70,4 @@ impl Basis {
             top_clusters: TOP_CLUSTERS,
         }
     }
-}
-
-/// The report for `q`, read from the store.
-pub fn compute(store: &Store, q: Query) -> Result<Report, StoreError> {
-    if !store.stats_ready()? {
-        info!("building the statistics records from the tickets (once, for a store made before they existed)");
-        let n = store.rebuild_stats()?;
-        info!(tickets = n, "statistics records built");
-    }
-    // A ticket's ID date is its local creation date; a day's margin each side
-    // covers tickets imported with an ID date that differs by a time zone.
-    let lookback = q
-        .period
-        .to
-        .checked_sub_days(Days::new(LOOKBACK_DAYS))
-        .unwrap_or(q.period.from);
-    let first = q.period.from.min(lookback) - Days::new(1);
-    let last = q.period.to + Days::new(1);
-    let mut agg = Aggregator::new(q);
-    let count = store.scan_stats(first, last, |rec| agg.add(rec))?;
-    if count.skipped > 0 {
-        warn!(
-            skipped = count.skipped,
-            "statistics records of another format were skipped; run `itdesk stats --rebuild`"
-        );
-    }
-    Ok(agg.finish())
 }

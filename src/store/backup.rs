@@ -460,7 +460,8 @@ mod tests {
     use crate::core::lifecycle::{self, NewTicket};
     use crate::core::sla::Policy;
     use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Ticket, Urgency};
-    use crate::store::{Commit, DeadLetter, EntryBody, Quarantined, QueueEntry, QueueKey};
+    use crate::queue::{DeadLetter, EntryBody, Quarantined, QueueEntry};
+    use crate::store::{Commit, QueueKey};
     use chrono::{NaiveDate, TimeZone};
 
     fn at(h: u32) -> DateTime<Utc> {
@@ -468,16 +469,14 @@ mod tests {
     }
 
     fn timer(store: &Store, ticket: &TicketId, due: DateTime<Utc>) -> QueueEntry {
-        QueueEntry {
-            id: store.generate_id().unwrap(),
+        QueueEntry::new(
+            store.generate_id().unwrap(),
             due,
-            ticket: Some(ticket.clone()),
-            attempts: 0,
-            last_error: None,
-            body: EntryBody::Wake {
+            Some(ticket.clone()),
+            EntryBody::Wake {
                 kind: TimerKind::Progress,
             },
-        }
+        )
     }
 
     fn ticket(id: TicketId) -> Ticket {

@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{codec, EntryBody, QueueEntry, Store, StoreError};
+use super::{codec, Store, StoreError};
+use crate::queue::{EntryBody, QueueEntry};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Census {

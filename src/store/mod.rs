@@ -33,14 +33,12 @@ use sled::Transactional;
 
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
+use crate::queue::{DeadLetter, Quarantined, QueueEntry};
 
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
 pub use cursors::{ChatCursor, ChatPlace};
-pub use queue::{
-    DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, Quarantined, QueueEntry,
-    QueueKey,
-};
+pub use queue::QueueKey;
 pub use stats::ScanCount;
 pub use threads::ThreadLink;
 

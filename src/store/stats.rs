@@ -7,16 +7,19 @@
 //! ticket (`commit`, `import`, `rebuild_stats`), so it never disagrees with
 //! the ticket after a crash. Keys are the tickets' keys: ID date, then serial.
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 use sled::Transactional;
+use tracing::{info, warn};
 
 use super::{codec, counter_key, ticket_key, Store, StoreError};
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
+use crate::stats::aggregate::{Aggregator, Query, Report};
 use crate::stats::record::{Rec, StatsRecord, VERSION};
+use crate::stats::LOOKBACK_DAYS;
 
 /// Meta key holding the record format the `stats` tree is complete in.
 const READY_KEY: &str = "stats:version";
@@ -62,6 +65,33 @@ pub struct ScanCount {
 }
 
 impl Store {
+    /// The report for `q`: one range scan of the records, fed to the pure aggregator.
+    pub fn report(&self, q: Query) -> Result<Report, StoreError> {
+        if !self.stats_ready()? {
+            info!("building the statistics records from the tickets (once, for a store made before they existed)");
+            let n = self.rebuild_stats()?;
+            info!(tickets = n, "statistics records built");
+        }
+        // A ticket's ID date is its local creation date; a day's margin each side
+        // covers tickets imported with an ID date that differs by a time zone.
+        let lookback = q
+            .period
+            .to
+            .checked_sub_days(Days::new(LOOKBACK_DAYS))
+            .unwrap_or(q.period.from);
+        let first = q.period.from.min(lookback) - Days::new(1);
+        let last = q.period.to + Days::new(1);
+        let mut agg = Aggregator::new(q);
+        let count = self.scan_stats(first, last, |rec| agg.add(rec))?;
+        if count.skipped > 0 {
+            warn!(
+                skipped = count.skipped,
+                "statistics records of another format were skipped; run `itdesk stats --rebuild`"
+            );
+        }
+        Ok(agg.finish())
+    }
+
     /// True when every ticket has a current record. A new, empty store is
     /// marked so when opened; one made before the records existed is not,
     /// until `rebuild_stats`.

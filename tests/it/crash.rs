@@ -16,7 +16,8 @@ use itdesk::core::effect::NoticeKind;
 use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
 use itdesk::engine::IntakeOutcome;
 use itdesk::intake::Request;
-use itdesk::store::{EntryBody, Store};
+use itdesk::queue::EntryBody;
+use itdesk::store::Store;
 
 const CHILD_ENV: &str = "ITDESK_CRASH_CHILD_CONFIG";
 

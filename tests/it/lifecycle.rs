@@ -15,9 +15,9 @@ use itdesk::core::lifecycle::Action;
 use itdesk::core::ticket::{Channel, Status, Ticket};
 use itdesk::engine::IntakeOutcome;
 use itdesk::intake::{prepare, InboundMessage, Sender};
-use itdesk::outbox::render::{HelpdeskInfo, Renderer};
+use itdesk::outbox::render::Renderer;
 use itdesk::outbox::transport::{DeliveryError, OutgoingMessage, Transport, Transports};
-use itdesk::outbox::{Dispatcher, RetryPolicy};
+use itdesk::outbox::{Dispatcher, DispatcherParts};
 
 use crate::mailrig::MailRig;
 use crate::support::{wait_until, Sandbox};
@@ -65,28 +65,21 @@ impl Desk {
             sent: Mutex::new(Vec::new()),
         });
         let core = Core::start(&config, clock.clone()).unwrap();
-        let dispatcher = Dispatcher {
-            store: core.store.clone(),
-            engine: core.engine.clone(),
-            renderer: Arc::new(Renderer::new(None).unwrap()),
-            transports: Transports {
-                email: Some(recorder.clone()),
-                chat: None,
+        let dispatcher = Dispatcher::new(
+            &config,
+            DispatcherParts {
+                store: core.store.clone(),
+                engine: core.engine.clone(),
+                renderer: Arc::new(Renderer::new(None).unwrap()),
+                transports: Transports {
+                    email: Some(recorder.clone()),
+                    chat: None,
+                },
+                clock: clock.clone(),
+                wake: core.outbox_wake.clone(),
+                health: core.health.clone(),
             },
-            calendar: config.policy().calendar,
-            helpdesk: HelpdeskInfo {
-                name: "IT 服务台".into(),
-                address: "helpdesk@example.test".into(),
-            },
-            clock: clock.clone(),
-            wake: core.outbox_wake.clone(),
-            retry: RetryPolicy::from_config(&config.outbox),
-            per_recipient_hourly_cap: 100,
-            group_labels: [("software".to_string(), "软件组".to_string())].into(),
-            sent_recently: Default::default(),
-            health: core.health.clone(),
-            digest: None,
-        };
+        );
         Desk {
             core,
             dispatcher,
@@ -160,7 +153,7 @@ fn created(outcome: IntakeOutcome) -> itdesk::core::id::TicketId {
     }
 }
 
-const GROUPS: &str = "[groups.software]\nlabel = \"软件组\"\nemail = [\"software@example.test\"]\n[groups.hardware]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n[escalation]\nemail = [\"lead@example.test\"]\n";
+const GROUPS: &str = "[groups.software]\nlabel = \"软件组\"\nemail = [\"software@example.test\"]\n[groups.hardware]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n[escalation]\nemail = [\"lead@example.test\"]\n[outbox]\nmax_notices_per_recipient_per_hour = 100\n";
 
 /// open → progress ×3 → pre-breach warning → new ETA → resolved → reminder →
 /// rating → closed: each notice at its time, with its content.

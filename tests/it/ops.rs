@@ -13,7 +13,8 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use itdesk::core::id::TicketId;
-use itdesk::store::{EntryBody, Store};
+use itdesk::queue::EntryBody;
+use itdesk::store::Store;
 
 use crate::mailrig::{MailRig, PASSWORD};
 use crate::support::{wait_until, Sandbox};

@@ -18,16 +18,16 @@ use itdesk::core::id::TicketId;
 use itdesk::core::lifecycle::Action;
 use itdesk::core::ticket::{Channel, ProblemType, Urgency};
 use itdesk::intake::{prepare, InboundMessage, Sender};
-use itdesk::outbox::render::{HelpdeskInfo, Renderer};
+use itdesk::outbox::render::Renderer;
 use itdesk::outbox::transport::{DeliveryError, OutgoingMessage, Transport, Transports};
-use itdesk::outbox::{digest, Dispatcher, RetryPolicy};
-use itdesk::stats::digest::{Cadence, DigestSettings};
-use itdesk::store::EntryBody;
+use itdesk::outbox::{digest, Dispatcher, DispatcherParts};
+use itdesk::queue::Cadence;
+use itdesk::queue::EntryBody;
 use serde_json::Value;
 
 use crate::support::Sandbox;
 
-const CONFIG: &str = "[digest]\nweekly = \"mon 09:00\"\nemail = [\"lead@example.test\"]\n";
+const CONFIG: &str = "[outbox]\nmax_notices_per_recipient_per_hour = 100\n[digest]\nweekly = \"mon 09:00\"\nemail = [\"lead@example.test\"]\n";
 
 /// October 2023 in Asia/Shanghai; the 9th is a Monday.
 fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
@@ -114,28 +114,21 @@ impl Week {
     }
 
     fn dispatcher(&self, recorder: Arc<Recorder>) -> Dispatcher {
-        Dispatcher {
-            store: self.core.store.clone(),
-            engine: self.core.engine.clone(),
-            renderer: Arc::new(Renderer::new(None).unwrap()),
-            transports: Transports {
-                email: Some(recorder),
-                chat: None,
+        Dispatcher::new(
+            &self.config,
+            DispatcherParts {
+                store: self.core.store.clone(),
+                engine: self.core.engine.clone(),
+                renderer: Arc::new(Renderer::new(None).unwrap()),
+                transports: Transports {
+                    email: Some(recorder),
+                    chat: None,
+                },
+                clock: self.clock.clone(),
+                wake: self.core.outbox_wake.clone(),
+                health: self.core.health.clone(),
             },
-            calendar: self.config.policy().calendar,
-            helpdesk: HelpdeskInfo {
-                name: "Test Desk".into(),
-                address: "helpdesk@example.test".into(),
-            },
-            clock: self.clock.clone(),
-            wake: self.core.outbox_wake.clone(),
-            retry: RetryPolicy::from_config(&self.config.outbox),
-            per_recipient_hourly_cap: 100,
-            group_labels: Default::default(),
-            sent_recently: Default::default(),
-            health: self.core.health.clone(),
-            digest: DigestSettings::from_config(&self.config).map(Arc::new),
-        }
+        )
     }
 
     /// Due times of the queued weekly (`true`) and monthly digest timers.
@@ -299,7 +292,7 @@ async fn a_week_of_tickets_becomes_statistics_a_digest_and_a_report() {
 
     // The daemon starts on Monday 08:00 and arms the digest for 09:00.
     clock.set(local(16, 8, 0));
-    let settings = DigestSettings::from_config(&week.config);
+    let settings = week.config.settings.digest.clone();
     digest::arm(&week.core.store, settings.as_ref(), clock.now()).unwrap();
     digest::arm(&week.core.store, settings.as_ref(), clock.now()).unwrap();
     assert_eq!(
@@ -612,13 +605,16 @@ fn digest_settings_are_checked_when_the_config_is_loaded() {
         assert!(err.contains(key) && err.contains(detail), "{line}: {err}");
     }
     let ok = load("weekly = \"off\"\nemail = [\"lead@example.test\"]").unwrap();
-    let settings = DigestSettings::from_config(&ok).unwrap();
+    let settings = ok.settings.digest.clone().unwrap();
     assert_eq!(
         (settings.weekly, settings.monthly.map(|m| m.spec())),
         (None, Some("1 09:00".to_string()))
     );
     assert!(
-        DigestSettings::from_config(&Config::parse("[store]\npath = \"/tmp/x\"\n", path).unwrap())
+        Config::parse("[store]\npath = \"/tmp/x\"\n", path)
+            .unwrap()
+            .settings
+            .digest
             .is_none(),
         "no [digest]: off"
     );

@@ -42,10 +42,10 @@ use crate::core::id::TicketId;
 use crate::core::lifecycle::{Action, ReplyIntent};
 use crate::core::ticket::{Channel, Lang, ProblemType, Status, Ticket, Urgency};
 use crate::engine::{EngineHandle, IntakeOutcome};
+use crate::health::{GatewayState, Health};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::{prepare, redact, InboundAttachment, InboundMessage, Request, Sender};
-use crate::ops::{GatewayState, Health};
 use crate::shutdown::Shutdown;
 use crate::store::{ChatCursor, ChatPlace, Store};
 

@@ -21,10 +21,10 @@ pub use gateway::ChatIntake;
 pub use transport::ChatTransport;
 
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError, DiscordConfig};
+use crate::config::{Config, ConfigError, DiscordConfig, DiscordIds};
 use crate::engine::EngineHandle;
+use crate::health::Health;
 use crate::intake::directory::Directory;
-use crate::ops::Health;
 use crate::store::Store;
 
 /// What the gateway side works with, from the rest of the daemon.
@@ -39,6 +39,7 @@ pub struct IntakeDeps {
 /// The bot's identity and where it works, from `[discord]`.
 pub struct Discord {
     config: DiscordConfig,
+    ids: DiscordIds,
     token: String,
     /// The groups' staff channels.
     group_channels: Vec<ChannelId>,
@@ -70,16 +71,16 @@ impl DmChannels {
 impl Discord {
     /// `None` when the config has no `[discord]` section.
     pub fn from_config(config: &Config) -> Result<Option<Discord>, ConfigError> {
-        let Some(discord) = &config.discord else {
+        let (Some(discord), Some(ids)) = (&config.discord, &config.settings.discord) else {
             return Ok(None);
         };
-        let group_channels = config
-            .groups
+        let group_channels = ids
+            .group_channels
             .values()
-            .filter_map(|g| g.chat_channel.as_deref())
-            .map(|c| ChannelId::new(snowflake(c)))
+            .map(|c| ChannelId::new(*c))
             .collect();
         Ok(Some(Discord {
+            ids: ids.clone(),
             config: discord.clone(),
             token: discord.token()?,
             group_channels,
@@ -122,13 +123,9 @@ impl Discord {
             http: self.http(),
             gateway_http: self.http(),
             settings: gateway::Settings {
-                guild: GuildId::new(snowflake(&self.config.guild_id)),
-                help_channel: self
-                    .config
-                    .help_channel
-                    .as_deref()
-                    .map(|c| ChannelId::new(snowflake(c))),
-                technician_role: RoleId::new(snowflake(&self.config.technician_role)),
+                guild: GuildId::new(self.ids.guild),
+                help_channel: self.ids.help_channel.map(ChannelId::new),
+                technician_role: RoleId::new(self.ids.technician_role),
                 note_prefix: self.config.note_prefix.clone(),
                 max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
             },
@@ -143,15 +140,6 @@ impl Discord {
             health,
         }
     }
-}
-
-/// An id from `[discord]` or `[groups.*]`.
-fn snowflake(id: &str) -> u64 {
-    // Invariant: `Config::load` checked every configured id is a positive number.
-    id.parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .expect("Discord ids validated at config load")
 }
 
 /// A parsed `<@&ROLE>` / `<@USER>` mention.

@@ -22,7 +22,8 @@ use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
 use crate::engine::EngineHandle;
 use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
-use crate::store::{ChatCursor, ChatPlace, Destination, Store, ThreadLink};
+use crate::queue::Destination;
+use crate::store::{ChatCursor, ChatPlace, Store, ThreadLink};
 
 /// Discord refuses longer message content.
 const MAX_CONTENT_CHARS: usize = 2000;

@@ -1,4 +1,5 @@
-//! The health handle: one cheap-to-clone value that the IMAP intake, the chat
+//! The health handle (a leaf: reporters convert their own errors into its
+//! plain values): one cheap-to-clone value that the IMAP intake, the chat
 //! gateway, the engine and the outbox report to, and that `/metrics`,
 //! `/healthz` and the alert watchdog read. Metrics live in a prometheus-client
 //! registry and are encoded by it, never formatted by hand.
@@ -18,12 +19,9 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 use tracing::info;
 
-use crate::channels::imap::ImapError;
 use crate::core::ticket::Channel;
-use crate::outbox::transport::DeliveryError;
-use crate::store::{Census, Destination, Store};
-
-use super::alerts::Condition;
+use crate::queue::Destination;
+use crate::store::{Census, Store};
 
 /// Why an IMAP connection or session failed, as far as health is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,16 +38,36 @@ pub enum ImapFailure {
     Session,
 }
 
-impl From<&ImapError> for ImapFailure {
-    fn from(e: &ImapError) -> ImapFailure {
-        match e {
-            ImapError::Connect { .. } | ImapError::Tls { .. } | ImapError::Timeout(_) => {
-                ImapFailure::Connection
-            }
-            ImapError::Login { .. } => ImapFailure::Login,
-            ImapError::TokenRejected { .. } => ImapFailure::TokenRejected,
-            ImapError::Token(_) => ImapFailure::Token,
-            _ => ImapFailure::Session,
+/// A notice that could not be delivered: retried, or given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFailure {
+    Temporary,
+    Permanent,
+}
+
+/// What the alert watchdog warns the on-duty staff about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Condition {
+    ImapFailing,
+    OauthRejected,
+    OauthExpiring,
+    DeadLetters,
+}
+
+impl Condition {
+    pub const ALL: [Condition; 4] = [
+        Condition::ImapFailing,
+        Condition::OauthRejected,
+        Condition::OauthExpiring,
+        Condition::DeadLetters,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Condition::ImapFailing => "imap_failing",
+            Condition::OauthRejected => "oauth_rejected",
+            Condition::OauthExpiring => "oauth_expiring",
+            Condition::DeadLetters => "dead_letters",
         }
     }
 }
@@ -303,10 +321,10 @@ impl Health {
             .inc();
     }
 
-    pub fn notice_failed(&self, dest: &Destination, error: &DeliveryError) {
-        let kind = match error {
-            DeliveryError::Temporary(_) => "temporary",
-            DeliveryError::Permanent(_) => "permanent",
+    pub fn notice_failed(&self, dest: &Destination, failure: DeliveryFailure) {
+        let kind = match failure {
+            DeliveryFailure::Temporary => "temporary",
+            DeliveryFailure::Permanent => "permanent",
         };
         self.metrics()
             .notices_failed
@@ -453,7 +471,7 @@ mod tests {
         });
         h.notice_failed(
             &Destination::ChatUser { user: "1".into() },
-            &DeliveryError::Permanent("no".into()),
+            DeliveryFailure::Permanent,
         );
         h.imap_failed(now, ImapFailure::Connection, "refused");
         h.imap_failed(now, ImapFailure::Connection, "refused");

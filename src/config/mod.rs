@@ -7,14 +7,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
-use chrono_tz::Tz;
+use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::core::calendar::{Calendar, Span};
+use crate::core::calendar::Span;
 use crate::core::sla::Policy;
 use crate::core::ticket::{Lang, ProblemType};
 use crate::intake::classify::Rules;
+
+mod settings;
+pub use settings::{AlertSettings, DiscordIds, MetricsSettings, RotaSlot, Settings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -75,6 +77,9 @@ pub struct Config {
     /// Where the file was read from, for messages.
     #[serde(skip)]
     pub source: PathBuf,
+    /// The values above converted, filled by `parse` (the only way a Config is made).
+    #[serde(skip)]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -428,28 +433,6 @@ impl Default for DigestConfig {
     }
 }
 
-impl DigestConfig {
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        use crate::stats::digest::{Cadence, Schedule};
-        Schedule::parse(Cadence::Weekly, &self.weekly).map_err(|r| ("weekly", r))?;
-        Schedule::parse(Cadence::Monthly, &self.monthly).map_err(|r| ("monthly", r))?;
-        if let Some(lang) = self
-            .language
-            .as_deref()
-            .filter(|l| Lang::parse(l).is_none())
-        {
-            return Err((
-                "language",
-                format!("must be \"en\" or \"zh-CN\", got {lang:?}"),
-            ));
-        }
-        if let Some(bad) = self.email.iter().find(|a| !a.contains('@')) {
-            return Err(("email", format!("{bad:?} is not an email address")));
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
@@ -490,31 +473,6 @@ pub struct MetricsConfig {
     pub imap_unhealthy_after: Span,
 }
 
-impl MetricsConfig {
-    /// The validated listen address.
-    pub fn addr(&self) -> Result<std::net::SocketAddr, (&'static str, String)> {
-        let addr: std::net::SocketAddr = self.listen.parse().map_err(|_| {
-            (
-                "listen",
-                format!(
-                    "{:?} is not an address like \"127.0.0.1:9464\"",
-                    self.listen
-                ),
-            )
-        })?;
-        if !addr.ip().is_loopback() && !self.allow_remote {
-            return Err(("listen", format!("{addr} is reachable from other machines and the endpoints have no authentication; use a loopback address, or set [metrics].allow_remote = true")));
-        }
-        Ok(addr)
-    }
-
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        self.addr()?;
-        elapsed(self.imap_unhealthy_after).map_err(|r| ("imap_unhealthy_after", r))?;
-        Ok(())
-    }
-}
-
 /// Alerts to `[on_duty]` about the daemon's own health.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -537,20 +495,6 @@ impl Default for AlertsConfig {
             dead_letters: 10,
             token_expiry_warning: Span::Elapsed { seconds: 15 * 60 },
         }
-    }
-}
-
-impl AlertsConfig {
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        elapsed(self.every).map_err(|r| ("every", r))?;
-        elapsed(self.token_expiry_warning).map_err(|r| ("token_expiry_warning", r))?;
-        if self.imap_failures == 0 {
-            return Err(("imap_failures", "must be at least 1".into()));
-        }
-        if self.dead_letters == 0 {
-            return Err(("dead_letters", "must be at least 1".into()));
-        }
-        Ok(())
     }
 }
 
@@ -617,6 +561,13 @@ impl Config {
         })?;
         config.source = path.to_path_buf();
         config.validate(raw)?;
+        config.settings =
+            settings::derive(&config).map_err(|(section, key, reason)| ConfigError::Invalid {
+                path: config.source.clone(),
+                key: format!("{section}.{key}"),
+                line: line_of(raw, &section, key),
+                reason,
+            })?;
         Ok(config)
     }
 
@@ -627,8 +578,6 @@ impl Config {
             line: line_of(raw, section, key),
             reason,
         };
-        self.calendar()
-            .map_err(|(key, reason)| invalid("calendar", key, reason))?;
         if !(0.0..=1.0).contains(&self.sla.breach_warning_ratio) {
             return Err(invalid(
                 "sla",
@@ -636,16 +585,6 @@ impl Config {
                 format!(
                     "must be between 0 and 1, got {}",
                     self.sla.breach_warning_ratio
-                ),
-            ));
-        }
-        if Lang::parse(&self.helpdesk.default_language).is_none() {
-            return Err(invalid(
-                "helpdesk",
-                "default_language",
-                format!(
-                    "must be \"en\" or \"zh-CN\", got {:?}",
-                    self.helpdesk.default_language
                 ),
             ));
         }
@@ -707,92 +646,16 @@ impl Config {
         self.classify
             .validate()
             .map_err(|r| invalid("classify", "types", r))?;
-        if let Some(digest) = &self.digest {
-            digest
-                .validate()
-                .map_err(|(key, reason)| invalid("digest", key, reason))?;
-        }
-        if let Some(metrics) = &self.metrics {
-            metrics
-                .validate()
-                .map_err(|(key, reason)| invalid("metrics", key, reason))?;
-        }
-        self.alerts
-            .validate()
-            .map_err(|(key, reason)| invalid("alerts", key, reason))?;
         if let Some(discord) = &self.discord {
             discord
                 .validate()
                 .map_err(|(key, reason)| invalid("discord", key, reason))?;
         }
-        for (name, group) in &self.groups {
-            if let Some(channel) = &group.chat_channel {
-                check_snowflake(channel)
-                    .map_err(|r| invalid(&format!("groups.{name}"), "chat_channel", r))?;
-            }
-        }
         Ok(())
     }
 
-    /// The business calendar; the error names the offending key.
-    pub fn calendar(&self) -> Result<Calendar, (&'static str, String)> {
-        let c = &self.calendar;
-        let tz: Tz = c.timezone.parse().map_err(|_| {
-            (
-                "timezone",
-                format!(
-                    "unknown time zone {:?} (use an IANA name like \"Asia/Shanghai\")",
-                    c.timezone
-                ),
-            )
-        })?;
-        let days = c
-            .working_days
-            .iter()
-            .map(|d| {
-                d.parse::<Weekday>().map_err(|_| {
-                    (
-                        "working_days",
-                        format!("{d:?} is not a weekday (use mon, tue, …)"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let time = |key: &'static str, s: &str| {
-            NaiveTime::parse_from_str(s, "%H:%M")
-                .map_err(|_| (key, format!("{s:?} is not a time like \"09:00\"")))
-        };
-        let start = time("day_start", &c.day_start)?;
-        let end = time("day_end", &c.day_end)?;
-        Calendar::new(
-            tz,
-            &days,
-            start,
-            end,
-            c.holidays.iter().copied(),
-            c.extra_working_days.iter().copied(),
-        )
-        .map_err(|e| ("working_days", e.to_string()))
-    }
-
     pub fn policy(&self) -> Policy {
-        let s = &self.sla;
-        Policy {
-            // Invariant: `load` validated the calendar.
-            calendar: self.calendar().expect("calendar validated at load"),
-            ack_within: s.ack,
-            ack_within_urgent: s.ack_urgent,
-            resolve_urgent: s.urgent,
-            resolve_high: s.high,
-            resolve_medium: s.medium,
-            resolve_low: s.low,
-            progress_every: s.progress_every,
-            breach_warning_ratio: s.breach_warning_ratio,
-            repage_every: s.repage_every,
-            confirm_reminder_after: s.confirm_reminder_after,
-            auto_close_after: s.auto_close_after,
-            reopen_window: s.reopen_window,
-        }
+        self.settings.policy.clone()
     }
 
     /// Reads every configured secret once, so a missing password file is
@@ -811,7 +674,7 @@ impl Config {
     }
 
     pub fn default_lang(&self) -> Lang {
-        Lang::parse(&self.helpdesk.default_language).unwrap_or_default()
+        self.settings.default_lang
     }
 
     pub fn control_socket(&self) -> PathBuf {
@@ -848,61 +711,10 @@ impl DiscordConfig {
                 ));
             }
         }
-        check_snowflake(&self.guild_id).map_err(|r| ("guild_id", r))?;
-        check_snowflake(&self.technician_role).map_err(|r| ("technician_role", r))?;
-        for (key, id) in [
-            ("help_channel", &self.help_channel),
-            ("lead_role", &self.lead_role),
-            ("on_duty_channel", &self.on_duty_channel),
-        ] {
-            if let Some(id) = id {
-                check_snowflake(id).map_err(|r| (key, r))?;
-            }
-        }
         if self.note_prefix.trim().is_empty() {
             return Err(("note_prefix", "must not be empty".into()));
         }
-        for (n, slot) in self.on_duty.iter().enumerate() {
-            let n = n + 1;
-            if slot.days.is_empty() {
-                return Err(("on_duty", format!("slot {n}: days is empty")));
-            }
-            for d in &slot.days {
-                d.parse::<Weekday>().map_err(|_| {
-                    (
-                        "on_duty",
-                        format!("slot {n}: {d:?} is not a weekday (use mon, tue, …)"),
-                    )
-                })?;
-            }
-            for t in [&slot.from, &slot.to] {
-                NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
-                    (
-                        "on_duty",
-                        format!("slot {n}: {t:?} is not a time like \"09:00\""),
-                    )
-                })?;
-            }
-            if !is_mention(&slot.mention) {
-                return Err((
-                    "on_duty",
-                    format!(
-                        "slot {n}: mention {:?} must be <@&ROLE_ID> or <@USER_ID>",
-                        slot.mention
-                    ),
-                ));
-            }
-        }
         Ok(())
-    }
-}
-
-fn check_snowflake(id: &str) -> Result<(), String> {
-    match id.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(()),
-        _ => Err(format!(
-            "{id:?} is not a Discord id (the number Discord shows with developer mode on)"
-        )),
     }
 }
 
@@ -910,7 +722,7 @@ fn check_snowflake(id: &str) -> Result<(), String> {
 pub fn is_mention(s: &str) -> bool {
     let inner = s.strip_prefix("<@").and_then(|r| r.strip_suffix('>'));
     let id = inner.map(|i| i.trim_start_matches(['&', '!']));
-    id.is_some_and(|id| check_snowflake(id).is_ok())
+    id.is_some_and(|id| settings::snowflake(id).is_ok())
 }
 
 /// 1-based line of `key = …` inside `[section]`, for messages.
