@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::channels::discord::{Discord, IntakeDeps};
@@ -137,61 +138,57 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     }
     let core = Core::start(&config, clock.clone())?;
 
-    let imap_task = match &config.imap {
-        Some(imap) => {
-            let password = match imap.auth {
-                ImapAuth::Login => Some(resolve_secret(
-                    "imap",
-                    &imap.password_file,
-                    &imap.password_env,
-                )?),
-                ImapAuth::Xoauth2 => None,
-            };
-            let intake = ImapIntake {
-                config: imap.clone(),
-                password,
-                engine: core.engine.clone(),
-                store: core.store.clone(),
-                limits: email_limits(&config),
-                max_message_bytes: mb(config.intake.max_message_mb),
-                rules: config.classify.clone(),
-                directory: core.control.directory.clone(),
-                clock: clock.clone(),
-                health: core.health.clone(),
-            };
-            core.health.track_imap();
-            Some(tokio::spawn(intake.run(shutdown.clone())))
-        }
-        None => None,
-    };
+    // Every task of the daemon, in the order they stop: what takes work in
+    // (mail, chat, the CLI, the ops endpoints), then the outbox; the engine
+    // (started in `Core`) drains last.
+    let mut intake_tasks = JoinSet::new();
+    if let Some(imap) = &config.imap {
+        let password = match imap.auth {
+            ImapAuth::Login => Some(resolve_secret(
+                "imap",
+                &imap.password_file,
+                &imap.password_env,
+            )?),
+            ImapAuth::Xoauth2 => None,
+        };
+        let intake = ImapIntake {
+            config: imap.clone(),
+            password,
+            engine: core.engine.clone(),
+            limits: email_limits(&config),
+            max_message_bytes: mb(config.intake.max_message_mb),
+            rules: config.classify.clone(),
+            directory: core.control.directory.clone(),
+            clock: clock.clone(),
+            health: core.health.clone(),
+        };
+        core.health.track_imap();
+        intake_tasks.spawn(intake.run(shutdown.clone()));
+    }
 
     // The chat bot: events in from the gateway, notices out through the outbox.
-    let discord_task = match Discord::from_config(&config)? {
-        Some(discord) => {
-            transports.chat = Some(discord.transport(core.store.clone(), core.engine.clone()));
-            let deps = IntakeDeps {
-                engine: core.engine.clone(),
-                store: core.store.clone(),
-                directory: core.control.directory.clone(),
-                clock: clock.clone(),
-                health: core.health.clone(),
-            };
-            let intake = discord.intake(&config, deps);
-            Some(tokio::spawn(intake.run(shutdown.clone())))
-        }
-        None => None,
-    };
+    if let Some(discord) = Discord::from_config(&config)? {
+        transports.chat = Some(discord.transport(core.engine.clone()));
+        let deps = IntakeDeps {
+            engine: core.engine.clone(),
+            directory: core.control.directory.clone(),
+            clock: clock.clone(),
+            health: core.health.clone(),
+        };
+        intake_tasks.spawn(discord.intake(&config, deps).run(shutdown.clone()));
+    }
 
     let socket = config.control_socket();
     let listener = server::bind(&socket)?;
-    let control_task = tokio::spawn(server::serve(
+    intake_tasks.spawn(server::serve(
         listener,
         socket.clone(),
         core.control.clone(),
         shutdown.clone(),
     ));
 
-    let ops_tasks = ops::spawn(
+    ops::spawn(
+        &mut intake_tasks,
         &config,
         &core.store,
         &core.engine,
@@ -216,27 +213,21 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
             health: core.health.clone(),
         },
     );
-    let outbox_task = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let mut outbox = JoinSet::new();
+    outbox.spawn(dispatcher.run(shutdown.clone()));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
 
     let mut stop = shutdown.clone();
     stop.wait().await;
     info!("shutting down: stopping intake, draining the engine and the outbox");
-    if let Some(task) = imap_task {
-        let _ = task.await;
-    }
-    if let Some(task) = discord_task {
-        let _ = task.await;
-    }
-    let _ = control_task.await;
-    for task in ops_tasks {
-        let _ = task.await;
-    }
-    if tokio::time::timeout(DRAIN_DEADLINE, outbox_task)
-        .await
-        .is_err()
-    {
+    while intake_tasks.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
+        while outbox.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
         warn!("outbox did not finish within {DRAIN_DEADLINE:?}; unsent notices stay queued");
+        outbox.shutdown().await;
     }
     core.stop().await?;
     info!("stopped cleanly");

@@ -363,11 +363,16 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run => {
             let (trigger, shutdown) = crate::shutdown::channel();
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                trigger.trigger();
-            });
-            app::run(config, shutdown).await?;
+            let run = app::run(config, shutdown);
+            tokio::pin!(run);
+            // A signal starts the shutdown; the daemon then finishes it.
+            tokio::select! {
+                result = &mut run => result?,
+                () = wait_for_signal() => {
+                    trigger.trigger();
+                    run.await?;
+                }
+            }
             Ok(())
         }
         Command::CheckConfig => {

@@ -30,9 +30,7 @@ use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, Request};
-use crate::queue::Quarantined;
 use crate::shutdown::Shutdown;
-use crate::store::{Store, StoreError};
 
 /// Bound on connect, login and every command but the big fetch.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -89,8 +87,6 @@ pub enum ImapError {
     Mailbox { mailbox: String, reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl From<&ImapError> for ImapFailure {
@@ -116,7 +112,6 @@ pub struct ImapIntake {
     /// Resolved password for `auth = "login"`.
     pub password: Option<String>,
     pub engine: EngineHandle,
-    pub store: Store,
     pub limits: EmailLimits,
     pub max_message_bytes: u64,
     pub rules: Rules,
@@ -338,7 +333,7 @@ impl ImapIntake {
                 mailbox: mailbox.clone(),
                 reason: e.to_string(),
             })?;
-        self.note_uidvalidity(selected.uid_validity)?;
+        self.note_uidvalidity(selected.uid_validity).await?;
         let capabilities = timed("CAPABILITY", session.capabilities())
             .await?
             .map_err(|e| protocol("CAPABILITY", e))?;
@@ -421,19 +416,19 @@ impl ImapIntake {
 
     /// A new UIDVALIDITY means the server renumbered the mailbox; the
     /// Message-ID index keeps already-ticketed mail from being ticketed again.
-    fn note_uidvalidity(&self, validity: Option<u32>) -> Result<(), ImapError> {
+    async fn note_uidvalidity(&self, validity: Option<u32>) -> Result<(), ImapError> {
         let key = format!(
             "imap:{}:{}:uidvalidity",
             self.config.username, self.config.mailbox
         );
         let now = validity.unwrap_or(0).to_be_bytes();
-        match self.store.meta(&key)? {
+        match self.engine.meta(&key)? {
             Some(old) if old.as_slice() != now => {
                 warn!(mailbox = %self.config.mailbox, "UIDVALIDITY changed; relying on Message-ID de-duplication")
             }
             _ => {}
         }
-        self.store.set_meta(&key, &now)?;
+        self.engine.set_meta(key, now.to_vec()).await?;
         Ok(())
     }
 
@@ -658,17 +653,11 @@ impl ImapIntake {
     }
 
     async fn quarantine(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), ImapError> {
-        let id = self.store.generate_id()?;
         let origin = format!("imap:{} uid {uid}", self.config.mailbox);
-        warn!(%origin, quarantine = id, %reason, "message quarantined (see `itdesk quarantine list`)");
-        self.store.quarantine(&Quarantined {
-            id,
-            at: self.clock.now(),
-            origin: origin.clone(),
-            reason: reason.clone(),
-            raw,
-        })?;
-        self.store.flush().await?;
+        let id = self
+            .engine
+            .quarantine(origin.clone(), reason.clone(), raw)
+            .await?;
         let text = format!("A message ({origin}) could not be processed and was quarantined as #{id}: {reason}.\nInspect it with `itdesk quarantine show {id}`; `itdesk quarantine retry {id}` runs it through intake again.");
         self.engine.alert(text).await?;
         Ok(())

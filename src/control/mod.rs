@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 
 use crate::clock::Clock;
 use crate::core::id::TicketId;
-use crate::core::lifecycle::Action;
 use crate::core::ticket::{Channel, ProblemType, Status, Ticket, Urgency};
-use crate::engine::{EngineError, EngineHandle, IntakeOutcome, Routing};
+pub use crate::engine::Change;
+use crate::engine::{EngineError, EngineHandle, IntakeOutcome, Outcome, Routing};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
@@ -103,51 +103,6 @@ pub enum ControlRequest {
     },
 }
 
-/// What staff can do to a ticket from the CLI.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "change", rename_all = "snake_case")]
-pub enum Change {
-    Claim,
-    Assign {
-        to: String,
-    },
-    Note {
-        text: String,
-    },
-    Step {
-        text: String,
-    },
-    Reply {
-        text: String,
-    },
-    Ask {
-        text: String,
-    },
-    Urgency {
-        to: Urgency,
-        reason: Option<String>,
-    },
-    Type {
-        to: ProblemType,
-    },
-    Eta {
-        eta: chrono::DateTime<chrono::Utc>,
-        reason: String,
-    },
-    Escalate {
-        reason: String,
-    },
-    Resolve {
-        fix: String,
-    },
-    Reopen {
-        reason: String,
-    },
-    Close {
-        reason: String,
-    },
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlResponse {
@@ -219,10 +174,11 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
         }
         ControlRequest::Show { id } => show(ctx, &id),
         ControlRequest::Act { id, by, change } => {
-            let action = to_action(ctx, &id, by, change)?;
-            match ctx.engine.act(id, action).await? {
-                Ok(t) => Ok(to_json(&t)),
-                Err(refusal) => Err(ControlError::Refused(refusal.to_string())),
+            match ctx.engine.change(id.clone(), by, change, None).await? {
+                Outcome::Applied(t) => Ok(to_json(&t)),
+                Outcome::Refused(refusal) => Err(ControlError::Refused(refusal.to_string())),
+                // Not for a change without a message id; said plainly all the same.
+                Outcome::AlreadySeen => Err(ControlError::Refused("already done".into())),
             }
         }
         ControlRequest::OutboxList => {
@@ -326,38 +282,6 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
         }
         _ => unreachable!("only quarantine requests are routed here"),
     }
-}
-
-fn to_action(
-    ctx: &ControlContext,
-    id: &TicketId,
-    by: String,
-    change: Change,
-) -> Result<Action, ControlError> {
-    Ok(match change {
-        Change::Claim => Action::Claim { by },
-        Change::Assign { to } => Action::Assign { to, by },
-        Change::Note { text } => Action::Note { by, text },
-        Change::Step { text } => Action::Step { by, text },
-        Change::Reply { text } => Action::Relay { by, text },
-        Change::Ask { text } => Action::AskRequester { by, text },
-        Change::Urgency { to, reason } => Action::SetUrgency { to, by, reason },
-        Change::Type { to } => {
-            ctx.store
-                .ticket(id)?
-                .ok_or_else(|| ControlError::NotFound(id.clone()))?;
-            Action::SetType {
-                to,
-                group: ctx.routing.group_for(to).to_string(),
-                by,
-            }
-        }
-        Change::Eta { eta, reason } => Action::SetEta { eta, reason, by },
-        Change::Escalate { reason } => Action::Escalate { by, reason },
-        Change::Resolve { fix } => Action::Resolve { by, fix },
-        Change::Reopen { reason } => Action::Reopen { by, reason },
-        Change::Close { reason } => Action::Close { by, reason },
-    })
 }
 
 fn show(ctx: &ControlContext, id: &TicketId) -> Result<Value, ControlError> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse};
@@ -34,12 +35,13 @@ pub async fn serve(
     ctx: Arc<ControlContext>,
     mut shutdown: Shutdown,
 ) {
+    let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let ctx = ctx.clone();
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         if let Err(e) = connection(stream, &ctx).await {
                             debug!(error = %e, "control connection ended with an error");
                         }
@@ -47,10 +49,12 @@ pub async fn serve(
                 }
                 Err(e) => warn!(error = %e, "control socket accept failed"),
             },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = shutdown.wait() => break,
         }
     }
     let _ = std::fs::remove_file(&path);
+    crate::shutdown::finish(connections, "control").await;
 }
 
 async fn connection(stream: UnixStream, ctx: &ControlContext) -> std::io::Result<()> {

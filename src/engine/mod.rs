@@ -6,6 +6,9 @@
 //! Invariant: no other task writes tickets. Being the only writer, the engine can
 //! read-then-write without races; sled transactions make each decision atomic.
 
+mod change;
+mod port;
+mod requesters;
 mod rota;
 mod route;
 
@@ -28,11 +31,13 @@ use crate::core::ticket::{Attachment, Channel, Lang, Status, Ticket};
 use crate::health::Health;
 use crate::intake::{reply::parse_reply, Automated, Request};
 use crate::queue::{Destination, EntryBody, OutgoingNotice, QueueEntry};
-use crate::store::{Commit, QueueKey, Store, StoreError, ThreadLink};
+use crate::store::{Commit, QueueKey, Store, StoreError};
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
+pub use change::{Change, Outcome};
+pub use port::{ChatCursor, ChatPlace, ThreadLink};
 pub use route::Routing;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,26 +80,41 @@ impl IntakeOutcome {
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
+/// A core action as it is, or a staff change mapped to one by the engine.
+enum Act {
+    Core(Action),
+    Staff { by: String, change: Change },
+}
+
 enum Command {
     Intake(Box<Request>, Reply<IntakeOutcome>),
     IntakeBatch(Vec<Request>, Reply<Vec<IntakeOutcome>>),
-    Act(TicketId, Action, Reply<Result<Ticket, Refusal>>),
-    ActOnce(
-        TicketId,
-        Action,
-        String,
-        Reply<Option<Result<Ticket, Refusal>>>,
-    ),
+    /// `once`: the id of the message or interaction that carried it, recorded
+    /// with the change so that a repeat is `AlreadySeen`.
+    Act {
+        id: TicketId,
+        act: Act,
+        once: Option<String>,
+        reply: Reply<Outcome>,
+    },
     LinkThread(TicketId, ThreadLink, Reply<()>),
     Fire(QueueKey, QueueEntry, Reply<()>),
     Import(Box<Ticket>, Reply<()>),
     Alert(String, Reply<()>),
+    Keep(port::Bookkeeping, Reply<()>),
+    Quarantine {
+        origin: String,
+        reason: String,
+        raw: Vec<u8>,
+        reply: Reply<u64>,
+    },
 }
 
 /// The way in: cheap to clone, one per task that needs to change tickets.
 #[derive(Clone)]
 pub struct EngineHandle {
     tx: mpsc::Sender<Command>,
+    reader: port::Reader,
 }
 
 impl EngineHandle {
@@ -129,25 +149,46 @@ impl EngineHandle {
         Ok(Answer(rx))
     }
 
-    pub async fn act(
-        &self,
-        id: TicketId,
-        action: Action,
-    ) -> Result<Result<Ticket, Refusal>, EngineError> {
-        self.call(|r| Command::Act(id, action, r)).await
+    pub async fn act(&self, id: TicketId, action: Action) -> Result<Outcome, EngineError> {
+        self.send_act(id, Act::Core(action), None).await
     }
 
     /// `act` for an action carried by a chat message or interaction that may be
-    /// delivered again (gateway replays): `message_id` is recorded with the change,
-    /// and `None` means it was seen before and nothing was done.
+    /// delivered again (gateway replays): `message_id` is recorded with the
+    /// change, and a repeat is `AlreadySeen`.
     pub async fn act_once(
         &self,
         id: TicketId,
         action: Action,
         message_id: String,
-    ) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
-        self.call(|r| Command::ActOnce(id, action, message_id, r))
-            .await
+    ) -> Result<Outcome, EngineError> {
+        self.send_act(id, Act::Core(action), Some(message_id)).await
+    }
+
+    /// A staff change by `by`, from any surface; `once` as for `act_once`.
+    pub async fn change(
+        &self,
+        id: TicketId,
+        by: String,
+        change: Change,
+        once: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        self.send_act(id, Act::Staff { by, change }, once).await
+    }
+
+    async fn send_act(
+        &self,
+        id: TicketId,
+        act: Act,
+        once: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        self.call(|reply| Command::Act {
+            id,
+            act,
+            once,
+            reply,
+        })
+        .await
     }
 
     /// Records the ticket's chat thread (both directions, durably).
@@ -223,8 +264,9 @@ impl Engine {
     /// finishing the commands already sent — that is the drain on shutdown.
     pub fn spawn(self) -> (EngineHandle, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(256);
+        let reader = port::Reader::new(self.store.clone());
         let task = tokio::spawn(self.run(rx));
-        (EngineHandle { tx }, task)
+        (EngineHandle { tx, reader }, task)
     }
 
     async fn run(self, mut rx: mpsc::Receiver<Command>) {
@@ -250,13 +292,17 @@ impl Engine {
                         let _ = reply.send(Err(e));
                     }
                 },
-                Command::Act(id, action, reply) => {
-                    let r = self.act(&id, action).await;
-                    let _ = reply.send(r);
-                }
-                Command::ActOnce(id, action, message_id, reply) => {
-                    let r = self.act_once(&id, action, message_id).await;
-                    let _ = reply.send(r);
+                Command::Act {
+                    id,
+                    act,
+                    once,
+                    reply,
+                } => {
+                    let action = match act {
+                        Act::Core(action) => action,
+                        Act::Staff { by, change } => change.into_action(by, &self.routing),
+                    };
+                    let _ = reply.send(self.act(&id, action, once).await);
                 }
                 Command::LinkThread(id, link, reply) => {
                     let r = self.link_thread(&id, &link).await;
@@ -269,6 +315,17 @@ impl Engine {
                 Command::Alert(text, reply) => {
                     let r = self.alert(text).await;
                     let _ = reply.send(r);
+                }
+                Command::Keep(what, reply) => {
+                    let _ = reply.send(self.keep(what).await);
+                }
+                Command::Quarantine {
+                    origin,
+                    reason,
+                    raw,
+                    reply,
+                } => {
+                    let _ = reply.send(self.quarantine(origin, reason, raw).await);
                 }
                 Command::Import(ticket, reply) => {
                     let r = self.store.import(&ticket).map_err(EngineError::from);
@@ -505,24 +562,23 @@ impl Engine {
         &self,
         id: &TicketId,
         action: Action,
-    ) -> Result<Result<Ticket, Refusal>, EngineError> {
-        let now = self.clock.now();
-        self.apply(id, action, now, Vec::new(), None).await
-    }
-
-    async fn act_once(
-        &self,
-        id: &TicketId,
-        action: Action,
-        message_id: String,
-    ) -> Result<Option<Result<Ticket, Refusal>>, EngineError> {
-        if self.store.ticket_for_message(&message_id)?.is_some() {
-            return Ok(None);
+        once: Option<String>,
+    ) -> Result<Outcome, EngineError> {
+        if let Some(message_id) = &once {
+            if self.store.ticket_for_message(message_id)?.is_some() {
+                return Ok(Outcome::AlreadySeen);
+            }
         }
         let now = self.clock.now();
-        Ok(Some(
-            self.apply(id, action, now, vec![message_id], None).await?,
-        ))
+        Ok(
+            match self
+                .apply(id, action, now, once.into_iter().collect(), None)
+                .await?
+            {
+                Ok(t) => Outcome::Applied(Box::new(t)),
+                Err(refusal) => Outcome::Refused(refusal),
+            },
+        )
     }
 
     async fn link_thread(&self, id: &TicketId, link: &ThreadLink) -> Result<(), EngineError> {

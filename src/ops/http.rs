@@ -18,6 +18,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::verdict::verdict;
@@ -55,12 +56,13 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
 
 /// Serves until shutdown.
 pub async fn serve(listener: TcpListener, endpoint: Arc<OpsEndpoint>, mut shutdown: Shutdown) {
+    let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let endpoint = endpoint.clone();
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         let service = service_fn(move |req| {
                             let endpoint = endpoint.clone();
                             async move { Ok::<_, Infallible>(endpoint.respond(&req)) }
@@ -79,9 +81,11 @@ pub async fn serve(listener: TcpListener, endpoint: Arc<OpsEndpoint>, mut shutdo
                 }
                 Err(e) => warn!(error = %e, "metrics listener accept failed"),
             },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = shutdown.wait() => break,
         }
     }
+    crate::shutdown::finish(connections, "metrics").await;
     debug!("metrics endpoint stopped");
 }
 

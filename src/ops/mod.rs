@@ -12,7 +12,7 @@ pub mod watchdog;
 
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::clock::Clock;
@@ -22,17 +22,17 @@ use crate::health::Health;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
-/// Starts the alert watchdog and, with `[metrics]`, the HTTP endpoint; both
-/// stop on `shutdown`. Await the handles before the engine is stopped.
+/// Starts the alert watchdog and, with `[metrics]`, the HTTP endpoint, in
+/// `tasks`; both stop on `shutdown`. Await them before the engine is stopped.
 pub async fn spawn(
+    tasks: &mut JoinSet<()>,
     config: &Config,
     store: &Store,
     engine: &EngineHandle,
     health: &Health,
     clock: Arc<dyn Clock>,
     shutdown: &Shutdown,
-) -> Result<Vec<JoinHandle<()>>, http::HttpError> {
-    let mut tasks = Vec::new();
+) -> Result<(), http::HttpError> {
     if let Some(metrics) = &config.settings.metrics {
         let listener = http::bind(metrics.addr).await?;
         let endpoint = http::OpsEndpoint {
@@ -42,11 +42,7 @@ pub async fn spawn(
             imap_unhealthy_after: metrics.imap_unhealthy_after,
         };
         info!(addr = %metrics.addr, "serving /metrics and /healthz");
-        tasks.push(tokio::spawn(http::serve(
-            listener,
-            Arc::new(endpoint),
-            shutdown.clone(),
-        )));
+        tasks.spawn(http::serve(listener, Arc::new(endpoint), shutdown.clone()));
     }
     let a = &config.settings.alerts;
     let watchdog = watchdog::Watchdog {
@@ -66,6 +62,6 @@ pub async fn spawn(
             .filter(|i| i.auth == ImapAuth::Xoauth2)
             .and_then(|i| i.oauth_token_file.clone()),
     };
-    tasks.push(tokio::spawn(watchdog.run(shutdown.clone())));
-    Ok(tasks)
+    tasks.spawn(watchdog.run(shutdown.clone()));
+    Ok(())
 }

@@ -6,69 +6,34 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use itdesk::app::Core;
-use itdesk::clock::SystemClock;
-use itdesk::config::Config;
 use itdesk::core::effect::NoticeKind;
-use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
-use itdesk::engine::IntakeOutcome;
-use itdesk::intake::Request;
 use itdesk::queue::EntryBody;
 use itdesk::store::Store;
 
-const CHILD_ENV: &str = "ITDESK_CRASH_CHILD_CONFIG";
-
-fn request(n: u64) -> Request {
-    Request {
-        channel: Channel::Email,
-        message_id: format!("crash-{n}-{}@example.test", std::process::id()),
-        references: Vec::new(),
-        ticket_tag: None,
-        requester: Requester {
-            email: Some(format!("user{n}@example.test")),
-            ..Requester::default()
-        },
-        subject: format!("request {n}"),
-        body: "The monitor flickers and goes black after ten minutes.".into(),
-        problem_type: ProblemType::Hardware,
-        urgency: Urgency::Medium,
-        expected_time: None,
-        vague: false,
-        lang: Lang::En,
-        attachments: Vec::new(),
-        automated: None,
-        bounce: None,
-        warnings: Vec::new(),
-        received_at: chrono::Utc::now(),
-    }
-}
-
-/// The child: not a test of its own; runs only when the parent sets CHILD_ENV.
-#[test]
-fn crash_child() {
-    let Ok(config) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let config = Config::load(std::path::Path::new(&config)).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let core = Core::start(&config, Arc::new(SystemClock)).unwrap();
-        for n in 0.. {
-            if let IntakeOutcome::Created(id) = core.engine.intake(request(n)).await.unwrap() {
-                // Printed only after the engine flushed: the parent may rely on it.
-                println!("committed {id}");
-            }
-        }
-    });
+/// The child process: `examples/crash_child.rs`, built by `cargo test`.
+fn crash_child() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/it-… → target/debug/examples/crash_child
+    let child = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join("crash_child");
+    assert!(
+        child.exists(),
+        "{} is missing: `cargo test` builds it (or `cargo build --example crash_child`)",
+        child.display()
+    );
+    child
 }
 
 #[test]
 fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
     let sb = crate::support::Sandbox::new("[groups.hardware]\nemail = [\"hw@example.test\"]\n[groups.software]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n");
-    let me = std::env::current_exe().unwrap();
+    let child_exe = crash_child();
     let mut reported = BTreeSet::new();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..8 {
@@ -76,14 +41,8 @@ fn sigkill_at_random_moments_never_tears_or_loses_a_ticket() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let run_for = Duration::from_millis(seed % 400);
-        let mut child = Command::new(&me)
-            .args([
-                "--exact",
-                "crash::crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, &sb.config)
+        let mut child = Command::new(&child_exe)
+            .arg(&sb.config)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -132,7 +132,8 @@ impl Desk {
             .act(id.clone(), action)
             .await
             .unwrap()
-            .unwrap();
+            .applied()
+            .expect("the action applies");
     }
 
     fn ticket(&self, id: &itdesk::core::id::TicketId) -> Ticket {

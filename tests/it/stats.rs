@@ -84,7 +84,8 @@ impl Week {
             .act(id.clone(), action)
             .await
             .unwrap()
-            .unwrap();
+            .applied()
+            .expect("the action applies");
     }
 
     /// The requester answers the "resolved — please confirm and rate" mail.

@@ -99,3 +99,226 @@ fn every_module_says_what_it_owns() {
         );
     }
 }
+
+/// The architecture as a table: which top-level module of `src/` may import
+/// which (`use crate::…`, or a `crate::…` path). Data flows channels → intake
+/// → engine → core → store → outbox → channels; imports point from the user to
+/// what it uses, and never back. A module missing here may import nothing.
+/// `channels` does not import `store`: adapters reach it only through the
+/// engine (`engine::port`), so the engine stays the one writer.
+const ALLOWED_EDGES: &[(&str, &[&str])] = &[
+    ("core", &[]),
+    ("clock", &[]),
+    ("shutdown", &[]),
+    ("queue", &["core"]),
+    ("intake", &["core"]),
+    ("record", &["core"]),
+    ("stats", &["core", "queue"]),
+    ("config", &["core", "intake", "queue", "stats"]),
+    ("store", &["core", "queue", "stats"]),
+    ("health", &["core", "queue", "store"]),
+    (
+        "engine",
+        &[
+            "clock", "config", "core", "health", "intake", "queue", "store",
+        ],
+    ),
+    (
+        "outbox",
+        &[
+            "clock", "config", "core", "engine", "health", "queue", "shutdown", "stats", "store",
+        ],
+    ),
+    (
+        "channels",
+        &[
+            "clock", "config", "core", "engine", "health", "intake", "outbox", "queue", "shutdown",
+        ],
+    ),
+    (
+        "control",
+        &[
+            "clock", "config", "core", "engine", "intake", "queue", "shutdown", "stats", "store",
+        ],
+    ),
+    (
+        "ops",
+        &[
+            "clock", "config", "core", "engine", "health", "shutdown", "store",
+        ],
+    ),
+    (
+        "app",
+        &[
+            "channels", "clock", "config", "control", "core", "engine", "health", "intake", "ops",
+            "outbox", "queue", "shutdown", "stats", "store",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "app", "channels", "clock", "config", "control", "core", "record", "shutdown", "stats",
+            "store",
+        ],
+    ),
+];
+
+/// Every `(from, to)` edge between top-level modules in `src/`, with a line that shows it.
+fn crate_edges() -> Vec<(String, String, String)> {
+    let mut edges = Vec::new();
+    for file in rust_files(&src()) {
+        let rel = file
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let from = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: Vec<&str> = code_lines(&text).collect();
+        let joined = code.join("\n");
+        for to in imported_modules(&joined) {
+            if to != from && to != "self" && to != "super" {
+                edges.push((from.clone(), to, rel.clone()));
+            }
+        }
+    }
+    edges
+}
+
+/// The top-level modules named after `crate::`, including inside `crate::{a, b::c}`.
+fn imported_modules(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Top-level names of the group: first word after `{` or a `,` at depth 0.
+            let mut depth = 0;
+            let mut start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        rest = &group[i..];
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    c if start && (c.is_alphanumeric() || c == '_') => {
+                        out.push(ident(&group[i..]));
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    out
+}
+
+fn ident(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The edges the table does not allow, as messages.
+fn forbidden(edges: &[(String, String, String)], table: &[(&str, &[&str])]) -> Vec<String> {
+    let mut out: Vec<String> = edges
+        .iter()
+        .filter(|(from, to, _)| {
+            !table
+                .iter()
+                .any(|(m, allowed)| m == from && allowed.contains(&to.as_str()))
+        })
+        .map(|(from, to, file)| format!("src/{file}: {from} → {to}"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A cycle in the table, if it has one (depth-first search).
+fn cycle(table: &[(&str, &[&str])]) -> Option<Vec<String>> {
+    fn visit<'a>(
+        m: &'a str,
+        table: &[(&'a str, &[&'a str])],
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| *p == m) {
+            let mut c: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+            c.push(m.to_string());
+            return Some(c);
+        }
+        if done.contains(&m) {
+            return None;
+        }
+        path.push(m);
+        let next = table.iter().find(|(n, _)| *n == m).map_or(&[][..], |e| e.1);
+        for n in next {
+            if let Some(c) = visit(n, table, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(m);
+        None
+    }
+    let mut done = Vec::new();
+    table
+        .iter()
+        .find_map(|(m, _)| visit(m, table, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn imports_follow_the_allowed_edges_table() {
+    let edges = crate_edges();
+    assert!(edges.len() > 50, "too few edges found: the scan is broken");
+    let bad = forbidden(&edges, ALLOWED_EDGES);
+    assert!(
+        bad.is_empty(),
+        "imports outside ALLOWED_EDGES (tests/it/tidy.rs) — move the shared type down, or add the edge if the layering allows it:\n{}",
+        bad.join("\n")
+    );
+    assert_eq!(cycle(ALLOWED_EDGES), None, "ALLOWED_EDGES has a cycle");
+}
+
+#[test]
+fn the_edges_check_catches_a_new_edge_and_a_cycle() {
+    assert_eq!(
+        imported_modules(
+            "use crate::{core::id::TicketId, store::{Store, X}};\nlet x = crate::engine::f();"
+        ),
+        ["core", "store", "engine"]
+    );
+    // The store reaching up into the engine: not in the table.
+    let edges = vec![(
+        "store".to_string(),
+        "engine".to_string(),
+        "store/mod.rs".to_string(),
+    )];
+    assert_eq!(
+        forbidden(&edges, ALLOWED_EDGES),
+        ["src/store/mod.rs: store → engine"]
+    );
+    // The same edge written into the table makes a cycle (engine → store → engine).
+    let mut table = ALLOWED_EDGES.to_vec();
+    table.retain(|(m, _)| *m != "store");
+    table.push(("store", &["core", "engine"]));
+    let found = cycle(&table).expect("a cycle");
+    assert!(
+        found.contains(&"store".to_string()) && found.contains(&"engine".to_string()),
+        "{found:?}"
+    );
+}

@@ -33,21 +33,18 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::commands::{self, CustomId};
-use super::requesters::RequesterIndex;
 use super::DmChannels;
 use crate::clock::Clock;
-use crate::config::RoutingConfig;
 use crate::core::calendar::Calendar;
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{Action, ReplyIntent};
 use crate::core::ticket::{Channel, Lang, ProblemType, Status, Ticket, Urgency};
-use crate::engine::{EngineHandle, IntakeOutcome};
+use crate::engine::{Change, ChatCursor, ChatPlace, EngineHandle, IntakeOutcome, Outcome};
 use crate::health::{GatewayState, Health};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::{prepare, redact, InboundAttachment, InboundMessage, Request, Sender};
 use crate::shutdown::Shutdown;
-use crate::store::{ChatCursor, ChatPlace, Store};
 
 /// A chat ticket's subject is the first line of the message, this long at most.
 const SUBJECT_CHARS: usize = 80;
@@ -79,12 +76,10 @@ pub struct ChatIntake {
     pub(super) gateway_http: Http,
     pub(super) settings: Settings,
     pub(super) engine: EngineHandle,
-    pub(super) store: Store,
     pub(super) dm_channels: DmChannels,
     pub(super) rules: Rules,
     pub(super) directory: Arc<Directory>,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) routing: RoutingConfig,
     pub(super) calendar: Calendar,
     pub(super) health: Health,
 }
@@ -145,12 +140,10 @@ impl ChatIntake {
             gateway_http,
             settings,
             engine,
-            store,
             dm_channels,
             rules,
             directory,
             clock,
-            routing,
             calendar,
             health,
         } = self;
@@ -195,16 +188,13 @@ impl ChatIntake {
             http,
             settings,
             engine,
-            store,
             dm_channels,
             rules,
             directory,
             clock,
-            routing,
             calendar,
             sessions: 0,
             bot: None,
-            requesters: RequesterIndex::default(),
             cursors: HashMap::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
@@ -241,20 +231,16 @@ struct Worker {
     http: Arc<Http>,
     settings: Settings,
     engine: EngineHandle,
-    store: Store,
     /// Shared with the transport, which answers requesters in their DMs.
     dm_channels: DmChannels,
     rules: Rules,
     directory: Arc<Directory>,
     clock: Arc<dyn Clock>,
-    routing: RoutingConfig,
     calendar: Calendar,
     /// Gateway sessions so far; each after the first may have missed messages.
     sessions: u32,
     /// The bot's own user, from READY: mentions of it open tickets.
     bot: Option<UserId>,
-    /// Chat user → their tickets.
-    requesters: RequesterIndex,
     /// Every channel the bot reads, with where to read it back from.
     cursors: HashMap<ChannelId, Cursor>,
     /// DMs waiting for the requester to say which ticket they are about.
@@ -431,7 +417,8 @@ impl Worker {
                     channel,
                     message: id,
                     ok,
-                }]);
+                }])
+                .await;
             }
             Route::Ignore => pending.done.push(Done::ok(channel, id)),
         }
@@ -442,7 +429,7 @@ impl Worker {
         self.http.set_application_id(ready.application.id);
         self.bot = Some(ready.user.id);
         info!(bot = %ready.user.name, session = self.sessions, "Discord gateway session ready");
-        self.restore_cursors();
+        self.restore_cursors().await;
         if self.sessions == 1 {
             if let Err(e) =
                 Command::set_global_commands(&*self.http, vec![commands::ticket_command()]).await
@@ -467,9 +454,10 @@ impl Worker {
     /// its cursor is dropped. Run at every session: it also adds what others
     /// started since (a thread, a DM channel the transport opened); a channel
     /// already read keeps its cursor.
-    fn restore_cursors(&mut self) {
+    async fn restore_cursors(&mut self) {
         let mut restored = 0;
-        for item in self.store.chat_cursors() {
+        let cursors: Vec<_> = self.engine.chat_cursors().collect();
+        for item in cursors {
             let (channel, cursor) = match item {
                 Ok(item) => item,
                 Err(e) => {
@@ -491,7 +479,7 @@ impl Worker {
                 ChatPlace::Thread => match self.open_ticket_of_thread(id) {
                     Some(ticket) => Place::Thread(ticket),
                     None => {
-                        if let Err(e) = self.store.remove_chat_cursor(&channel) {
+                        if let Err(e) = self.engine.drop_chat_cursor(channel.clone()).await {
                             warn!(%channel, error = %e, "cannot drop a closed ticket's thread cursor");
                         }
                         continue;
@@ -502,7 +490,8 @@ impl Worker {
             self.cursors.insert(id, Cursor::new(place, handled, true));
             restored += 1;
         }
-        for item in self.store.threads() {
+        let threads: Vec<_> = self.engine.threads().collect();
+        for item in threads {
             let (thread, ticket) = match item {
                 Ok(item) => item,
                 Err(e) => {
@@ -531,7 +520,7 @@ impl Worker {
 
     /// The ticket of a thread, unless it is closed (or unknown).
     fn open_ticket_of_thread(&self, thread: ChannelId) -> Option<TicketId> {
-        let ticket = match self.store.ticket_for_thread(&thread.to_string()) {
+        let ticket = match self.engine.ticket_for_thread(&thread.to_string()) {
             Ok(ticket) => ticket?,
             Err(e) => {
                 warn!(error = %e, "cannot look up the thread index");
@@ -543,7 +532,7 @@ impl Worker {
 
     /// Whether the ticket (of a thread) is stored and not closed.
     fn is_open(&self, ticket: &TicketId) -> bool {
-        match self.store.ticket(ticket) {
+        match self.engine.ticket(ticket) {
             Ok(Some(t)) => t.status != Status::Closed,
             Ok(None) => false,
             Err(e) => {
@@ -558,7 +547,7 @@ impl Worker {
     /// themselves; a cursor lost in a crash only makes a repeat, which the
     /// Message-ID index drops). A failure holds its channel's cursor until
     /// the next read-back.
-    fn handled(&mut self, mut done: Vec<Done>) {
+    async fn handled(&mut self, mut done: Vec<Done>) {
         done.sort_by_key(|d| d.message);
         // The channels whose cursor moved: each is written once, where it
         // ended, not once per message.
@@ -591,19 +580,15 @@ impl Worker {
                 },
                 handled: cursor.handled.get(),
             };
-            match self.store.advance_chat_cursor(&channel.to_string(), stored) {
-                // A channel's first cursor is flushed at once (once per
-                // channel): without it, a restart would not read the channel.
-                Ok(()) if !cursor.stored => {
-                    cursor.stored = true;
-                    let store = self.store.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store.flush().await {
-                            warn!(error = %e, "cannot flush a new chat cursor");
-                        }
-                    });
-                }
-                Ok(()) => {}
+            // A channel's first cursor is flushed at once (once per channel):
+            // without it, a restart would not read the channel.
+            let first = !cursor.stored;
+            match self
+                .engine
+                .advance_chat_cursor(channel.to_string(), stored, first)
+                .await
+            {
+                Ok(()) => cursor.stored = true,
                 Err(e) => {
                     warn!(%channel, error = %e, "cannot record where the chat channel was read to")
                 }
@@ -665,7 +650,7 @@ impl Worker {
             return Some(Place::Help);
         }
         match self
-            .store
+            .engine
             .ticket_for_thread(&message.channel_id.to_string())
         {
             Ok(ticket) => ticket.map(Place::Thread),
@@ -755,7 +740,7 @@ impl Worker {
     async fn submit_group(&mut self, pending: &mut Pending) {
         let Pending { group, mut done } = std::mem::take(pending);
         if group.is_empty() {
-            self.handled(done);
+            self.handled(done).await;
             return;
         }
         let (requests, origins): (Vec<Request>, Vec<Origin>) =
@@ -797,7 +782,7 @@ impl Worker {
                 _ => {}
             }
         }
-        self.handled(done);
+        self.handled(done).await;
     }
 
     /// The requester's tickets a new DM may be about: open ones, and resolved
@@ -813,8 +798,8 @@ impl Worker {
     /// their email tickets).
     fn own_tickets(&mut self, user: UserId) -> Vec<Ticket> {
         let today = self.calendar.local_date(self.clock.now());
-        self.requesters
-            .tickets_of(&self.store, today, &user.to_string())
+        self.engine
+            .chat_requester_tickets(today, &user.to_string())
             .unwrap_or_else(|e| {
                 warn!(error = %e, "cannot look up the requester's tickets");
                 Vec::new()
@@ -964,17 +949,15 @@ impl Worker {
             .as_ref()
             .and_then(|m| m.nick.clone())
             .unwrap_or_else(|| message.author.display_name().to_string());
-        let (action, what) = match text.strip_prefix(self.settings.note_prefix.as_str()) {
+        let (change, what) = match text.strip_prefix(self.settings.note_prefix.as_str()) {
             Some(note) => (
-                Action::Note {
-                    by,
+                Change::Note {
                     text: redact::mask(note.trim()),
                 },
                 "noted",
             ),
             None => (
-                Action::Relay {
-                    by,
+                Change::Reply {
                     text: redact::mask(text),
                 },
                 "relayed",
@@ -982,14 +965,19 @@ impl Worker {
         };
         match self
             .engine
-            .act_once(ticket.clone(), action, format!("discord-{}", message.id))
+            .change(
+                ticket.clone(),
+                by,
+                change,
+                Some(format!("discord-{}", message.id)),
+            )
             .await
         {
-            Ok(Some(Ok(_))) => {
+            Ok(Outcome::Applied(_)) => {
                 info!(ticket = %ticket, "technician message {what}");
                 true
             }
-            Ok(Some(Err(refusal))) => {
+            Ok(Outcome::Refused(refusal)) => {
                 self.say(
                     message.channel_id,
                     format!("Not {what}: {refusal}. / 未处理：{refusal}"),
@@ -998,7 +986,7 @@ impl Worker {
                 .await;
                 true
             }
-            Ok(None) => {
+            Ok(Outcome::AlreadySeen) => {
                 debug!(ticket = %ticket, "technician message seen before");
                 true
             }
@@ -1170,7 +1158,7 @@ impl Worker {
             return Answer::Private(REFUSED.into());
         }
         let ticket = match self
-            .store
+            .engine
             .ticket_for_thread(&command.channel_id.to_string())
         {
             Ok(Some(ticket)) => ticket,
@@ -1185,8 +1173,8 @@ impl Worker {
             .map(|m| m.display_name().to_string())
             .unwrap_or_else(|| command.user.display_name().to_string());
         let text = |name: &str| string(args, name).map(redact::mask).unwrap_or_default();
-        let action = match sub {
-            "claim" => Action::Claim { by: by.clone() },
+        let change = match sub {
+            "claim" => Change::Claim,
             "assign" => {
                 let Some((user, member)) = args.iter().find_map(|o| match o.value {
                     ResolvedValue::User(u, m) => Some((u, m)),
@@ -1196,79 +1184,70 @@ impl Worker {
                         "Name the technician to assign. / 请指定处理人员。".into(),
                     );
                 };
-                Action::Assign {
+                Change::Assign {
                     to: member
                         .and_then(|m| m.nick.clone())
                         .unwrap_or_else(|| user.display_name().to_string()),
-                    by: by.clone(),
                 }
             }
             "type" => {
                 let Some(to) = string(args, "type").and_then(ProblemType::parse) else {
                     return Answer::Private("Unknown type.".into());
                 };
-                Action::SetType {
-                    to,
-                    group: self.routing.group_for(to).to_string(),
-                    by: by.clone(),
-                }
+                Change::Type { to }
             }
             "urgency" => {
                 let Some(to) = string(args, "level").and_then(Urgency::parse) else {
                     return Answer::Private("Unknown urgency.".into());
                 };
-                Action::SetUrgency {
+                Change::Urgency {
                     to,
-                    by: by.clone(),
                     reason: string(args, "reason").map(redact::mask),
                 }
             }
-            "step" => Action::Step {
-                by: by.clone(),
-                text: text("text"),
-            },
-            "escalate" => Action::Escalate {
-                by: by.clone(),
+            "step" => Change::Step { text: text("text") },
+            "escalate" => Change::Escalate {
                 reason: text("reason"),
             },
-            "resolve" => Action::Resolve {
-                by: by.clone(),
-                fix: text("fix"),
-            },
-            "reopen" => Action::Reopen {
-                by: by.clone(),
+            "resolve" => Change::Resolve { fix: text("fix") },
+            "reopen" => Change::Reopen {
                 reason: text("reason"),
             },
             _ => return Answer::Private(format!("Unknown /desk {sub}.")),
         };
-        self.act(ticket, action, command.id, &by, sub).await
+        self.act(ticket, change, command.id, &by, sub).await
     }
 
     /// Applies a technician's action once; the answer says what happened.
     async fn act(
         &self,
         ticket: TicketId,
-        action: Action,
+        change: Change,
         id: InteractionId,
         by: &str,
         what: &str,
     ) -> Answer {
         match self
             .engine
-            .act_once(ticket.clone(), action, format!("discord-{id}"))
+            .change(
+                ticket.clone(),
+                by.to_string(),
+                change,
+                Some(format!("discord-{id}")),
+            )
             .await
         {
-            Ok(Some(Ok(t))) => {
+            Ok(Outcome::Applied(t)) => {
                 info!(ticket = %ticket, action = what, by, "technician action from chat");
                 Answer::Public(format!(
                     "{ticket}: {what} by {by} — {}",
                     t.status.label(Lang::En)
                 ))
             }
-            Ok(Some(Err(refusal))) => {
+            Ok(Outcome::Refused(refusal)) => {
                 Answer::Private(format!("Nothing changed: {refusal}. / 未更改：{refusal}"))
             }
-            Ok(None) => Answer::Private("Already done.".into()),
+            Ok(Outcome::AlreadySeen) => Answer::Private("Already done.".into()),
             Err(e) => Answer::Private(format!("Not done: {e}")),
         }
     }
@@ -1309,14 +1288,8 @@ impl Worker {
                             .as_ref()
                             .map(|m| m.display_name().to_string())
                             .unwrap_or_else(|| press.user.display_name().to_string());
-                        self.act(
-                            ticket,
-                            Action::Claim { by: by.clone() },
-                            press.id,
-                            &by,
-                            "claim",
-                        )
-                        .await
+                        self.act(ticket, Change::Claim, press.id, &by, "claim")
+                            .await
                     } else {
                         Answer::Private(REFUSED.into())
                     };
@@ -1368,7 +1341,7 @@ impl Worker {
 
     /// Only the requester may answer for a ticket.
     fn requester_owns(&self, ticket: &TicketId, user: UserId) -> Result<(), Answer> {
-        match self.store.ticket(ticket) {
+        match self.engine.ticket(ticket) {
             Ok(Some(t)) if t.requester.chat_user.as_deref() == Some(user.to_string().as_str()) => {
                 Ok(())
             }
@@ -1508,14 +1481,14 @@ impl Worker {
             )
             .await
         {
-            Ok(Some(Ok(_))) => {
+            Ok(Outcome::Applied(_)) => {
                 info!(ticket = %ticket, "requester answered the confirmation in chat");
                 Answer::Private(done.to_string())
             }
-            Ok(Some(Err(refusal))) => {
+            Ok(Outcome::Refused(refusal)) => {
                 Answer::Private(format!("Nothing changed: {refusal}. / 未更改：{refusal}"))
             }
-            Ok(None) => Answer::Private("Already recorded.".into()),
+            Ok(Outcome::AlreadySeen) => Answer::Private("Already recorded.".into()),
             Err(e) => Answer::Private(format!("Not recorded: {e}")),
         }
     }

@@ -9,7 +9,6 @@
 
 mod commands;
 mod gateway;
-mod requesters;
 mod transport;
 
 use std::collections::HashMap;
@@ -25,12 +24,10 @@ use crate::config::{Config, ConfigError, DiscordConfig, DiscordIds};
 use crate::engine::EngineHandle;
 use crate::health::Health;
 use crate::intake::directory::Directory;
-use crate::store::Store;
 
 /// What the gateway side works with, from the rest of the daemon.
 pub struct IntakeDeps {
     pub engine: EngineHandle,
-    pub store: Store,
     pub directory: Arc<Directory>,
     pub clock: Arc<dyn Clock>,
     pub health: Health,
@@ -100,10 +97,9 @@ impl Discord {
         }
     }
 
-    pub fn transport(&self, store: Store, engine: EngineHandle) -> Arc<ChatTransport> {
+    pub fn transport(&self, engine: EngineHandle) -> Arc<ChatTransport> {
         Arc::new(ChatTransport {
             http: Arc::new(self.http()),
-            store,
             engine,
             group_channels: self.group_channels.clone(),
             dm_channels: self.dm_channels.clone(),
@@ -114,7 +110,6 @@ impl Discord {
     pub fn intake(&self, config: &Config, deps: IntakeDeps) -> ChatIntake {
         let IntakeDeps {
             engine,
-            store,
             directory,
             clock,
             health,
@@ -130,12 +125,10 @@ impl Discord {
                 max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
             },
             engine,
-            store,
             dm_channels: self.dm_channels.clone(),
             rules: config.classify.clone(),
             directory,
             clock,
-            routing: config.routing.clone(),
             calendar: config.policy().calendar,
             health,
         }

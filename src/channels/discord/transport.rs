@@ -20,10 +20,9 @@ use super::commands;
 use super::{DmChannels, Snowflake};
 use crate::core::effect::NoticeKind;
 use crate::core::id::TicketId;
-use crate::engine::EngineHandle;
+use crate::engine::{ChatCursor, ChatPlace, EngineHandle, ThreadLink};
 use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
 use crate::queue::Destination;
-use crate::store::{ChatCursor, ChatPlace, Store, ThreadLink};
 
 /// Discord refuses longer message content.
 const MAX_CONTENT_CHARS: usize = 2000;
@@ -34,7 +33,6 @@ const READ_BACK_MARGIN_MS: u64 = 60_000;
 
 pub struct ChatTransport {
     pub(super) http: Arc<Http>,
-    pub(super) store: Store,
     pub(super) engine: EngineHandle,
     /// Channels whose ticket notices go to the ticket's thread: the groups' channels.
     pub(super) group_channels: Vec<ChannelId>,
@@ -67,7 +65,7 @@ impl Transport for ChatTransport {
                     .await
                     .map_err(delivery_error)?;
                 if opened {
-                    self.start_reading_back(channel, sent.id);
+                    self.start_reading_back(channel, sent.id).await;
                 }
                 Ok(())
             }
@@ -125,7 +123,7 @@ impl ChatTransport {
     /// starts a minute before our post: a DM crossing it is read again rather
     /// than skipped (the Message-ID index drops repeats). The outbox flushes
     /// after the delivery, so the cursor is durable with it.
-    fn start_reading_back(&self, channel: ChannelId, posted: MessageId) {
+    async fn start_reading_back(&self, channel: ChannelId, posted: MessageId) {
         // A Discord id holds its time in milliseconds above bit 22.
         let cursor = ChatCursor {
             place: ChatPlace::Dm,
@@ -134,7 +132,11 @@ impl ChatTransport {
                 .saturating_sub(READ_BACK_MARGIN_MS << 22)
                 .max(1),
         };
-        if let Err(e) = self.store.start_chat_cursor(&channel.to_string(), cursor) {
+        if let Err(e) = self
+            .engine
+            .start_chat_cursor(channel.to_string(), cursor)
+            .await
+        {
             warn!(%channel, error = %e, "cannot record a DM channel for read-back");
         }
     }
@@ -157,8 +159,8 @@ impl ChatTransport {
     ) -> Result<(), DeliveryError> {
         let lock = self.thread_lock(ticket);
         let _one_at_a_time = lock.lock().await;
-        let store_error = |e: crate::store::StoreError| DeliveryError::Temporary(e.to_string());
-        if let Some(link) = self.store.thread_of(ticket).map_err(store_error)? {
+        let store_error = |e: crate::engine::EngineError| DeliveryError::Temporary(e.to_string());
+        if let Some(link) = self.engine.thread_of(ticket).map_err(store_error)? {
             if link.channel == channel.to_string() {
                 let thread = ChannelId::new(parse_id(&link.thread)?);
                 thread
