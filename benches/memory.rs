@@ -206,6 +206,7 @@ fn build_store(path: &std::path::Path, count: usize) {
             + Span::seconds((i % PER_DAY) as i64 * 30);
         let (subject, body, problem_type) = PROBLEMS[i % PROBLEMS.len()];
         let new = NewTicket {
+            copied: Vec::new(),
             channel: Channel::Email,
             requester: Requester {
                 name: Some(format!("user{}", i % 3000)),

@@ -30,6 +30,8 @@ fn main() {
 
 fn request(n: u64) -> Request {
     Request {
+        cc: Vec::new(),
+        auth: Default::default(),
         channel: Channel::Email,
         message_id: format!("crash-{n}-{}@example.test", std::process::id()),
         references: Vec::new(),

@@ -254,6 +254,7 @@ fn main() {
         let serial = serials.entry(day).and_modify(|s| *s += 1).or_insert(1u64);
         let id = TicketId::new(day, *serial);
         let new = NewTicket {
+            copied: Vec::new(),
             channel: [
                 Channel::Email,
                 Channel::Email,

@@ -24,7 +24,7 @@ set -euo pipefail
 PKGS=(dovecot-imapd dovecot-lmtpd dovecot-sieve postfix openssl ssl-cert)
 DOMAIN=example.test
 PASSWORD=secret
-USERS=(helpdesk alice bob tech)
+USERS=(helpdesk alice bob tech mallory oncall)
 # Mail is stored as the stock Debian "mail" user, so no account is created.
 MAIL_USER=mail
 PORTS_LOCK=/tmp/.mailrig-ports.lock

@@ -179,11 +179,13 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     }
 
     let socket = config.control_socket();
-    let listener = server::bind(&socket)?;
+    let staff_group = config.control.group.clone();
+    let listener = server::bind(&socket, staff_group.as_deref())?;
     intake_tasks.spawn(server::serve(
         listener,
         socket.clone(),
         core.control.clone(),
+        staff_group,
         shutdown.clone(),
     ));
 
@@ -239,6 +241,7 @@ pub fn email_limits(config: &Config) -> EmailLimits {
         max_attachment_bytes: mb(config.intake.max_attachment_mb),
         max_total_bytes: mb(config.intake.max_message_mb),
         own_message_id_domain: config.helpdesk.message_id_domain.clone(),
+        trusted_authserv_id: config.intake.authserv_id.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::app::{self, Core};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::control::peers::Caller;
 use crate::control::{client, handle, Change, ControlRequest};
 use crate::core::id::TicketId;
 use crate::core::ticket::{Lang, ProblemType, Status, Ticket, Urgency};
@@ -138,9 +139,10 @@ enum QuarantineCommand {
 
 #[derive(Args)]
 struct Actor {
-    /// Who is doing this (logged on the ticket).
-    #[arg(long, env = "USER", default_value = "admin")]
-    by: String,
+    /// Acting for someone else: logged as "LOGIN (for NAME)". The actor is
+    /// always your own login, from the control socket's peer credentials.
+    #[arg(long)]
+    by: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -668,7 +670,7 @@ fn act(id: &str, actor: Actor, change: Change) -> anyhow::Result<(ControlRequest
     Ok((
         ControlRequest::Act {
             id: parse_id(id)?,
-            by: actor.by,
+            on_behalf_of: actor.by,
             change,
         },
         actor.json,
@@ -698,7 +700,7 @@ async fn request(config: &Config, req: ControlRequest) -> anyhow::Result<Value> 
 async fn offline(config: &Config, req: ControlRequest) -> anyhow::Result<Value> {
     let core = Core::start(config, Arc::new(SystemClock))
         .with_context(|| no_daemon_hint(&config.control_socket()))?;
-    let result = handle(req, &core.control).await;
+    let result = handle(req, &core.control, &Caller::this_process()).await;
     core.stop().await?;
     Ok(result?)
 }

@@ -103,6 +103,10 @@ pub struct OutgoingNotice {
     /// Fixed when queued, so a resend after a crash carries the same Message-ID
     /// and is recognisable as a repeat.
     pub message_id: String,
+    /// For staff (a group, on-duty, the lead), not a requester: the
+    /// per-recipient hourly cap does not hold it back.
+    #[serde(default)]
+    pub staff: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

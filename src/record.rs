@@ -154,6 +154,7 @@ mod tests {
         let p = Policy::default();
         let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
         let new = NewTicket {
+            copied: Vec::new(),
             channel: Channel::Email,
             requester: Requester {
                 name: Some("张三".into()),

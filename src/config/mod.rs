@@ -116,6 +116,9 @@ pub struct StoreConfig {
 pub struct ControlConfig {
     /// Unix socket of the admin API; default `<store.path>/control.sock`.
     pub socket: Option<PathBuf>,
+    /// A Unix group whose members may use the CLI (the socket becomes 0660,
+    /// owned by that group); absent: only root and the daemon's user.
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -240,6 +243,13 @@ pub struct IntakeConfig {
     pub max_message_mb: f64,
     /// Employee directory (TOML `[[person]]` entries).
     pub directory_file: Option<PathBuf>,
+    /// The `authserv-id` of your own mail server (its `Authentication-Results`
+    /// header): mail whose `From` fails DMARC there is treated as a stranger's.
+    /// Absent: no such header is believed (a sender can write one itself).
+    pub authserv_id: Option<String>,
+    /// Colleagues the requester copied (`Cc`) may confirm, reject and rate,
+    /// not only add information.
+    pub copied_may_confirm: bool,
 }
 
 impl Default for IntakeConfig {
@@ -248,6 +258,8 @@ impl Default for IntakeConfig {
             max_attachment_mb: 10.0,
             max_message_mb: 25.0,
             directory_file: None,
+            authserv_id: None,
+            copied_may_confirm: false,
         }
     }
 }
@@ -442,9 +454,12 @@ pub struct OutboxConfig {
     pub max_attempts: u32,
     pub retry_base_seconds: u64,
     pub retry_max_seconds: u64,
-    /// More notices than this to one address within an hour are held back
-    /// (dead-lettered) as a probable mail loop.
+    /// More notices than this to one requester's address within an hour are
+    /// held back (dead-lettered) as a probable mail loop.
     pub max_notices_per_recipient_per_hour: usize,
+    /// The same for staff addresses (groups, on-duty, lead): only a guard
+    /// against a runaway loop, far above a busy hour's pages.
+    pub max_notices_per_staff_address_per_hour: usize,
 }
 
 impl Default for OutboxConfig {
@@ -455,6 +470,7 @@ impl Default for OutboxConfig {
             retry_base_seconds: 15,
             retry_max_seconds: 3600,
             max_notices_per_recipient_per_hour: 30,
+            max_notices_per_staff_address_per_hour: 1000,
         }
     }
 }

@@ -20,6 +20,11 @@ pub async fn connect(path: &Path) -> Result<Option<UnixStream>, ControlError> {
         {
             Ok(None)
         }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(ControlError::NotAllowed {
+                path: path.display().to_string(),
+            })
+        }
         Err(source) => Err(ControlError::Connect {
             path: path.display().to_string(),
             source,

@@ -5,6 +5,7 @@
 //! handler in-process on the store.
 
 pub mod client;
+pub mod peers;
 pub mod server;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, InboundMessage, Sender};
 use crate::store::{BackupError, Store, StoreError};
+use peers::Caller;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -47,6 +49,10 @@ pub enum ControlError {
     Daemon(String),
     #[error(transparent)]
     Backup(#[from] BackupError),
+    #[error("you may not use the control socket {path} (permission denied): ask an admin to add you to the staff group ([control].group)")]
+    NotAllowed { path: String },
+    #[error("[control].group names {0:?}, which is not a group on this machine — create it (groupadd {0}) or remove the setting")]
+    NoGroup(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,9 +73,12 @@ pub enum ControlRequest {
     Show {
         id: TicketId,
     },
+    /// A staff change, logged under the caller's login (from the socket's
+    /// peer credentials), "for" `on_behalf_of` when set.
     Act {
         id: TicketId,
-        by: String,
+        #[serde(default)]
+        on_behalf_of: Option<String>,
         change: Change,
     },
     OutboxList,
@@ -122,7 +131,12 @@ pub struct ControlContext {
     pub limits: EmailLimits,
 }
 
-pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, ControlError> {
+/// Answers one request from `caller`, whose login every change is logged under.
+pub async fn handle(
+    req: ControlRequest,
+    ctx: &ControlContext,
+    caller: &Caller,
+) -> Result<Value, ControlError> {
     match req {
         ControlRequest::Open {
             from,
@@ -133,6 +147,8 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             problem_type,
         } => {
             let message = InboundMessage {
+                cc: Vec::new(),
+                auth: Default::default(),
                 channel: Channel::Desk,
                 message_id: format!("desk{}@{}", ctx.store.generate_id()?, ctx.message_id_domain),
                 references: Vec::new(),
@@ -173,7 +189,12 @@ pub async fn handle(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
             Ok(Value::Array(out))
         }
         ControlRequest::Show { id } => show(ctx, &id),
-        ControlRequest::Act { id, by, change } => {
+        ControlRequest::Act {
+            id,
+            on_behalf_of,
+            change,
+        } => {
+            let by = caller.actor(on_behalf_of.as_deref());
             match ctx.engine.change(id.clone(), by, change, None).await? {
                 Outcome::Applied(t) => Ok(to_json(&t)),
                 Outcome::Refused(refusal) => Err(ControlError::Refused(refusal.to_string())),

@@ -8,11 +8,13 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
+use super::peers::{self, Caller};
 use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse};
 use crate::shutdown::Shutdown;
 
-/// Binds the socket (replacing a stale one) readable and writable by the owner only.
-pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
+/// Binds the socket (replacing a stale one): readable and writable by the
+/// daemon's user only, or with `staff_group` by that group too (mode 0660).
+pub fn bind(path: &Path, staff_group: Option<&str>) -> Result<UnixListener, ControlError> {
     use std::os::unix::fs::PermissionsExt;
     let io = |source| ControlError::Io {
         path: path.display().to_string(),
@@ -25,7 +27,16 @@ pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
         std::fs::remove_file(path).map_err(io)?;
     }
     let listener = UnixListener::bind(path).map_err(io)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    let mode = match staff_group {
+        Some(group) => {
+            let gid =
+                peers::group_id(group).ok_or_else(|| ControlError::NoGroup(group.to_string()))?;
+            std::os::unix::fs::chown(path, None, Some(gid)).map_err(io)?;
+            0o660
+        }
+        None => 0o600,
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
     Ok(listener)
 }
 
@@ -33,6 +44,7 @@ pub async fn serve(
     listener: UnixListener,
     path: PathBuf,
     ctx: Arc<ControlContext>,
+    staff_group: Option<String>,
     mut shutdown: Shutdown,
 ) {
     let mut connections = JoinSet::new();
@@ -41,8 +53,9 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let ctx = ctx.clone();
+                    let group = staff_group.clone();
                     connections.spawn(async move {
-                        if let Err(e) = connection(stream, &ctx).await {
+                        if let Err(e) = connection(stream, &ctx, group.as_deref()).await {
                             debug!(error = %e, "control connection ended with an error");
                         }
                     });
@@ -57,16 +70,26 @@ pub async fn serve(
     crate::shutdown::finish(connections, "control").await;
 }
 
-async fn connection(stream: UnixStream, ctx: &ControlContext) -> std::io::Result<()> {
+async fn connection(
+    stream: UnixStream,
+    ctx: &ControlContext,
+    staff_group: Option<&str>,
+) -> std::io::Result<()> {
+    let caller = Caller::of_uid(stream.peer_cred()?.uid());
+    let admitted = peers::admit(&caller, staff_group);
+    if let Err(why) = &admitted {
+        warn!(user = %caller.login, uid = caller.uid, "control socket: refused ({why})");
+    }
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Some(line) = lines.next_line().await? {
-        let response = match serde_json::from_str::<ControlRequest>(&line) {
-            Ok(req) => match handle(req, ctx).await {
+        let response = match (&admitted, serde_json::from_str::<ControlRequest>(&line)) {
+            (Err(why), _) => ControlResponse::Error(format!("refused: {why}")),
+            (Ok(()), Ok(req)) => match handle(req, ctx, &caller).await {
                 Ok(v) => ControlResponse::Ok(v),
                 Err(e) => ControlResponse::Error(e.to_string()),
             },
-            Err(e) => ControlResponse::Error(format!("bad request: {e}")),
+            (Ok(()), Err(e)) => ControlResponse::Error(format!("bad request: {e}")),
         };
         // Invariant: responses are plain JSON values.
         let mut out = serde_json::to_vec(&response).expect("responses serialise");

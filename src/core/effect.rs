@@ -48,6 +48,8 @@ pub enum NoticeKind {
     Alert,
     /// A new ticket's card for its group's chat channel; its thread starts there.
     TicketCard,
+    /// A new ticket, by mail to its group's addresses; a reply works the ticket.
+    NewTicket,
 }
 
 impl NoticeKind {
@@ -73,6 +75,7 @@ impl NoticeKind {
             NoticeKind::Digest => "digest",
             NoticeKind::Alert => "alert",
             NoticeKind::TicketCard => "ticket_card",
+            NoticeKind::NewTicket => "new_ticket",
         }
     }
 
@@ -96,6 +99,7 @@ impl NoticeKind {
         NoticeKind::Digest,
         NoticeKind::Alert,
         NoticeKind::TicketCard,
+        NoticeKind::NewTicket,
     ];
 }
 

@@ -48,6 +48,8 @@ pub struct NewTicket {
     /// Told to the requester in the acceptance (e.g. an attachment was dropped).
     pub warnings: Vec<String>,
     pub related: Option<TicketId>,
+    /// Colleagues the requester copied (`Cc`), lower-cased.
+    pub copied: Vec<String>,
 }
 
 /// A change someone (or a timer) asks for.
@@ -82,6 +84,19 @@ pub enum Action {
     },
     /// The requester wrote again (follow-up, answer to a question).
     RequesterMessage {
+        text: String,
+    },
+    /// A colleague the requester copied added something. Unlike the
+    /// requester, they cannot confirm, reject or rate: nothing else changes.
+    ColleagueMessage {
+        from: String,
+        text: String,
+    },
+    /// Someone who is neither the requester, a copied colleague nor staff
+    /// wrote about the ticket: kept as an internal entry, staff are told,
+    /// nothing else changes — whatever the message says.
+    ThirdPartyMessage {
+        from: String,
         text: String,
     },
     /// The requester answered the confirm-and-rate notice.
@@ -198,6 +213,7 @@ pub fn open(
         clarify_asked: false,
         escalated: false,
         related: new.related,
+        copied: new.copied,
         timers: Timers::default(),
     };
     let actor = ticket.requester.display().to_string();
@@ -470,6 +486,30 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 format!("notice to {recipient} bounced: {diagnostic}"),
                 false,
             );
+        }
+        Action::ColleagueMessage { from, text } => {
+            log(
+                t,
+                now,
+                p,
+                &from,
+                LogKind::RequesterMessage,
+                text.clone(),
+                false,
+            );
+            fx.push(Effect::notify_with(
+                NoticeKind::StaffUpdate,
+                Audience::Group,
+                format!("{from}: {text}"),
+            ));
+        }
+        Action::ThirdPartyMessage { from, text } => {
+            log(t, now, p, &from, LogKind::ThirdParty, text.clone(), false);
+            fx.push(Effect::notify_with(
+                NoticeKind::StaffUpdate,
+                Audience::Group,
+                format!("第三方 / third party {from}: {text}"),
+            ));
         }
         Action::Timer { kind, due } => timer(t, kind, due, now, p, &mut fx),
     }

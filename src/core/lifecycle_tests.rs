@@ -18,6 +18,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn new_ticket(urgency: Urgency) -> NewTicket {
     NewTicket {
+        copied: Vec::new(),
         channel: Channel::Email,
         requester: Requester {
             name: Some("张三".into()),
@@ -625,6 +626,14 @@ fn transition_table() {
         },
         text: "ok".into(),
     };
+    let stranger = || Action::ThirdPartyMessage {
+        from: "mallory@evil.test".into(),
+        text: "已解决 1星 太差".into(),
+    };
+    let colleague = || Action::ColleagueMessage {
+        from: "bob@example.com".into(),
+        text: "已解决 5星".into(),
+    };
     let cases: Vec<(Status, Action, Result<Status, Refusal>)> = vec![
         (New, claim(), Ok(Acknowledged)),
         (New, stepping(), Ok(InProgress)),
@@ -666,6 +675,12 @@ fn transition_table() {
         ),
         (Reopened, claim(), Ok(Acknowledged)),
         (Reopened, resolve(), Ok(Resolved)),
+        // Who speaks matters: only the requester's "已解决 1星" closes a ticket.
+        (Resolved, stranger(), Ok(Resolved)),
+        (Closed, stranger(), Ok(Closed)),
+        (WaitingOnRequester, stranger(), Ok(WaitingOnRequester)),
+        (Resolved, colleague(), Ok(Resolved)),
+        (New, colleague(), Ok(New)),
     ];
     for (from, action, expected) in cases {
         let mut t = reach(from);

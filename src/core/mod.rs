@@ -6,6 +6,7 @@
 //! lettre or async-imap, or calls `Utc::now`/`Local::now`.
 
 pub mod calendar;
+pub mod change;
 pub mod effect;
 pub mod id;
 pub mod lifecycle;

@@ -193,6 +193,9 @@ pub enum LogKind {
     Closed,
     Reminder,
     Bounce,
+    /// Mail about the ticket from someone who is neither its requester nor
+    /// staff: kept for staff, never shown to the requester.
+    ThirdParty,
 }
 
 /// One line of 处理过程: local time to the minute, who, what.
@@ -306,6 +309,10 @@ pub struct Ticket {
     pub escalated: bool,
     /// A closed ticket this one continues.
     pub related: Option<TicketId>,
+    /// Colleagues the requester copied (`Cc`) on the request: they may add
+    /// information; confirming and rating stay the requester's.
+    #[serde(default)]
+    pub copied: Vec<String>,
     pub timers: Timers,
 }
 

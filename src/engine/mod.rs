@@ -6,7 +6,8 @@
 //! Invariant: no other task writes tickets. Being the only writer, the engine can
 //! read-then-write without races; sled transactions make each decision atomic.
 
-mod change;
+mod identity;
+mod outcome;
 mod port;
 mod requesters;
 mod rota;
@@ -29,14 +30,17 @@ use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::sla::Policy;
 use crate::core::ticket::{Attachment, Channel, Lang, Status, Ticket};
 use crate::health::Health;
-use crate::intake::{reply::parse_reply, Automated, Request};
+use crate::intake::auth::SenderAuth;
+use crate::intake::{commands, redact, reply::parse_reply, Automated, Request};
 use crate::queue::{Destination, EntryBody, OutgoingNotice, QueueEntry};
 use crate::store::{Commit, QueueKey, Store, StoreError};
+use identity::Role;
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
-pub use change::{Change, Outcome};
+pub use crate::core::change::Change;
+pub use outcome::Outcome;
 pub use port::{ChatCursor, ChatPlace, ThreadLink};
 pub use route::Routing;
 
@@ -230,6 +234,8 @@ impl<T> Answer<T> {
 
 pub struct Engine {
     store: Store,
+    /// `[intake] copied_may_confirm`.
+    copied_may_confirm: bool,
     policy: Policy,
     routing: Routing,
     clock: Arc<dyn Clock>,
@@ -251,6 +257,7 @@ impl Engine {
     ) -> Engine {
         Engine {
             store,
+            copied_may_confirm: config.intake.copied_may_confirm,
             policy: config.policy(),
             routing: Routing::from_config(config),
             clock,
@@ -300,7 +307,9 @@ impl Engine {
                 } => {
                     let action = match act {
                         Act::Core(action) => action,
-                        Act::Staff { by, change } => change.into_action(by, &self.routing),
+                        Act::Staff { by, change } => change
+                            .map_text(redact::mask)
+                            .into_action(by, |t| self.routing.group_for(t).to_string()),
                     };
                     let _ = reply.send(self.act(&id, action, once).await);
                 }
@@ -386,13 +395,33 @@ impl Engine {
                 "no sender address: nobody could be told about a ticket".into(),
             ));
         }
-        let attachments = self.keep_attachments(&req)?;
         if let Some(mut ticket) = self.thread_target(&req)? {
-            let action = match ticket.status {
-                Status::Resolved | Status::Closed => reply_action(&req.body),
-                _ => Action::RequesterMessage {
+            let from = req.requester.email.clone().unwrap_or_default();
+            let action = match identity::role(&req, &ticket, &self.routing, self.copied_may_confirm)
+            {
+                Role::Technician => return self.staff_mail(req, ticket).await,
+                Role::Stranger => {
+                    info!(ticket = %ticket.id, %from, "mail about a ticket from a third party; kept for staff only");
+                    Action::ThirdPartyMessage {
+                        from,
+                        text: req.body.clone(),
+                    }
+                }
+                Role::Colleague => Action::ColleagueMessage {
+                    from,
                     text: req.body.clone(),
                 },
+                Role::Requester => match ticket.status {
+                    Status::Resolved | Status::Closed => reply_action(&req.body),
+                    _ => Action::RequesterMessage {
+                        text: req.body.clone(),
+                    },
+                },
+            };
+            // A third party's files are not kept.
+            let attachments = match action {
+                Action::ThirdPartyMessage { .. } => Vec::new(),
+                _ => self.keep_attachments(&req)?,
             };
             ticket.attachments.extend(attachments.iter().cloned());
             match self
@@ -409,7 +438,55 @@ impl Engine {
                 }
             }
         }
+        if let (Channel::Email, SenderAuth::Fail(why)) = (req.channel, &req.auth) {
+            return Ok(IntakeOutcome::Unprocessable(format!(
+                "the sender failed authentication at the trusted mail server ({why}): a forged From, not answered"
+            )));
+        }
+        let attachments = self.keep_attachments(&req)?;
         self.create(req, attachments, now, None).await
+    }
+
+    /// A technician's mail on a ticket: its `#command` lines act on the
+    /// ticket, the rest is relayed to the requester — each as a staff
+    /// `Change`, recorded under its own id so that a re-fetch after a crash
+    /// repeats none and loses none. An out-of-office notice does nothing.
+    async fn staff_mail(&self, req: Request, ticket: Ticket) -> Result<IntakeOutcome, EngineError> {
+        let address = req.requester.email.clone().unwrap_or_default();
+        if commands::is_away_notice(&req.body) {
+            info!(ticket = %ticket.id, from = %address, "a staff address's out-of-office reply; not relayed, not answered");
+            return Ok(IntakeOutcome::Ignored(format!(
+                "out-of-office reply from staff address {address}"
+            )));
+        }
+        let by = req
+            .requester
+            .name
+            .clone()
+            .unwrap_or_else(|| address.clone());
+        let mail = commands::parse(&req.body, self.policy.calendar.tz());
+        let message = Some(mail.message)
+            .filter(|m| !m.is_empty())
+            .map(|text| Change::Reply { text });
+        let changes: Vec<Change> = message.into_iter().chain(mail.changes).collect();
+        let last = changes.len().saturating_sub(1);
+        for (n, change) in changes.into_iter().enumerate() {
+            // The mail's own Message-ID goes with the last change: until it is
+            // recorded, a re-fetch reaches here again and skips what was done.
+            let once = if n == last {
+                req.message_id.clone()
+            } else {
+                format!("{}#{n}", req.message_id)
+            };
+            let action = change
+                .map_text(redact::mask)
+                .into_action(by.clone(), |t| self.routing.group_for(t).to_string());
+            if let Outcome::Refused(refusal) = self.act(&ticket.id, action, Some(once)).await? {
+                info!(ticket = %ticket.id, by = %by, %refusal, "a technician's mail command was refused");
+            }
+        }
+        info!(ticket = %ticket.id, by = %by, "technician's mail applied");
+        Ok(IntakeOutcome::Updated(ticket.id))
     }
 
     /// Commits a batch's requests, each in its own transaction, without
@@ -490,6 +567,7 @@ impl Engine {
         let serial = self.store.next_serial(date)?;
         let id = TicketId::new(date, serial);
         let new = NewTicket {
+            copied: req.cc.clone(),
             channel: req.channel,
             requester: req.requester,
             subject: req.subject,
@@ -508,13 +586,13 @@ impl Engine {
         let (ticket, effects) = lifecycle::open(id.clone(), new, now, &self.policy);
         let mut message_ids = vec![req.message_id];
         let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
-        if let Some((dest, lang)) = self.routing.card(&ticket) {
-            let card = Notice {
-                kind: NoticeKind::TicketCard,
+        for (kind, dest, lang) in self.routing.new_ticket(&ticket) {
+            let notice = Notice {
+                kind,
                 audience: Audience::Group,
                 text: None,
             };
-            enqueue.push(self.notice_entry(&ticket, &card, dest, lang, now, &mut message_ids)?);
+            enqueue.push(self.notice_entry(&ticket, &notice, dest, lang, now, &mut message_ids)?);
         }
         self.store.commit(Commit {
             ticket: Some(&ticket),
@@ -542,6 +620,7 @@ impl Engine {
                 text: Some(text.clone()),
                 actor: None,
                 message_id: self.routing.alert_message_id(id),
+                staff: true,
             };
             enqueue.push(QueueEntry::new(id, now, None, EntryBody::Notice(notice)));
         }

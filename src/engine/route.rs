@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::rota::Rota;
 use crate::config::{Config, RoutingConfig};
-use crate::core::effect::{Audience, Notice};
+use crate::core::effect::{Audience, Notice, NoticeKind};
 use crate::core::ticket::{Channel, Lang, ProblemType, Ticket};
 use crate::queue::{Destination, OutgoingNotice};
 
@@ -90,12 +90,7 @@ impl Routing {
                 dest.map(|d| vec![(d, ticket.lang)]).unwrap_or_default()
             }
             Audience::Group => {
-                let mut dests = self.staff(
-                    self.groups
-                        .get(&ticket.group)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default(),
-                );
+                let mut dests = self.staff(self.group_addresses(ticket));
                 dests.extend(self.card(ticket));
                 dests
             }
@@ -127,8 +122,37 @@ impl Routing {
         }
     }
 
+    /// Who hears of a new ticket at once: its group's chat channel (the card
+    /// that opens the ticket's thread) and its group's addresses (a mail whose
+    /// reply works the ticket).
+    pub fn new_ticket(&self, ticket: &Ticket) -> Vec<(NoticeKind, Destination, Lang)> {
+        let card = self
+            .card(ticket)
+            .map(|(dest, lang)| (NoticeKind::TicketCard, dest, lang));
+        let mail = self
+            .staff(self.group_addresses(ticket))
+            .into_iter()
+            .map(|(dest, lang)| (NoticeKind::NewTicket, dest, lang));
+        card.into_iter().chain(mail).collect()
+    }
+
+    /// Whether `address` is staff's: a group's, on-duty's or the lead's.
+    pub fn is_staff(&self, address: &str) -> bool {
+        let same = |a: &String| a.eq_ignore_ascii_case(address);
+        self.groups.values().flatten().any(same)
+            || self.on_duty.iter().any(same)
+            || self.lead.iter().any(same)
+    }
+
+    fn group_addresses(&self, ticket: &Ticket) -> &[String] {
+        self.groups
+            .get(&ticket.group)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// The group's chat channel, where a new ticket's card opens its thread.
-    pub fn card(&self, ticket: &Ticket) -> Option<(Destination, Lang)> {
+    fn card(&self, ticket: &Ticket) -> Option<(Destination, Lang)> {
         let channel = self
             .chat
             .as_ref()?
@@ -186,6 +210,7 @@ impl Routing {
             text: notice.text.clone(),
             actor: ticket.log.last().map(|e| e.actor.clone()),
             message_id: format!("n{entry_id}.{}@{}", ticket.id, self.message_id_domain),
+            staff: notice.audience != Audience::Requester,
         }
     }
 }

@@ -19,7 +19,7 @@ use mail_parser::{
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use super::{Automated, Bounce, InboundAttachment, InboundMessage, Sender};
+use super::{auth, Automated, Bounce, InboundAttachment, InboundMessage, Sender};
 use crate::core::ticket::Channel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub struct EmailLimits {
     /// The domain of the Message-IDs our notices carry: mail with such an ID is
     /// our own come back.
     pub own_message_id_domain: String,
+    /// `[intake] authserv_id`: the server whose `Authentication-Results` are
+    /// believed; `None` believes none.
+    pub trusted_authserv_id: Option<String>,
 }
 
 impl Default for EmailLimits {
@@ -39,6 +42,7 @@ impl Default for EmailLimits {
             max_attachment_bytes: 10 * 1024 * 1024,
             max_total_bytes: 25 * 1024 * 1024,
             own_message_id_domain: "itdesk.invalid".to_string(),
+            trusted_authserv_id: None,
         }
     }
 }
@@ -106,7 +110,27 @@ fn parse_checked(
     } else {
         automated(&msg, &from, &message_id, &subject, limits)
     };
+    let cc = msg
+        .cc()
+        .into_iter()
+        .flat_map(Address::iter)
+        .filter_map(|a| a.address.as_deref())
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| a.contains('@'))
+        .collect();
+    let results: Vec<String> = msg
+        .headers_raw()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let auth = auth::verdict(
+        &results,
+        limits.trusted_authserv_id.as_deref(),
+        &from.address,
+    );
     Some(InboundMessage {
+        cc,
+        auth,
         channel: Channel::Email,
         message_id,
         references,
@@ -123,6 +147,8 @@ fn parse_checked(
 
 fn unparsable(raw: &[u8], received_at: DateTime<Utc>) -> InboundMessage {
     InboundMessage {
+        cc: Vec::new(),
+        auth: Default::default(),
         channel: Channel::Email,
         message_id: synthetic_id(raw),
         references: Vec::new(),

@@ -4,7 +4,9 @@
 //! Invariant: intake never fails and never panics on input. Bad input is a value
 //! (`Automated`, `warnings`, an empty-but-explained body), so nothing is lost.
 
+pub mod auth;
 pub mod classify;
+pub mod commands;
 pub mod directory;
 pub mod email;
 pub mod quote;
@@ -16,6 +18,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
+use self::auth::SenderAuth;
 use self::classify::{classify, Rules};
 use self::directory::Directory;
 use crate::core::id::TicketId;
@@ -43,6 +46,10 @@ pub struct InboundMessage {
     pub bounce: Option<Bounce>,
     /// Things the requester should be told about (a part dropped for size, …).
     pub warnings: Vec<String>,
+    /// Addresses on `Cc` (lower-cased): colleagues the requester copied.
+    pub cc: Vec<String>,
+    /// What a trusted server said about the sender (`[intake] authserv_id`).
+    pub auth: SenderAuth,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -122,6 +129,9 @@ pub struct Request {
     pub bounce: Option<Bounce>,
     pub warnings: Vec<String>,
     pub received_at: DateTime<Utc>,
+    /// Colleagues the requester copied (`Cc`), lower-cased.
+    pub cc: Vec<String>,
+    pub auth: SenderAuth,
 }
 
 /// Turns a received message into a request: quotes stripped (email only),
@@ -167,6 +177,8 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         // Warnings quote attachment names.
         warnings: msg.warnings.iter().map(|w| redact::mask(w)).collect(),
         received_at: msg.received_at,
+        cc: msg.cc,
+        auth: msg.auth,
     }
 }
 
@@ -481,6 +493,8 @@ mod tests {
     #[test]
     fn prepares_chat_messages_as_they_are() {
         let msg = InboundMessage {
+            cc: Vec::new(),
+            auth: Default::default(),
             channel: Channel::Chat,
             message_id: "discord-1".into(),
             references: Vec::new(),

@@ -72,6 +72,8 @@ pub struct Dispatcher {
     pub wake: Arc<Notify>,
     pub retry: RetryPolicy,
     pub per_recipient_hourly_cap: usize,
+    /// The same for staff addresses: a runaway-loop guard, far above any busy hour.
+    pub per_staff_hourly_cap: usize,
     /// Group name → the label requesters see ("软件组").
     pub group_labels: HashMap<String, String>,
     /// When each address was last sent to, for the cap. In memory: the cap is a
@@ -119,6 +121,7 @@ impl Dispatcher {
             wake,
             retry: RetryPolicy::from_config(&config.outbox),
             per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
+            per_staff_hourly_cap: config.outbox.max_notices_per_staff_address_per_hour,
             group_labels: config.settings.group_labels.clone(),
             sent_recently: Default::default(),
             health,
@@ -193,12 +196,13 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, key: QueueKey, mut entry: QueueEntry) -> Result<(), StoreError> {
-        let (kind, dest) = match &entry.body {
-            EntryBody::Notice(n) => (n.kind, n.dest.clone()),
-            EntryBody::Prepared(p) => (p.kind, p.dest.clone()),
+        // Prepared messages are digests, for staff.
+        let (kind, dest, staff) = match &entry.body {
+            EntryBody::Notice(n) => (n.kind, n.dest.clone(), n.staff),
+            EntryBody::Prepared(p) => (p.kind, p.dest.clone(), true),
             EntryBody::Wake { .. } | EntryBody::Digest { .. } => return Ok(()),
         };
-        let result = match self.hold_back(&dest) {
+        let result = match self.hold_back(&dest, staff) {
             Some(reason) => Err(DeliveryError::Permanent(reason)),
             None => match self.message(&entry) {
                 Ok(msg) => self.transports.send(&msg).await,
@@ -250,8 +254,10 @@ impl Dispatcher {
     }
 
     /// Loop protection on the way out: no mail to an address that bounced
-    /// recently, and no more than the cap per address per hour.
-    fn hold_back(&self, dest: &Destination) -> Option<String> {
+    /// recently, and no more than the cap per address per hour — the
+    /// requesters' cap, or for staff a much higher guard against a runaway
+    /// loop, so that a busy hour never holds back an urgent page.
+    fn hold_back(&self, dest: &Destination, staff: bool) -> Option<String> {
         let Destination::Email { to } = dest else {
             return None;
         };
@@ -266,10 +272,14 @@ impl Dispatcher {
         let mut sent = self.sent_recently.lock().unwrap_or_else(|e| e.into_inner());
         let times = sent.entry(to.to_lowercase()).or_default();
         times.retain(|t| now - *t < chrono::Duration::hours(1));
-        if times.len() >= self.per_recipient_hourly_cap {
+        let cap = if staff {
+            self.per_staff_hourly_cap
+        } else {
+            self.per_recipient_hourly_cap
+        };
+        if times.len() >= cap {
             return Some(format!(
-                "more than {} notices to {to} within an hour: held back as a possible mail loop",
-                self.per_recipient_hourly_cap
+                "more than {cap} notices to {to} within an hour: held back as a possible mail loop"
             ));
         }
         times.push(now);

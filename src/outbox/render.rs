@@ -53,6 +53,7 @@ builtin_templates!(
     "staff_update",
     "digest",
     "alert",
+    "new_ticket",
     "ticket_card",
 );
 
@@ -383,6 +384,7 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2023, 10, 1).unwrap();
         let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         Ticket {
+            copied: Vec::new(),
             id: TicketId::new(date, 1),
             status: Status::Resolved,
             problem_type: ProblemType::Software,

@@ -481,6 +481,7 @@ mod tests {
 
     fn ticket(id: TicketId) -> Ticket {
         let new = NewTicket {
+            copied: Vec::new(),
             channel: Channel::Email,
             requester: Requester {
                 name: Some("张三".into()),

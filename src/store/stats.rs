@@ -228,6 +228,7 @@ mod tests {
 
     fn ticket(date: NaiveDate, serial: u64, subject: &str) -> Ticket {
         let new = NewTicket {
+            copied: Vec::new(),
             channel: Channel::Email,
             requester: Requester {
                 email: Some("a@example.test".into()),

@@ -11,6 +11,7 @@ use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
 /// A desk ticket of `a@example.test`, for tests here and elsewhere.
 pub(crate) fn new_ticket() -> NewTicket {
     NewTicket {
+        copied: Vec::new(),
         channel: Channel::Desk,
         requester: Requester {
             email: Some("a@example.test".into()),

@@ -12,11 +12,11 @@ use serde_json::Value;
 use crate::mailrig::{MailRig, ParsedMail};
 use crate::support::{wait_until, Sandbox};
 
-const WAIT: Duration = Duration::from_secs(20);
-const HELPDESK: &str = "helpdesk@example.test";
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const HELPDESK: &str = "helpdesk@example.test";
 
 /// An RFC 2047 encoded word, as mail clients write non-ASCII headers.
-fn word(text: &str) -> String {
+pub(crate) fn word(text: &str) -> String {
     if text.is_ascii() {
         text.to_string()
     } else {
@@ -28,7 +28,7 @@ fn word(text: &str) -> String {
 }
 
 /// A plain UTF-8 mail to the helpdesk as a mail client would write it.
-fn mail(
+pub(crate) fn mail(
     from: (&str, &str),
     subject: &str,
     message_id: &str,
@@ -45,7 +45,7 @@ fn mail(
     .into_bytes()
 }
 
-const ALICE: (&str, &str) = ("王爱丽", "alice@example.test");
+pub(crate) const ALICE: (&str, &str) = ("王爱丽", "alice@example.test");
 
 /// A help request from alice that no rule finds vague.
 fn request(n: usize) -> Vec<u8> {
@@ -58,14 +58,14 @@ fn request(n: usize) -> Vec<u8> {
     )
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
         .as_str()
         .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
 }
 
 /// Our notices in `user`'s INBOX: from the helpdesk, with our Message-ID domain.
-fn notices(rig: &MailRig, user: &str) -> Vec<ParsedMail> {
+pub(crate) fn notices(rig: &MailRig, user: &str) -> Vec<ParsedMail> {
     rig.messages(user, "INBOX")
         .into_iter()
         .filter(|m| m.from == HELPDESK && m.message_id.ends_with("@itdesk.test"))
@@ -73,7 +73,7 @@ fn notices(rig: &MailRig, user: &str) -> Vec<ParsedMail> {
 }
 
 /// The ticket a notice is about, from its Message-ID `n<entry>.<ticket>@<domain>`.
-fn notice_ticket(n: &ParsedMail) -> String {
+pub(crate) fn notice_ticket(n: &ParsedMail) -> String {
     let local = n.message_id.split('@').next().unwrap_or_default();
     local
         .split_once('.')
@@ -94,7 +94,7 @@ fn eta_local(t: &Value) -> String {
         .to_string()
 }
 
-fn log_entries<'a>(t: &'a Value, kind: &str) -> Vec<&'a Value> {
+pub(crate) fn log_entries<'a>(t: &'a Value, kind: &str) -> Vec<&'a Value> {
     t["log"]
         .as_array()
         .expect("log")

@@ -102,6 +102,8 @@ impl Desk {
 
     async fn mail(&self, subject: &str, body: &str) -> IntakeOutcome {
         let message = InboundMessage {
+            cc: Vec::new(),
+            auth: Default::default(),
             channel: Channel::Email,
             message_id: format!("{}@example.test", self.core.store.generate_id().unwrap()),
             references: Vec::new(),

@@ -8,6 +8,7 @@ mod crash;
 mod discord;
 mod email;
 mod fake_discord;
+mod identity;
 mod lifecycle;
 mod mailrig;
 mod oauth;

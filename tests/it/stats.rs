@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use itdesk::app::Core;
 use itdesk::clock::{Clock, ManualClock};
 use itdesk::config::Config;
+use itdesk::control::peers::Caller;
 use itdesk::control::{handle, ControlRequest};
 use itdesk::core::effect::NoticeKind;
 use itdesk::core::id::TicketId;
@@ -73,7 +74,9 @@ impl Week {
             urgency: Some(urgency),
             problem_type: Some(t),
         };
-        let ticket = handle(req, &self.core.control).await.unwrap();
+        let ticket = handle(req, &self.core.control, &Caller::this_process())
+            .await
+            .unwrap();
         TicketId::parse(ticket["id"].as_str().unwrap()).unwrap()
     }
 
@@ -92,6 +95,8 @@ impl Week {
     async fn rate(&self, at: DateTime<Utc>, id: &TicketId, from: &str, text: &str) {
         self.clock.set(at);
         let message = InboundMessage {
+            cc: Vec::new(),
+            auth: Default::default(),
             channel: Channel::Email,
             message_id: format!("rate-{id}@example.test"),
             references: Vec::new(),

@@ -899,6 +899,8 @@ impl Worker {
             .and_then(|m| m.nick.clone())
             .unwrap_or_else(|| message.author.display_name().to_string());
         InboundMessage {
+            cc: Vec::new(),
+            auth: Default::default(),
             channel: Channel::Chat,
             message_id: format!("discord-{}", message.id),
             references: Vec::new(),
@@ -952,13 +954,13 @@ impl Worker {
         let (change, what) = match text.strip_prefix(self.settings.note_prefix.as_str()) {
             Some(note) => (
                 Change::Note {
-                    text: redact::mask(note.trim()),
+                    text: note.trim().to_string(),
                 },
                 "noted",
             ),
             None => (
                 Change::Reply {
-                    text: redact::mask(text),
+                    text: text.to_string(),
                 },
                 "relayed",
             ),
@@ -1172,7 +1174,8 @@ impl Worker {
         let by = member
             .map(|m| m.display_name().to_string())
             .unwrap_or_else(|| command.user.display_name().to_string());
-        let text = |name: &str| string(args, name).map(redact::mask).unwrap_or_default();
+        // Masked by the engine, as every surface's changes are.
+        let text = |name: &str| string(args, name).unwrap_or_default().to_string();
         let change = match sub {
             "claim" => Change::Claim,
             "assign" => {
@@ -1202,7 +1205,7 @@ impl Worker {
                 };
                 Change::Urgency {
                     to,
-                    reason: string(args, "reason").map(redact::mask),
+                    reason: string(args, "reason").map(String::from),
                 }
             }
             "step" => Change::Step { text: text("text") },
@@ -1381,6 +1384,8 @@ impl Worker {
                     .map(|m| m.display_name().to_string())
                     .unwrap_or_else(|| form.user.display_name().to_string());
                 let inbound = InboundMessage {
+                    cc: Vec::new(),
+                    auth: Default::default(),
                     channel: Channel::Chat,
                     message_id: format!("discord-{}", form.id),
                     references: Vec::new(),

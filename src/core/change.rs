@@ -1,15 +1,15 @@
 //! What staff do to a ticket, in one vocabulary for every surface: the CLI
-//! (`itdesk tickets …`) and chat (`/desk …`, thread messages, buttons) each
-//! parse their own syntax into a `Change`; `Change::into_action` is the one
-//! place it becomes a core action. A new staff action is a variant here, its
-//! core action, and one line per surface.
+//! (`itdesk tickets …`), chat (`/desk …`, thread messages, buttons) and mail
+//! (`#claim`, `#resolve …` lines, `intake::commands`) each parse their own
+//! syntax into a `Change`; `Change::into_action` is the one place it becomes a
+//! core action. A new staff action is a variant here, its core action, and one
+//! line per surface.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Routing;
-use crate::core::lifecycle::{Action, Refusal};
-use crate::core::ticket::{ProblemType, Ticket, Urgency};
+use super::lifecycle::Action;
+use super::ticket::{ProblemType, Urgency};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -60,8 +60,33 @@ pub enum Change {
 }
 
 impl Change {
-    /// The core action, done by `by`; a new type also moves the ticket to that type's group.
-    pub fn into_action(self, by: String, routing: &Routing) -> Action {
+    /// The same change with every text written by staff passed through `f`
+    /// (the masking every surface shares).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> Change {
+        match self {
+            Change::Note { text } => Change::Note { text: f(&text) },
+            Change::Step { text } => Change::Step { text: f(&text) },
+            Change::Reply { text } => Change::Reply { text: f(&text) },
+            Change::Ask { text } => Change::Ask { text: f(&text) },
+            Change::Urgency { to, reason } => Change::Urgency {
+                to,
+                reason: reason.as_deref().map(&f),
+            },
+            Change::Eta { eta, reason } => Change::Eta {
+                eta,
+                reason: f(&reason),
+            },
+            Change::Escalate { reason } => Change::Escalate { reason: f(&reason) },
+            Change::Resolve { fix } => Change::Resolve { fix: f(&fix) },
+            Change::Reopen { reason } => Change::Reopen { reason: f(&reason) },
+            Change::Close { reason } => Change::Close { reason: f(&reason) },
+            Change::Claim | Change::Assign { .. } | Change::Type { .. } => self,
+        }
+    }
+
+    /// The core action, done by `by`; a new type also moves the ticket to
+    /// `group_for` that type.
+    pub fn into_action(self, by: String, group_for: impl Fn(ProblemType) -> String) -> Action {
         match self {
             Change::Claim => Action::Claim { by },
             Change::Assign { to } => Action::Assign { to, by },
@@ -72,7 +97,7 @@ impl Change {
             Change::Urgency { to, reason } => Action::SetUrgency { to, by, reason },
             Change::Type { to } => Action::SetType {
                 to,
-                group: routing.group_for(to).to_string(),
+                group: group_for(to),
                 by,
             },
             Change::Eta { eta, reason } => Action::SetEta { eta, reason, by },
@@ -80,26 +105,6 @@ impl Change {
             Change::Resolve { fix } => Action::Resolve { by, fix },
             Change::Reopen { reason } => Action::Reopen { by, reason },
             Change::Close { reason } => Action::Close { by, reason },
-        }
-    }
-}
-
-/// What became of an action on a ticket.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Applied(Box<Ticket>),
-    /// Not allowed in the ticket's state; nothing changed.
-    Refused(Refusal),
-    /// The message or interaction that carried it was handled before; nothing changed.
-    AlreadySeen,
-}
-
-impl Outcome {
-    /// The changed ticket, if the action was applied.
-    pub fn applied(self) -> Option<Ticket> {
-        match self {
-            Outcome::Applied(t) => Some(*t),
-            Outcome::Refused(_) | Outcome::AlreadySeen => None,
         }
     }
 }
