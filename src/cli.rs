@@ -274,6 +274,26 @@ enum TicketCommand {
         #[command(flatten)]
         actor: Actor,
     },
+    /// Record the requester's confirmation (and rating) for them, e.g. given
+    /// by phone: logged as "LOGIN (for REQUESTER)".
+    Confirm {
+        id: String,
+        /// 1–5.
+        #[arg(long)]
+        stars: Option<u8>,
+        #[arg(long)]
+        remark: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Record the requester's "still broken" for them: reopens the ticket.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
 }
 
 #[derive(Subcommand)]
@@ -655,6 +675,15 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::Resolve { id, fix, actor } => act(&id, actor, Change::Resolve { fix })?,
         TicketCommand::Reopen { id, reason, actor } => act(&id, actor, Change::Reopen { reason })?,
         TicketCommand::Close { id, reason, actor } => act(&id, actor, Change::Close { reason })?,
+        TicketCommand::Confirm {
+            id,
+            stars,
+            remark,
+            actor,
+        } => act(&id, actor, Change::ConfirmForRequester { stars, remark })?,
+        TicketCommand::Reject { id, reason, actor } => {
+            act(&id, actor, Change::RejectForRequester { reason })?
+        }
     };
     let answer = request(config, req).await?;
     if json {

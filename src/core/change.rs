@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::Action;
+use super::lifecycle::{Action, ReplyIntent};
 use super::ticket::{ProblemType, Urgency};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,15 @@ pub enum Change {
     Close {
         reason: String,
     },
+    /// The requester's confirmation (and rating), recorded for them.
+    ConfirmForRequester {
+        stars: Option<u8>,
+        remark: Option<String>,
+    },
+    /// The requester's "still broken", recorded for them.
+    RejectForRequester {
+        reason: String,
+    },
 }
 
 impl Change {
@@ -80,6 +89,13 @@ impl Change {
             Change::Resolve { fix } => Change::Resolve { fix: f(&fix) },
             Change::Reopen { reason } => Change::Reopen { reason: f(&reason) },
             Change::Close { reason } => Change::Close { reason: f(&reason) },
+            Change::ConfirmForRequester { stars, remark } => Change::ConfirmForRequester {
+                stars,
+                remark: remark.as_deref().map(&f),
+            },
+            Change::RejectForRequester { reason } => {
+                Change::RejectForRequester { reason: f(&reason) }
+            }
             Change::Claim | Change::Assign { .. } | Change::Type { .. } => self,
         }
     }
@@ -105,6 +121,18 @@ impl Change {
             Change::Resolve { fix } => Action::Resolve { by, fix },
             Change::Reopen { reason } => Action::Reopen { by, reason },
             Change::Close { reason } => Action::Close { by, reason },
+            Change::ConfirmForRequester { stars, remark } => Action::AnswerForRequester {
+                by,
+                text: remark.clone().unwrap_or_default(),
+                intent: ReplyIntent::Confirm { stars, remark },
+            },
+            Change::RejectForRequester { reason } => Action::AnswerForRequester {
+                by,
+                text: reason.clone(),
+                intent: ReplyIntent::Reject {
+                    remark: Some(reason),
+                },
+            },
         }
     }
 }

@@ -99,6 +99,13 @@ pub enum Action {
         from: String,
         text: String,
     },
+    /// A technician records the requester's answer for them (given by phone,
+    /// in person): logged as "technician (for requester)".
+    AnswerForRequester {
+        by: String,
+        intent: ReplyIntent,
+        text: String,
+    },
     /// The requester answered the confirm-and-rate notice.
     RequesterReply {
         intent: ReplyIntent,
@@ -352,7 +359,12 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
         }
         Action::RequesterMessage { text } => requester_message(t, text, now, p, &mut fx)?,
         Action::RequesterReply { intent, text } => {
-            requester_reply(t, intent, text, now, p, &mut fx)?
+            let who = t.requester.display().to_string();
+            requester_reply(t, &who, intent, text, now, p, &mut fx)?
+        }
+        Action::AnswerForRequester { by, intent, text } => {
+            let who = format!("{by} (for {})", t.requester.display());
+            requester_reply(t, &who, intent, text, now, p, &mut fx)?
         }
         Action::SetUrgency { to, by, reason } => {
             require_open(t)?;
@@ -564,15 +576,17 @@ fn requester_message(
     Ok(())
 }
 
+/// The requester's answer to the confirm-and-rate notice, given by `who`.
 fn requester_reply(
     t: &mut Ticket,
+    who: &str,
     intent: ReplyIntent,
     text: String,
     now: DateTime<Utc>,
     p: &Policy,
     fx: &mut Vec<Effect>,
 ) -> Result<(), Refusal> {
-    let who = t.requester.display().to_string();
+    let who = who.to_string();
     if let ReplyIntent::Confirm { stars: Some(s), .. } = intent {
         if !(1..=5).contains(&s) {
             return Err(Refusal::BadRating(s));

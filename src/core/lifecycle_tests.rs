@@ -634,6 +634,14 @@ fn transition_table() {
         from: "bob@example.com".into(),
         text: "已解决 5星".into(),
     };
+    let for_requester = || Action::AnswerForRequester {
+        by: by(),
+        intent: ReplyIntent::Confirm {
+            stars: Some(5),
+            remark: None,
+        },
+        text: "电话确认已恢复".into(),
+    };
     let cases: Vec<(Status, Action, Result<Status, Refusal>)> = vec![
         (New, claim(), Ok(Acknowledged)),
         (New, stepping(), Ok(InProgress)),
@@ -681,6 +689,8 @@ fn transition_table() {
         (WaitingOnRequester, stranger(), Ok(WaitingOnRequester)),
         (Resolved, colleague(), Ok(Resolved)),
         (New, colleague(), Ok(New)),
+        (Resolved, for_requester(), Ok(Closed)),
+        (New, for_requester(), Err(Refusal::NotResolved(New))),
     ];
     for (from, action, expected) in cases {
         let mut t = reach(from);
@@ -688,6 +698,29 @@ fn transition_table() {
         let got = apply(&mut t, action, t0, &p).map(|_| t.status);
         assert_eq!(got, expected, "{label}");
     }
+}
+
+#[test]
+fn a_technician_answering_for_the_requester_is_logged_as_such() {
+    let p = Policy::default();
+    let (mut t, _) = open_at(Urgency::Medium, at("2023-10-09 10:00"));
+    let resolve = Action::Resolve {
+        by: by(),
+        fix: "f".into(),
+    };
+    apply(&mut t, resolve, at("2023-10-09 11:00"), &p).unwrap();
+    let answer = Action::AnswerForRequester {
+        by: by(),
+        intent: ReplyIntent::Confirm {
+            stars: Some(5),
+            remark: None,
+        },
+        text: "电话确认已恢复".into(),
+    };
+    apply(&mut t, answer, at("2023-10-09 12:00"), &p).unwrap();
+    assert_eq!(t.status, Status::Closed);
+    assert_eq!(t.confirmation.as_ref().unwrap().by, "李四 (for 张三)");
+    assert_eq!(t.rating.as_ref().unwrap().stars, 5);
 }
 
 #[test]

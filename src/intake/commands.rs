@@ -80,6 +80,21 @@ fn command(line: &str, tz: Tz) -> Option<Result<Change, String>> {
         "resolve" => text(|fix| Change::Resolve { fix }),
         "reopen" => text(|reason| Change::Reopen { reason }),
         "close" => text(|reason| Change::Close { reason }),
+        "reject" => text(|reason| Change::RejectForRequester { reason }),
+        "confirm" => match arg.split_whitespace().next().map(str::parse::<u8>) {
+            None => Ok(Change::ConfirmForRequester {
+                stars: None,
+                remark: None,
+            }),
+            Some(Ok(stars)) => Ok(Change::ConfirmForRequester {
+                stars: Some(stars),
+                remark: arg
+                    .split_once(char::is_whitespace)
+                    .map(|(_, r)| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
+            }),
+            Some(Err(_)) => needs("stars from 1 to 5, then an optional remark"),
+        },
         "type" => match ProblemType::parse(&arg) {
             Some(to) => Ok(Change::Type { to }),
             None => needs("a type: hardware, software, network, access or other"),

@@ -865,3 +865,34 @@ fn read_back_after_a_restart(kill: bool) {
     assert_eq!(counts(&chat), expected, "after a second restart ({how})");
     chat.stop();
 }
+
+/// A technician who works by mail reaches a chat requester in their DM: a
+/// staff address's reply to the ticket is relayed on the requester's channel.
+#[test]
+fn a_technicians_mail_reaches_a_chat_requester_by_dm() {
+    let rig = MailRig::start();
+    let chat = Chat::start_with(
+        Some(&rig),
+        "[escalation]\nemail = [\"tech@example.test\"]\n",
+    );
+    chat.fake
+        .dm(ALICE, "CRM 登录报错：提示数据库连接超时，影响客户跟进。");
+    let id = chat.wait_tickets(1);
+    let reply = format!("From: 李四 <tech@example.test>\r\nTo: helpdesk@example.test\r\nSubject: Re: [{id}] CRM\r\nMessage-ID: <tech-dm-1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n请清除浏览器缓存后再登录。\r\n#step 检查了 CRM 连接池\r\n");
+    rig.send(
+        "tech@example.test",
+        "helpdesk@example.test",
+        reply.as_bytes(),
+    );
+    chat.wait_dm(ALICE, "请清除浏览器缓存后再登录");
+    let t = chat.ticket(&id);
+    assert!(
+        t["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "step" && e["actor"] == "李四"),
+        "{t}"
+    );
+    chat.stop();
+}

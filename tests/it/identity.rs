@@ -443,5 +443,15 @@ fn the_cli_is_for_the_staff_group_under_each_callers_login() {
     let step = log_entries(&t, "step");
     assert_eq!(str_of(step[0], "actor"), "root");
     assert!(!t.to_string().contains("Hunter22Secret"), "{t}");
+
+    // The requester phoned: a technician records the answer for them, logged as such.
+    sb.cli_ok(&["tickets", "resolve", &id, "--fix", "重置了 VPN 配置"]);
+    let closed = sb.cli_json(&["tickets", "confirm", &id, "--stars", "5", "--json"]);
+    assert_eq!(str_of(&closed, "status"), "closed");
+    assert_eq!(
+        str_of(&closed["confirmation"], "by"),
+        "root (for a@example.test)"
+    );
+    assert_eq!(closed["rating"]["stars"], 5);
     daemon.stop();
 }
