@@ -174,7 +174,16 @@ pub async fn handle(
             }
             request.vague = false;
             match ctx.engine.intake(request).await? {
-                IntakeOutcome::Created(id) => show(ctx, &id),
+                IntakeOutcome::Created(id) => {
+                    // Who took it down at the desk, under their own login.
+                    let note = Change::Note {
+                        text: "opened at the desk".into(),
+                    };
+                    ctx.engine
+                        .change(id.clone(), caller.login.clone(), note, None)
+                        .await?;
+                    show(ctx, &id)
+                }
                 other => Err(ControlError::Refused(format!("{other:?}"))),
             }
         }

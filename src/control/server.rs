@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::peers::{self, Caller};
 use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse};
@@ -85,10 +85,7 @@ async fn connection(
     while let Some(line) = lines.next_line().await? {
         let response = match (&admitted, serde_json::from_str::<ControlRequest>(&line)) {
             (Err(why), _) => ControlResponse::Error(format!("refused: {why}")),
-            (Ok(()), Ok(req)) => match handle(req, ctx, &caller).await {
-                Ok(v) => ControlResponse::Ok(v),
-                Err(e) => ControlResponse::Error(e.to_string()),
-            },
+            (Ok(()), Ok(req)) => answer(req, ctx, &caller).await,
             (Ok(()), Err(e)) => ControlResponse::Error(format!("bad request: {e}")),
         };
         // Invariant: responses are plain JSON values.
@@ -97,4 +94,16 @@ async fn connection(
         write.write_all(&out).await?;
     }
     Ok(())
+}
+
+/// One request, logged with who asked for what.
+async fn answer(req: ControlRequest, ctx: &ControlContext, caller: &Caller) -> ControlResponse {
+    let op = serde_json::to_value(&req)
+        .ok()
+        .and_then(|v| v["op"].as_str().map(String::from));
+    info!(user = %caller.login, op = op.as_deref().unwrap_or("?"), "control request");
+    match handle(req, ctx, caller).await {
+        Ok(v) => ControlResponse::Ok(v),
+        Err(e) => ControlResponse::Error(e.to_string()),
+    }
 }

@@ -119,7 +119,8 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(log, ["created", "assigned", "note", "resolved"]);
+    assert_eq!(log, ["created", "note", "assigned", "note", "resolved"]);
+    assert_eq!(resolved["log"][1]["text"], "opened at the desk", "who took it down");
     assert!(
         resolved["log"][1]["at"]
             .as_str()
