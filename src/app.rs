@@ -242,6 +242,7 @@ pub fn email_limits(config: &Config) -> EmailLimits {
         max_total_bytes: mb(config.intake.max_message_mb),
         own_message_id_domain: config.helpdesk.message_id_domain.clone(),
         trusted_authserv_id: config.intake.authserv_id.clone(),
+        attachment_deny: config.intake.attachment_deny.clone(),
     }
 }
 

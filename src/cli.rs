@@ -342,6 +342,9 @@ fn parse_id(s: &str) -> anyhow::Result<TicketId> {
 }
 
 pub fn main() -> std::process::ExitCode {
+    // Whatever this process writes — the store, exports, backups, reports —
+    // holds personal data: its owner's only, whatever the caller's umask.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -436,8 +439,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             match output {
                 Some(path) => {
-                    std::fs::write(&path, text)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    write_private(&path, text.as_bytes())?;
                     eprintln!("exported {} tickets to {}", tickets.len(), path.display());
                 }
                 None => print!("{text}"),
@@ -524,8 +526,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 lang,
                 group_labels: config.settings.group_labels.clone(),
             };
-            std::fs::write(&path, html::render(&report, &page))
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_private(&path, html::render(&report, &page).as_bytes())?;
             eprintln!(
                 "report {} – {} written to {}",
                 report.period.from,
@@ -857,4 +858,20 @@ fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
         summary["sha256"].as_str().unwrap_or_default()
     );
     Ok(())
+}
+
+/// Writes a file only its owner can read (0600), also when it existed before.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let context = || format!("cannot write {}", path.display());
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(context)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(context)?;
+    std::io::Write::write_all(&mut file, bytes).with_context(context)
 }

@@ -250,6 +250,9 @@ pub struct IntakeConfig {
     /// Colleagues the requester copied (`Cc`) may confirm, reject and rate,
     /// not only add information.
     pub copied_may_confirm: bool,
+    /// Attachments whose name ends so are not kept (the ticket and the
+    /// requester are told); default: programs and scripts.
+    pub attachment_deny: Vec<String>,
 }
 
 impl Default for IntakeConfig {
@@ -260,6 +263,10 @@ impl Default for IntakeConfig {
             directory_file: None,
             authserv_id: None,
             copied_may_confirm: false,
+            attachment_deny: crate::intake::email::DEFAULT_ATTACHMENT_DENY
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }

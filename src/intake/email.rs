@@ -34,6 +34,32 @@ pub struct EmailLimits {
     /// `[intake] authserv_id`: the server whose `Authentication-Results` are
     /// believed; `None` believes none.
     pub trusted_authserv_id: Option<String>,
+    /// `[intake] attachment_deny`: file name endings (".exe") whose parts are not kept.
+    pub attachment_deny: Vec<String>,
+}
+
+/// Endings of files that carry programs or scripts, refused by default.
+pub const DEFAULT_ATTACHMENT_DENY: &[&str] = &[
+    ".exe", ".com", ".scr", ".pif", ".bat", ".cmd", ".js", ".jse", ".vbs", ".vbe", ".wsf", ".wsh",
+    ".ps1", ".psm1", ".msi", ".msp", ".hta", ".cpl", ".jar", ".lnk", ".reg", ".dll", ".iso",
+    ".img", ".vhd", ".vhdx",
+];
+
+/// The denied ending `name` has, if any. Windows drops trailing dots and
+/// spaces, so `invoice.pdf.exe. ` is an `.exe` too; `invoice.pdf.exe` is
+/// caught by its last ending whatever comes before it.
+fn denied_extension(name: &str, deny: &[String]) -> Option<String> {
+    let name = name.trim_end_matches(['.', ' ']).to_lowercase();
+    deny.iter()
+        .map(|d| d.trim().to_lowercase())
+        .map(|d| {
+            if d.starts_with('.') {
+                d
+            } else {
+                format!(".{d}")
+            }
+        })
+        .find(|d| name.ends_with(d.as_str()))
 }
 
 impl Default for EmailLimits {
@@ -43,6 +69,10 @@ impl Default for EmailLimits {
             max_total_bytes: 25 * 1024 * 1024,
             own_message_id_domain: "itdesk.invalid".to_string(),
             trusted_authserv_id: None,
+            attachment_deny: DEFAULT_ATTACHMENT_DENY
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -397,7 +427,11 @@ fn attachments(
         };
         let name = attachment_name(part, n + 1);
         let size = data.len() as u64;
-        let refusal = if size > limits.max_attachment_bytes {
+        let refusal = if let Some(ext) = denied_extension(&name, &limits.attachment_deny) {
+            Some(format!(
+                "{ext} files are not accepted (they can carry programs)"
+            ))
+        } else if size > limits.max_attachment_bytes {
             Some(format!(
                 "over the {} limit",
                 human_size(limits.max_attachment_bytes)
@@ -792,6 +826,37 @@ mod tests {
         for (subject, want) in cases {
             assert_eq!(AUTO_REPLY_SUBJECT.is_match(subject), want, "{subject}");
         }
+    }
+
+    #[test]
+    fn programs_are_not_kept_whatever_they_pretend_to_be() {
+        let deny: Vec<String> = DEFAULT_ATTACHMENT_DENY
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for name in [
+            "report.pdf.exe",
+            "INVOICE.PDF.EXE",
+            "setup.exe. ",
+            "a.js",
+            "run.ps1",
+            "disk.iso",
+        ] {
+            assert!(denied_extension(name, &deny).is_some(), "{name}");
+        }
+        for name in [
+            "report.pdf",
+            "screenshot.png",
+            "notes.txt",
+            "exe",
+            "my.exe.pdf",
+        ] {
+            assert_eq!(denied_extension(name, &deny), None, "{name}");
+        }
+        assert_eq!(
+            denied_extension("x.sh", &["sh".to_string()]).as_deref(),
+            Some(".sh")
+        );
     }
 
     #[test]

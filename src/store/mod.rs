@@ -98,6 +98,28 @@ pub struct Store {
     id_base: u64,
 }
 
+/// The store holds personal data: its directory 0700, its files 0600, also
+/// for a store made before this rule or under a lax umask.
+fn private(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |e: std::io::Error| StoreError::Io(sled::Error::Io(e));
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        for entry in std::fs::read_dir(&d).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let kind = entry.file_type().map_err(io)?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
@@ -129,6 +151,7 @@ impl Store {
             db,
         };
         store.mark_stats_ready_if_empty()?;
+        private(path)?;
         Ok(store)
     }
 

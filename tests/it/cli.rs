@@ -120,7 +120,10 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(log, ["created", "note", "assigned", "note", "resolved"]);
-    assert_eq!(resolved["log"][1]["text"], "opened at the desk", "who took it down");
+    assert_eq!(
+        resolved["log"][1]["text"], "opened at the desk",
+        "who took it down"
+    );
     assert!(
         resolved["log"][1]["at"]
             .as_str()

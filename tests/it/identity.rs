@@ -383,9 +383,16 @@ fn the_cli_is_for_the_staff_group_under_each_callers_login() {
     unix_user("itdesk-test-tech", Some(group));
     unix_user("itdesk-test-other", None);
 
-    let sb = Sandbox::new(&format!("[control]\ngroup = \"{group}\"\n"));
+    // The store is its owner's only (0700); the socket lives beside it, as
+    // /run/itdesk does under the unit.
+    let run = tempfile::tempdir().unwrap();
+    let socket = run.path().join("control.sock");
+    let sb = Sandbox::new(&format!(
+        "[control]\ngroup = \"{group}\"\nsocket = \"{}\"\n",
+        socket.display()
+    ));
     // Staff must reach the config and the socket's directory.
-    for path in [sb.dir.path().to_path_buf(), sb.config.clone()] {
+    for path in [sb.dir.path().to_path_buf(), run.path().to_path_buf(), sb.config.clone()] {
         let mode = if path.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     }

@@ -40,8 +40,18 @@ impl Sandbox {
         Sandbox { dir, config }
     }
 
+    /// `[control] socket` of the config, or its default in the store.
     pub fn socket(&self) -> PathBuf {
-        self.dir.path().join("state").join("control.sock")
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        let table: toml::Table = text.parse().expect("config is TOML");
+        match table
+            .get("control")
+            .and_then(|c| c.get("socket"))
+            .and_then(|s| s.as_str())
+        {
+            Some(socket) => PathBuf::from(socket),
+            None => self.dir.path().join("state").join("control.sock"),
+        }
     }
 
     /// Runs `itdesk --config <ours> ARGS…` to completion.
