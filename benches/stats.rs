@@ -137,6 +137,7 @@ fn build(dir: &Path, tickets: usize) {
         batch.push((
             TicketId::new(date, serial),
             StatsRecord {
+                erased: false,
                 problem_type: ProblemType::ALL[t],
                 urgency,
                 channel: Channel::ALL[rng.below(3) as usize],

@@ -47,6 +47,10 @@ pub enum AppError {
     Smtp(#[from] SmtpSetupError),
     #[error(transparent)]
     Metrics(#[from] HttpError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("rewriting the store after an erasure failed: {0} — the erased data is still in the store's files; fix the cause and start again")]
+    Rewrite(#[from] crate::store::BackupError),
 }
 
 /// The store with an engine running on it: what both the daemon and the
@@ -63,7 +67,19 @@ pub struct Core {
 
 impl Core {
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
-        let store = Store::open(&config.store.path)?;
+        let path = &config.store.path;
+        let mut store = Store::open(path)?;
+        // An erasure made while the daemon held the store: its data leaves
+        // the disk now, before anything else opens it.
+        if store.rewrite_pending()? {
+            drop(store);
+            let summary = crate::store::rewrite(path, clock.now())?;
+            info!(
+                records = summary.records,
+                "store rewritten after an erasure: erased data is gone from its files"
+            );
+            store = Store::open(path)?;
+        }
         let outbox_wake = Arc::new(Notify::new());
         let health = Health::new();
         let (engine, engine_task) = Engine::new(
@@ -203,6 +219,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     // Before the dispatcher starts, so a digest that fell due while the daemon
     // was down is sent now, once.
     crate::outbox::digest::arm(&core.store, config.settings.digest.as_ref(), clock.now())?;
+    core.engine.arm_retention().await?;
     let dispatcher = Dispatcher::new(
         &config,
         DispatcherParts {

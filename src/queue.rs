@@ -75,6 +75,9 @@ pub enum EntryBody {
     },
     /// A message rendered in full when it was queued, sent as it is.
     Prepared(PreparedMessage),
+    /// The daily retention run: closed tickets past `[retention]` are erased
+    /// (by the engine), and the next run is queued.
+    Retention,
 }
 
 /// A rendered message for one destination (a digest copy): the report it

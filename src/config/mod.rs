@@ -72,6 +72,9 @@ pub struct Config {
     pub metrics: Option<MetricsConfig>,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// How long closed tickets keep their personal data; absent = for ever.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     #[serde(default)]
     pub classify: Rules,
     /// Where the file was read from, for messages.
@@ -496,6 +499,14 @@ pub struct MetricsConfig {
     pub imap_unhealthy_after: Span,
 }
 
+/// `[retention]`: personal data of closed tickets is erased after this long.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// E.g. "365d"; absent: kept.
+    pub closed_after: Option<Span>,
+}
+
 /// Alerts to `[on_duty]` about the daemon's own health.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -694,6 +705,29 @@ impl Config {
             discord.token()?;
         }
         Ok(())
+    }
+
+    /// Secret files others may read: each a warning naming the file and the fix.
+    pub fn exposed_secrets(&self) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let files = [
+            self.imap.as_ref().and_then(|i| i.password_file.as_ref()),
+            self.imap.as_ref().and_then(|i| i.oauth_token_file.as_ref()),
+            self.smtp.as_ref().and_then(|s| s.password_file.as_ref()),
+            self.discord.as_ref().and_then(|d| d.token_file.as_ref()),
+        ];
+        files
+            .into_iter()
+            .flatten()
+            .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.permissions().mode() & 0o004 != 0))
+            .map(|f| {
+                format!(
+                    "{} is readable by every user of this machine — chmod o-r {}",
+                    f.display(),
+                    f.display()
+                )
+            })
+            .collect()
     }
 
     pub fn default_lang(&self) -> Lang {

@@ -35,6 +35,8 @@ pub struct Settings {
     pub discord: Option<DiscordIds>,
     /// Group name → the label requesters see, for the groups that set one.
     pub group_labels: HashMap<String, String>,
+    /// `[retention] closed_after`: `None` keeps closed tickets' personal data.
+    pub retention: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             alerts: AlertSettings::default(),
             discord: None,
             group_labels: HashMap::new(),
+            retention: None,
         }
     }
 }
@@ -150,6 +153,12 @@ pub(super) fn derive(config: &Config) -> Result<Settings, Invalid> {
         .iter()
         .filter_map(|(name, g)| Some((name.clone(), g.label.clone()?)))
         .collect();
+    let retention = match config.retention.closed_after {
+        Some(span) => {
+            Some(elapsed(span).map_err(|r| ("retention".to_string(), "closed_after", r))?)
+        }
+        None => None,
+    };
     Ok(Settings {
         policy,
         default_lang,
@@ -159,6 +168,7 @@ pub(super) fn derive(config: &Config) -> Result<Settings, Invalid> {
         alerts,
         discord,
         group_labels,
+        retention,
     })
 }
 

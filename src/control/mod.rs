@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod peers;
+mod privacy;
 pub mod server;
 
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use crate::clock::Clock;
 use crate::core::id::TicketId;
 use crate::core::ticket::{Channel, ProblemType, Status, Ticket, Urgency};
 pub use crate::engine::Change;
-use crate::engine::{EngineError, EngineHandle, IntakeOutcome, Outcome, Routing};
+use crate::engine::{EngineError, EngineHandle, EraseTarget, IntakeOutcome, Outcome, Routing};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
@@ -110,6 +111,19 @@ pub enum ControlRequest {
     QuarantineDelete {
         id: u64,
     },
+    /// Erase one requester's personal data (an address or chat user id).
+    Erase {
+        requester: String,
+        dry_run: bool,
+    },
+    /// Erase closed tickets past `[retention]` now, or list them.
+    Retention {
+        dry_run: bool,
+    },
+    /// The access audit.
+    Audit {
+        query: crate::store::AuditQuery,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,13 +211,29 @@ pub async fn handle(
             }
             Ok(Value::Array(out))
         }
-        ControlRequest::Show { id } => show(ctx, &id),
+        ControlRequest::Show { id } => {
+            let ticket = show(ctx, &id)?;
+            privacy::record(ctx, caller, Some(id.to_string()), "show".into()).await?;
+            Ok(ticket)
+        }
+        ControlRequest::Erase { requester, dry_run } => {
+            privacy::erase(ctx, caller, EraseTarget::Requester(requester), dry_run).await
+        }
+        ControlRequest::Retention { dry_run } => {
+            privacy::erase(ctx, caller, EraseTarget::Retention, dry_run).await
+        }
+        ControlRequest::Audit { query } => privacy::audit(ctx, &query),
         ControlRequest::Act {
             id,
             on_behalf_of,
             change,
         } => {
             let by = caller.actor(on_behalf_of.as_deref());
+            let what = serde_json::to_value(&change)
+                .ok()
+                .and_then(|v| v["change"].as_str().map(String::from))
+                .unwrap_or_default();
+            privacy::record(ctx, caller, Some(id.to_string()), format!("change: {what}")).await?;
             match ctx.engine.change(id.clone(), by, change, None).await? {
                 Outcome::Applied(t) => Ok(to_json(&t)),
                 Outcome::Refused(refusal) => Err(ControlError::Refused(refusal.to_string())),
@@ -240,12 +270,16 @@ pub async fn handle(
             // Invariant: a Report is plain data, like a Ticket.
             Ok(serde_json::to_value(report).expect("reports serialise"))
         }
-        ControlRequest::Export => Ok(Value::Array(
-            ctx.store
+        ControlRequest::Export => {
+            let tickets: Vec<Value> = ctx
+                .store
                 .tickets()
                 .map(|t| t.map(|t| to_json(&t)))
-                .collect::<Result<_, _>>()?,
-        )),
+                .collect::<Result<_, _>>()?;
+            let what = format!("export of {} tickets", tickets.len());
+            privacy::record(ctx, caller, None, what).await?;
+            Ok(Value::Array(tickets))
+        }
         req @ (ControlRequest::QuarantineList
         | ControlRequest::QuarantineShow { .. }
         | ControlRequest::QuarantineRetry { .. }
@@ -256,6 +290,7 @@ pub async fn handle(
             let summary = tokio::task::spawn_blocking(move || store.backup(&path, now))
                 .await
                 .map_err(|e| ControlError::Daemon(format!("the backup did not finish: {e}")))??;
+            ctx.store.record_backup(&summary.file, now)?;
             Ok(serde_json::to_value(summary).map_err(|e| ControlError::Protocol(e.to_string()))?)
         }
         ControlRequest::Import { tickets } => {

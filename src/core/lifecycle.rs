@@ -221,6 +221,7 @@ pub fn open(
         escalated: false,
         related: new.related,
         copied: new.copied,
+        erased_at: None,
         timers: Timers::default(),
     };
     let actor = ticket.requester.display().to_string();

@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod change;
 pub mod effect;
+pub mod erase;
 pub mod id;
 pub mod lifecycle;
 pub mod sla;

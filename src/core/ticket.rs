@@ -313,6 +313,9 @@ pub struct Ticket {
     /// information; confirming and rating stay the requester's.
     #[serde(default)]
     pub copied: Vec<String>,
+    /// When its personal data was erased; what is left serves statistics.
+    #[serde(default)]
+    pub erased_at: Option<DateTime<Utc>>,
     pub timers: Timers,
 }
 

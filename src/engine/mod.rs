@@ -6,6 +6,7 @@
 //! Invariant: no other task writes tickets. Being the only writer, the engine can
 //! read-then-write without races; sled transactions make each decision atomic.
 
+mod erase;
 mod identity;
 mod outcome;
 mod port;
@@ -40,8 +41,9 @@ use identity::Role;
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
 pub use crate::core::change::Change;
+pub use erase::{EraseTarget, ErasureReport};
 pub use outcome::Outcome;
-pub use port::{ChatCursor, ChatPlace, ThreadLink};
+pub use port::{AuditEntry, ChatCursor, ChatPlace, ThreadLink};
 pub use route::Routing;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,14 @@ enum Command {
     Import(Box<Ticket>, Reply<()>),
     Alert(String, Reply<()>),
     Keep(port::Bookkeeping, Reply<()>),
+    Erase {
+        target: EraseTarget,
+        dry_run: bool,
+        by: String,
+        reply: Reply<ErasureReport>,
+    },
+    Audit(crate::store::AuditEntry, Reply<()>),
+    ArmRetention(Reply<()>),
     Quarantine {
         origin: String,
         reason: String,
@@ -236,6 +246,10 @@ pub struct Engine {
     store: Store,
     /// `[intake] copied_may_confirm`.
     copied_may_confirm: bool,
+    /// `[retention] closed_after`.
+    retention: Option<chrono::Duration>,
+    /// The chat requester index the handles read; cleared after an erasure.
+    requesters: port::Requesters,
     policy: Policy,
     routing: Routing,
     clock: Arc<dyn Clock>,
@@ -258,6 +272,8 @@ impl Engine {
         Engine {
             store,
             copied_may_confirm: config.intake.copied_may_confirm,
+            retention: config.settings.retention,
+            requesters: port::Requesters::default(),
             policy: config.policy(),
             routing: Routing::from_config(config),
             clock,
@@ -271,7 +287,7 @@ impl Engine {
     /// finishing the commands already sent — that is the drain on shutdown.
     pub fn spawn(self) -> (EngineHandle, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(256);
-        let reader = port::Reader::new(self.store.clone());
+        let reader = port::Reader::new(self.store.clone(), self.requesters.clone());
         let task = tokio::spawn(self.run(rx));
         (EngineHandle { tx, reader }, task)
     }
@@ -324,6 +340,20 @@ impl Engine {
                 Command::Alert(text, reply) => {
                     let r = self.alert(text).await;
                     let _ = reply.send(r);
+                }
+                Command::Erase {
+                    target,
+                    dry_run,
+                    by,
+                    reply,
+                } => {
+                    let _ = reply.send(self.erase(target, dry_run, &by).await);
+                }
+                Command::Audit(entry, reply) => {
+                    let _ = reply.send(self.store.append_audit(&entry).map_err(EngineError::from));
+                }
+                Command::ArmRetention(reply) => {
+                    let _ = reply.send(self.arm_retention().await);
                 }
                 Command::Keep(what, reply) => {
                     let _ = reply.send(self.keep(what).await);
@@ -667,8 +697,10 @@ impl Engine {
     }
 
     async fn fire(&self, key: QueueKey, entry: QueueEntry) -> Result<(), EngineError> {
-        let EntryBody::Wake { kind } = entry.body else {
-            return Ok(()); // notices are the dispatcher's
+        let kind = match entry.body {
+            EntryBody::Wake { kind } => kind,
+            EntryBody::Retention => return self.retention_due(key).await,
+            _ => return Ok(()), // notices are the dispatcher's
         };
         let now = self.clock.now();
         let ticket = match &entry.ticket {

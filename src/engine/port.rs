@@ -17,7 +17,7 @@ use crate::core::ticket::Ticket;
 use crate::queue::Quarantined;
 use crate::store::{Store, StoreError};
 
-pub use crate::store::{ChatCursor, ChatPlace, ThreadLink};
+pub use crate::store::{AuditEntry, ChatCursor, ChatPlace, ThreadLink};
 
 /// A write an adapter asks the engine for.
 #[derive(Debug)]
@@ -44,19 +44,20 @@ pub(super) enum Bookkeeping {
     },
 }
 
+/// The chat requester index, shared by the handles that read it and the
+/// engine, which empties it after an erasure (it is rebuilt on the next question).
+pub(super) type Requesters = Arc<Mutex<RequesterIndex>>;
+
 /// The reading side the handle carries: the store and the chat requester index.
 #[derive(Clone)]
 pub(super) struct Reader {
     pub(super) store: Store,
-    requesters: Arc<Mutex<RequesterIndex>>,
+    requesters: Requesters,
 }
 
 impl Reader {
-    pub(super) fn new(store: Store) -> Reader {
-        Reader {
-            store,
-            requesters: Arc::default(),
-        }
+    pub(super) fn new(store: Store, requesters: Requesters) -> Reader {
+        Reader { store, requesters }
     }
 }
 
@@ -157,6 +158,10 @@ impl EngineHandle {
 }
 
 impl super::Engine {
+    pub(super) fn forget_requesters(&self) {
+        *self.requesters.lock().unwrap_or_else(|e| e.into_inner()) = RequesterIndex::default();
+    }
+
     /// A bookkeeping write; the flush it asks for is awaited before the answer.
     pub(super) async fn keep(&self, what: Bookkeeping) -> Result<(), EngineError> {
         let store = &self.store;

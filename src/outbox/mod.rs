@@ -167,7 +167,10 @@ impl Dispatcher {
         }
         let count = due.len();
         let (timers, notices): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| {
-            matches!(e.body, EntryBody::Wake { .. } | EntryBody::Digest { .. })
+            matches!(
+                e.body,
+                EntryBody::Wake { .. } | EntryBody::Digest { .. } | EntryBody::Retention
+            )
         });
         let (digests, timers): (Vec<_>, Vec<_>) = timers
             .into_iter()
@@ -200,7 +203,9 @@ impl Dispatcher {
         let (kind, dest, staff) = match &entry.body {
             EntryBody::Notice(n) => (n.kind, n.dest.clone(), n.staff),
             EntryBody::Prepared(p) => (p.kind, p.dest.clone(), true),
-            EntryBody::Wake { .. } | EntryBody::Digest { .. } => return Ok(()),
+            EntryBody::Wake { .. } | EntryBody::Digest { .. } | EntryBody::Retention => {
+                return Ok(())
+            }
         };
         let result = match self.hold_back(&dest, staff) {
             Some(reason) => Err(DeliveryError::Permanent(reason)),
@@ -301,7 +306,7 @@ impl Dispatcher {
                 ticket: entry.ticket.clone(),
                 lang: p.lang,
             }),
-            EntryBody::Wake { .. } | EntryBody::Digest { .. } => {
+            EntryBody::Wake { .. } | EntryBody::Digest { .. } | EntryBody::Retention => {
                 Err("a timer is not a message".into())
             }
         }

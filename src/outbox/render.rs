@@ -385,6 +385,7 @@ mod tests {
         let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         Ticket {
             copied: Vec::new(),
+            erased_at: None,
             id: TicketId::new(date, 1),
             status: Status::Resolved,
             problem_type: ProblemType::Software,

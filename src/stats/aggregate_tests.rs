@@ -39,6 +39,7 @@ fn r(
     let month = if day > 10 { 9 } else { 10 };
     R {
         record: StatsRecord {
+            erased: false,
             problem_type: t,
             urgency: u,
             channel: Channel::Email,

@@ -22,6 +22,8 @@ const NONE: i64 = i64::MIN;
 const FIXED: usize = 7 + 5 * 8;
 const OPEN: u8 = 1;
 const ESCALATED: u8 = 2;
+/// The ticket's personal data was erased (retention, or an erasure request).
+const ERASED: u8 = 4;
 
 /// The owned record, built from a ticket (or by hand in tests and benchmarks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,7 @@ pub struct StatsRecord {
     pub channel: Channel,
     pub open: bool,
     pub escalated: bool,
+    pub erased: bool,
     pub stars: Option<u8>,
     pub reopen_count: u32,
     pub created: i64,
@@ -52,6 +55,7 @@ impl StatsRecord {
             channel: t.channel,
             open: t.status.is_open(),
             escalated: t.escalated,
+            erased: t.erased_at.is_some(),
             stars: t.rating.as_ref().map(|r| r.stars),
             reopen_count: t.reopen_count,
             created: secs(t.created_at),
@@ -61,7 +65,11 @@ impl StatsRecord {
             eta: secs(t.eta),
             group: t.group.clone(),
             assignee: t.assignee.clone(),
-            keywords: keywords::extract(&t.subject, &t.description),
+            // An erased ticket's words are gone with it.
+            keywords: match t.erased_at {
+                Some(_) => Vec::new(),
+                None => keywords::extract(&t.subject, &t.description),
+            },
         }
     }
 
@@ -71,7 +79,10 @@ impl StatsRecord {
         out.push(index(ProblemType::ALL, self.problem_type));
         out.push(index(Urgency::ALL, self.urgency));
         out.push(index(Channel::ALL, self.channel));
-        out.push(if self.open { OPEN } else { 0 } | if self.escalated { ESCALATED } else { 0 });
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        out.push(
+            flag(self.open, OPEN) | flag(self.escalated, ESCALATED) | flag(self.erased, ERASED),
+        );
         out.push(self.stars.unwrap_or(0));
         out.push(u8::try_from(self.reopen_count).unwrap_or(u8::MAX));
         for at in [
@@ -122,6 +133,7 @@ pub struct Rec<'a> {
     pub channel: Channel,
     pub open: bool,
     pub escalated: bool,
+    pub erased: bool,
     pub stars: Option<u8>,
     pub reopen_count: u8,
     pub created: i64,
@@ -156,6 +168,7 @@ impl<'a> Rec<'a> {
             channel: *Channel::ALL.get(usize::from(bytes[3]))?,
             open: bytes[4] & OPEN != 0,
             escalated: bytes[4] & ESCALATED != 0,
+            erased: bytes[4] & ERASED != 0,
             stars: (bytes[5] != 0).then_some(bytes[5]),
             reopen_count: bytes[6],
             created: time(0)??,
@@ -201,6 +214,7 @@ mod tests {
 
     fn sample() -> StatsRecord {
         StatsRecord {
+            erased: false,
             problem_type: ProblemType::Network,
             urgency: Urgency::High,
             channel: Channel::Email,

@@ -31,6 +31,8 @@ const VERSION: u32 = 1;
 /// Meta key: added to sled's ID generator, so a restored store hands out IDs
 /// after every ID in its backup (sled's own generator starts again at 0).
 pub(super) const ID_BASE_KEY: &str = "store:id_base";
+/// Meta key prefix of a recorded backup: its time → its path.
+const BACKUP_PREFIX: &str = "backup:";
 /// Records per sled batch when restoring.
 const RESTORE_BATCH: usize = 1000;
 
@@ -141,6 +143,35 @@ impl Store {
         // sled writes are atomic on their own, so a writer that panicked left
         // nothing half-done: a poisoned gate is still a good gate.
         self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers a backup the admin made, so an erasure can name the backups
+    /// that still hold what it erased.
+    pub fn record_backup(&self, path: &Path, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = format!("{BACKUP_PREFIX}{}", at.to_rfc3339());
+        let _w = self.writing();
+        self.meta.insert(key, path.to_string_lossy().as_bytes())?;
+        Ok(())
+    }
+
+    /// The recorded backups made before `before` whose files still exist.
+    pub fn backups_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, PathBuf)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.meta.scan_prefix(BACKUP_PREFIX) {
+            let (k, v) = item?;
+            let at = String::from_utf8_lossy(&k[BACKUP_PREFIX.len()..]).into_owned();
+            let Ok(at) = DateTime::parse_from_rfc3339(&at) else {
+                continue;
+            };
+            let path = PathBuf::from(String::from_utf8_lossy(&v).into_owned());
+            if at < before && path.exists() {
+                out.push((at.with_timezone(&Utc), path));
+            }
+        }
+        Ok(out)
     }
 
     /// Writes a snapshot of every tree to `path` (through `path.partial`,

@@ -28,7 +28,9 @@ impl Store {
             census.first_due.get_or_insert(entry.due);
             match entry.body {
                 EntryBody::Notice(_) | EntryBody::Prepared(_) => census.queued_notices += 1,
-                EntryBody::Wake { .. } | EntryBody::Digest { .. } => census.queued_timers += 1,
+                EntryBody::Wake { .. } | EntryBody::Digest { .. } | EntryBody::Retention => {
+                    census.queued_timers += 1
+                }
             }
         }
         census.dead_letters = self.dead.len() as u64;

@@ -15,10 +15,12 @@
 //! Every write holds `self.writing()` for its duration, so that a backup (see
 //! `backup.rs`) sees every tree as of one moment. A new write method must too.
 
+mod audit;
 mod backup;
 mod census;
 mod codec;
 mod cursors;
+mod erase;
 mod queue;
 mod stats;
 mod threads;
@@ -35,9 +37,11 @@ use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
 use crate::queue::{DeadLetter, Quarantined, QueueEntry};
 
+pub use audit::{AuditEntry, AuditQuery};
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
 pub use cursors::{ChatCursor, ChatPlace};
+pub use erase::{rewrite, Erased, Erasure};
 pub use queue::QueueKey;
 pub use stats::ScanCount;
 pub use threads::ThreadLink;
@@ -87,6 +91,8 @@ pub struct Store {
     threads: sled::Tree,
     /// Chat channel → the last message handled there (see `cursors.rs`).
     chat_cursors: sled::Tree,
+    /// Who read or changed which ticket (`audit.rs`).
+    audit: sled::Tree,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
     /// One `flush` at a time (see there); holds how many flush requests
@@ -143,6 +149,7 @@ impl Store {
             quarantine: db.open_tree("quarantine")?,
             threads: db.open_tree("threads")?,
             chat_cursors: db.open_tree("chat_cursors")?,
+            audit: db.open_tree("audit")?,
             stats: db.open_tree("stats")?,
             stats_open: db.open_tree("stats_open")?,
             gate: Arc::default(),

@@ -68,6 +68,18 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Forgets the ticket's thread, both directions.
+    pub(super) fn unlink_thread(&self, ticket: &TicketId) -> Result<bool, StoreError> {
+        let Some(link) = self.thread_of(ticket)? else {
+            return Ok(false);
+        };
+        self.threads.remove(by_thread(&link.thread))?;
+        self.threads.remove(by_ticket(ticket))?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;

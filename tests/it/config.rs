@@ -55,3 +55,29 @@ fn missing_file_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cannot read config file /nonexistent/itdesk.toml"));
 }
+
+#[test]
+fn check_config_warns_about_a_password_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("smtp.password");
+    std::fs::write(&password, "hunter2\n").unwrap();
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let sb = Sandbox::new(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nusername = \"helpdesk\"\npassword_file = \"{}\"\nfrom = \"helpdesk@example.test\"\n",
+        password.display()
+    ));
+    let out = sb.cli(&["check-config"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readable by every user") && err.contains("chmod o-r"),
+        "{err}"
+    );
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = sb.cli(&["check-config"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("readable"),
+        "{out:?}"
+    );
+}

@@ -282,6 +282,33 @@ fn a_dm_opens_a_ticket_with_a_thread_and_is_answered_by_dm() {
         content(&chat.fake.response(theirs)).contains("no ticket"),
         "someone else's ticket stays hidden"
     );
+
+    // Reads of personal data, in chat and from the CLI, are in the access audit.
+    chat.sb.cli_ok(&["tickets", "show", &bobs]);
+    let audit = chat.sb.cli_json(&["audit", "--ticket", &bobs, "--json"]);
+    let reads: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["what"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        reads.iter().any(|(actor, what)| actor.starts_with("chat:")
+            && actor.contains(&BOB.to_string())
+            && what == "chat status"),
+        "{reads:?}"
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|(actor, what)| actor == "root" && what == "show"),
+        "{reads:?}"
+    );
     chat.stop();
 }
 

@@ -584,7 +584,7 @@ fn a_real_vacation_autoresponder_does_not_loop_with_the_helpdesk() {
 }
 
 /// A multipart mail with one attachment of `size` bytes.
-fn with_attachment(
+pub(crate) fn with_attachment(
     message_id: &str,
     subject: &str,
     text: &str,

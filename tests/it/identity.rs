@@ -392,7 +392,11 @@ fn the_cli_is_for_the_staff_group_under_each_callers_login() {
         socket.display()
     ));
     // Staff must reach the config and the socket's directory.
-    for path in [sb.dir.path().to_path_buf(), run.path().to_path_buf(), sb.config.clone()] {
+    for path in [
+        sb.dir.path().to_path_buf(),
+        run.path().to_path_buf(),
+        sb.config.clone(),
+    ] {
         let mode = if path.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     }

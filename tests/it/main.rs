@@ -13,6 +13,7 @@ mod lifecycle;
 mod mailrig;
 mod oauth;
 mod ops;
+mod privacy;
 mod resilience;
 mod stats;
 mod support;

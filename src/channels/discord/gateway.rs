@@ -39,7 +39,9 @@ use crate::core::calendar::Calendar;
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{Action, ReplyIntent};
 use crate::core::ticket::{Channel, Lang, ProblemType, Status, Ticket, Urgency};
-use crate::engine::{Change, ChatCursor, ChatPlace, EngineHandle, IntakeOutcome, Outcome};
+use crate::engine::{
+    AuditEntry, Change, ChatCursor, ChatPlace, EngineHandle, IntakeOutcome, Outcome,
+};
 use crate::health::{GatewayState, Health};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
@@ -1089,11 +1091,24 @@ impl Worker {
                 .await;
             }
             (commands::TICKET, "status") => {
-                let text = self.status(
+                let (text, shown) = self.status(
                     command.user.id,
                     string(args, "id"),
                     lang_of(&command.locale),
                 );
+                // Reads of personal data through chat go to the access audit.
+                let actor = format!("chat:{} ({})", command.user.name, command.user.id);
+                for id in shown {
+                    let entry = AuditEntry {
+                        at: self.clock.now(),
+                        actor: actor.clone(),
+                        ticket: Some(id.to_string()),
+                        what: "chat status".into(),
+                    };
+                    if let Err(e) = self.engine.audit(entry).await {
+                        warn!(error = %e, "cannot record a chat status read in the audit");
+                    }
+                }
                 self.answer(command.id, &command.token, Answer::Private(text))
                     .await;
             }
@@ -1105,16 +1120,23 @@ impl Worker {
         }
     }
 
-    /// `/ticket status`: the requester's own tickets, never anyone else's.
-    fn status(&mut self, user: UserId, wanted: Option<&str>, lang: Lang) -> String {
+    /// `/ticket status`: the requester's own tickets, never anyone else's;
+    /// with the IDs shown.
+    fn status(
+        &mut self,
+        user: UserId,
+        wanted: Option<&str>,
+        lang: Lang,
+    ) -> (String, Vec<TicketId>) {
         let mut tickets = self.own_tickets(user);
         if let Some(wanted) = wanted {
             tickets.retain(|t| t.id.as_str().eq_ignore_ascii_case(wanted.trim()));
             if tickets.is_empty() {
-                return match lang {
+                let text = match lang {
                     Lang::En => format!("You have no ticket {wanted}."),
                     Lang::ZhCn => format!("您没有编号为 {wanted} 的服务单。"),
                 };
+                return (text, Vec::new());
             }
         } else {
             // Open ones first, then the latest closed ones.
@@ -1122,16 +1144,17 @@ impl Worker {
             tickets.truncate(10);
         }
         if tickets.is_empty() {
-            return match lang {
+            let text = match lang {
                 Lang::En => "You have no tickets.".into(),
                 Lang::ZhCn => "您还没有服务单。".into(),
             };
+            return (text, Vec::new());
         }
         let eta = match lang {
             Lang::En => "ETA",
             Lang::ZhCn => "预计完成",
         };
-        tickets
+        let text = tickets
             .iter()
             .map(|t| {
                 format!(
@@ -1145,7 +1168,8 @@ impl Worker {
                 )
             })
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        (text, tickets.into_iter().map(|t| t.id).collect())
     }
 
     /// `/desk …` in a ticket's thread, by a technician.

@@ -3,6 +3,8 @@
 //! the store itself. Data goes to stdout (`--json` for scripts), logs to stderr.
 //! This is the binary's edge, the one place that uses `anyhow`.
 
+mod privacy;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -116,6 +118,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Erase one requester's personal data: their tickets (kept anonymous for
+    /// the statistics), mail, notices and files.
+    Erase(privacy::EraseArgs),
+    /// Erase closed tickets past [retention] closed_after now (the daemon does
+    /// it daily), or list them with --dry-run.
+    Retention(privacy::RetentionArgs),
+    /// Who read or changed which ticket, and when.
+    Audit(privacy::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -402,6 +412,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             config.check_secrets()?;
+            for warning in config.exposed_secrets() {
+                eprintln!("warning: {warning}");
+            }
             let channels: Vec<&str> = [
                 config.imap.as_ref().map(|_| "imap"),
                 config.smtp.as_ref().map(|_| "smtp"),
@@ -563,6 +576,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Erase(args) => privacy::erase(&config, args).await,
+        Command::Retention(args) => privacy::retention(&config, args).await,
+        Command::Audit(args) => privacy::audit(&config, args).await,
     }
 }
 
