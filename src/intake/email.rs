@@ -870,7 +870,7 @@ mod tests {
         let raw = format!(
             "From: a@x.com\r\nSubject: files\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee files\r\n{}{}{}--b--\r\n",
             part("small.txt", 100),
-            part("big.iso", 3000),
+            part("big.bin", 3000),
             part("c.zip", 1500)
         );
         let limits = EmailLimits {
@@ -888,14 +888,14 @@ mod tests {
             got,
             vec![
                 ("small.txt", 100, 100),
-                ("big.iso", 3000, 0),
+                ("big.bin", 3000, 0),
                 ("c.zip", 1500, 0)
             ]
         );
         assert_eq!(
             m.warnings,
             vec![
-                "attachment \"big.iso\" (2.9 KB) was not kept: over the 2.0 KB limit",
+                "attachment \"big.bin\" (2.9 KB) was not kept: over the 2.0 KB limit",
                 "attachment \"c.zip\" (1.5 KB) was not kept: over the 1.5 KB limit for all attachments together",
             ]
         );
