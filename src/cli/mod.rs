@@ -3,6 +3,26 @@
 //! the store itself. Data goes to stdout (`--json` for scripts), logs to stderr.
 //! This is the binary's edge, the one place that uses `anyhow`.
 
+/// Everything the CLI prints is made inert first: tickets hold text from
+/// strangers' mail, and a terminal obeys the escape sequences in what it
+/// prints. These shadow `std`'s macros in this module and the ones below it.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => {
+        ::std::println!("{}", $crate::intake::inert::for_terminal(&format!($($arg)*)))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        ::std::print!("{}", $crate::intake::inert::for_terminal(&format!($($arg)*)))
+    };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", $crate::intake::inert::for_terminal(&format!($($arg)*)))
+    };
+}
+
 mod privacy;
 
 use std::path::{Path, PathBuf};
@@ -446,7 +466,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     text.push_str(&crate::record::markdown(&ticket, &config.policy().calendar));
                     text.push_str("\n---\n\n");
                 } else {
-                    text.push_str(&serde_json::to_string(t)?);
+                    text.push_str(&json_line(t));
                     text.push('\n');
                 }
             }
@@ -478,7 +498,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(OutboxCommand::List { json }) => {
             let answer = request(&config, ControlRequest::OutboxList).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                println!("{}", json_text(&answer)?);
             } else {
                 print_outbox(&answer);
             }
@@ -493,7 +513,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             };
             let answer = request(&config, req).await?;
             match (&answer, json) {
-                (_, true) => println!("{}", serde_json::to_string_pretty(&answer)?),
+                (_, true) => println!("{}", json_text(&answer)?),
                 (Value::Array(items), false) => {
                     for q in items {
                         println!(
@@ -518,7 +538,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let lang = what.lang.unwrap_or_else(|| config.default_lang());
             let report = stats_report(&config, &what, lang, rebuild).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{}", json_text(&report)?);
             } else {
                 print!("{}", text::render(&report, lang));
             }
@@ -634,7 +654,7 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::List { status, json } => {
             let answer = request(config, ControlRequest::List { status }).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                println!("{}", json_text(&answer)?);
             } else {
                 print_list(&answer);
             }
@@ -644,7 +664,7 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
             let answer = request(config, ControlRequest::Show { id: parse_id(&id)? }).await?;
             let ticket: Ticket = serde_json::from_value(answer.clone())?;
             match (json, markdown) {
-                (true, _) => println!("{}", serde_json::to_string_pretty(&answer)?),
+                (true, _) => println!("{}", json_text(&answer)?),
                 (_, true) => print!(
                     "{}",
                     crate::record::markdown(&ticket, &config.policy().calendar)
@@ -704,7 +724,7 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
     };
     let answer = request(config, req).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        println!("{}", json_text(&answer)?);
     } else {
         let ticket: Ticket = serde_json::from_value(answer)?;
         print_ticket(config, &ticket);
@@ -846,7 +866,7 @@ fn print_outbox(answer: &Value) {
         let list = items.as_array().cloned().unwrap_or_default();
         println!("{label}: {}", list.len());
         for item in list {
-            println!("  {}", serde_json::to_string(&item).unwrap_or_default());
+            println!("  {}", json_line(&item));
         }
     };
     show("queued", &answer["queued"]);
@@ -855,7 +875,7 @@ fn print_outbox(answer: &Value) {
 
 fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        println!("{}", json_text(summary)?);
         return Ok(());
     }
     let trees = summary["trees"]
@@ -890,4 +910,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
         .with_context(context)?;
     std::io::Write::write_all(&mut file, bytes).with_context(context)
+}
+
+/// Pretty JSON for stdout, C1 controls escaped (serde_json escapes only C0).
+fn json_text<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(value).map(|t| crate::intake::inert::escape_json(&t))
+}
+
+/// One JSON line, likewise.
+fn json_line<T: serde::Serialize>(value: &T) -> String {
+    crate::intake::inert::escape_json(&serde_json::to_string(value).unwrap_or_default())
 }

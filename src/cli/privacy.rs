@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde_json::Value;
 
-use super::request;
+use super::{json_text, request};
 use crate::config::Config;
 use crate::control::{client, ControlRequest};
 use crate::store::AuditQuery;
@@ -81,7 +81,7 @@ async fn run_erasure(config: &Config, req: ControlRequest, json: bool) -> anyhow
         answer["rewritten"] = Value::Bool(true);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        println!("{}", json_text(&answer)?);
         return Ok(());
     }
     print_erasure(&answer, daemon);
@@ -141,7 +141,7 @@ pub async fn audit(config: &Config, a: AuditArgs) -> anyhow::Result<()> {
     };
     let answer = request(config, ControlRequest::Audit { query }).await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        println!("{}", json_text(&answer)?);
         return Ok(());
     }
     for e in answer.as_array().cloned().unwrap_or_default() {

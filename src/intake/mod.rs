@@ -9,6 +9,7 @@ pub mod classify;
 pub mod commands;
 pub mod directory;
 pub mod email;
+pub mod inert;
 pub mod quote;
 pub mod redact;
 pub mod reply;
@@ -142,8 +143,9 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         Channel::Email => (quote::strip_quoted(&msg.body), quote::own_text(&msg.body)),
         Channel::Chat | Channel::Desk => (msg.body.trim().to_string(), msg.body.clone()),
     };
-    let subject = redact::mask(msg.subject.trim());
-    let body = redact::mask(&body);
+    // Inert before anything else sees them: a terminal, a header, a log line.
+    let subject = redact::mask(&inert::one_line(&msg.subject));
+    let body = redact::mask(&inert::for_terminal(&body));
     let signature = Signature::read(&own_text);
     // Contact lines carry digits, which would make "电脑坏了" look concrete.
     let description: Vec<&str> = body
@@ -216,9 +218,15 @@ fn requester(msg: &InboundMessage, directory: &Directory, signature: Signature) 
         .or_else(|| chat_user.as_deref().and_then(|c| directory.by_chat_user(c)));
     let listed_name = person.and_then(|p| p.name.clone());
     // A chat display name is a nickname; the directory knows the real name.
+    let given = msg
+        .from
+        .name
+        .as_deref()
+        .map(inert::one_line)
+        .filter(|n| !n.is_empty());
     let name = match msg.channel {
-        Channel::Chat => listed_name.or_else(|| msg.from.name.clone()),
-        Channel::Email | Channel::Desk => msg.from.name.clone().or(listed_name),
+        Channel::Chat => listed_name.or(given),
+        Channel::Email | Channel::Desk => given.or(listed_name),
     };
     Requester {
         name,

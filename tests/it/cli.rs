@@ -198,3 +198,57 @@ fn bad_ids_and_unknown_tickets_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no ticket IT20230101001"));
 }
+
+/// Text from strangers cannot drive the admin's terminal: escape sequences and
+/// control characters are gone on intake, and whatever is stored is printed
+/// inert anyway (table and JSON alike).
+#[test]
+fn escape_laden_text_prints_inert() {
+    let sb = Sandbox::new("");
+    let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2JVPN \u{1b}]8;;https://evil.test\u{1b}\\断线\u{1b}]8;;\u{1b}\\\u{9b}31m";
+    let t = sb.cli_json(&[
+        "tickets",
+        "open",
+        "--from",
+        "a@example.test",
+        "--name",
+        "张三\r\nBcc: all@example.test",
+        "--subject",
+        evil,
+        "--body",
+        "VPN 每小时掉线一次，错误 809。",
+        "--json",
+    ]);
+    assert_eq!(t["subject"], "VPN 断线", "{t}");
+    assert_eq!(t["requester"]["name"], "张三 Bcc: all@example.test", "{t}");
+
+    // A ticket stored with escapes (an older store, an import) prints inert.
+    let mut raw = t.clone();
+    raw["subject"] = serde_json::Value::String(evil.to_string());
+    let id = raw["id"].as_str().unwrap().to_string();
+    let file = sb.dir.path().join("evil.jsonl");
+    std::fs::write(&file, format!("{raw}\n")).unwrap();
+    let other = Sandbox::new("");
+    other.cli_ok(&["import", file.to_str().unwrap()]);
+    for args in [
+        vec!["tickets", "list"],
+        vec!["tickets", "show", &id],
+        vec!["tickets", "show", &id, "--json"],
+        vec!["tickets", "list", "--json"],
+        vec!["export"],
+    ] {
+        let out = other.cli(&args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'),
+            "{args:?} printed a control character: {text:?}"
+        );
+        assert!(text.contains("断线"), "{args:?}: {text}");
+    }
+    let json = other.cli_ok(&["tickets", "show", &id, "--json"]);
+    assert!(
+        json.contains("\\u001b") && json.contains("\\u009b"),
+        "JSON keeps them, escaped: {json}"
+    );
+}

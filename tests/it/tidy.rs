@@ -157,8 +157,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "app", "channels", "clock", "config", "control", "core", "record", "shutdown", "stats",
-            "store",
+            "app", "channels", "clock", "config", "control", "core", "intake", "record",
+            "shutdown", "stats", "store",
         ],
     ),
 ];
