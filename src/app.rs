@@ -260,6 +260,8 @@ pub fn email_limits(config: &Config) -> EmailLimits {
         own_message_id_domain: config.helpdesk.message_id_domain.clone(),
         trusted_authserv_id: config.intake.authserv_id.clone(),
         attachment_deny: config.intake.attachment_deny.clone(),
+        max_description_bytes: config.intake.max_description_kb * 1024,
+        max_subject_chars: config.intake.max_subject_chars,
     }
 }
 

@@ -256,6 +256,11 @@ pub struct IntakeConfig {
     /// Attachments whose name ends so are not kept (the ticket and the
     /// requester are told); default: programs and scripts.
     pub attachment_deny: Vec<String>,
+    /// A ticket keeps this much of a message's text; the whole text is
+    /// attached as body.txt.
+    pub max_description_kb: usize,
+    /// Subjects are cut at this many characters.
+    pub max_subject_chars: usize,
 }
 
 impl Default for IntakeConfig {
@@ -270,6 +275,8 @@ impl Default for IntakeConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            max_description_kb: 64,
+            max_subject_chars: 1024,
         }
     }
 }
@@ -669,6 +676,13 @@ impl Config {
                     format!("names group {group:?}, which has no [groups.{group}] section"),
                 ));
             }
+        }
+        if self.intake.max_description_kb == 0 || self.intake.max_subject_chars == 0 {
+            return Err(invalid(
+                "intake",
+                "max_description_kb",
+                "the description and subject limits must be at least 1".into(),
+            ));
         }
         if self.intake.max_attachment_mb <= 0.0 || self.intake.max_message_mb <= 0.0 {
             return Err(invalid(

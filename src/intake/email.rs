@@ -36,7 +36,15 @@ pub struct EmailLimits {
     pub trusted_authserv_id: Option<String>,
     /// `[intake] attachment_deny`: file name endings (".exe") whose parts are not kept.
     pub attachment_deny: Vec<String>,
+    /// A longer body is cut here for the ticket; the whole text is kept as
+    /// the attachment `body.txt`. Bounds the work one mail costs downstream.
+    pub max_description_bytes: usize,
+    /// A longer subject is cut here.
+    pub max_subject_chars: usize,
 }
+
+/// The attachment that keeps a body too long for the ticket.
+pub const FULL_BODY: &str = "body.txt";
 
 /// Endings of files that carry programs or scripts, refused by default.
 pub const DEFAULT_ATTACHMENT_DENY: &[&str] = &[
@@ -73,6 +81,8 @@ impl Default for EmailLimits {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            max_description_bytes: 64 * 1024,
+            max_subject_chars: 1024,
         }
     }
 }
@@ -83,6 +93,9 @@ const HTML_WIDTH: usize = 1000;
 /// html2text gets slow (quadratic) on deeply nested markup; deeper HTML goes
 /// through mail-parser's simple linear converter instead.
 const HTML_MAX_DEPTH: usize = 400;
+/// Larger HTML goes through the linear converter too: html2text builds a
+/// whole DOM, hundreds of bytes per byte of a huge page.
+const HTML_MAX_BYTES: usize = 1024 * 1024;
 
 pub fn parse_email(raw: &[u8], limits: &EmailLimits, received_at: DateTime<Utc>) -> InboundMessage {
     // Both parsers are written not to panic; should one still do so on hostile
@@ -116,7 +129,26 @@ fn parse_checked(
     if !stray.is_empty() {
         body = render(&msg, &stray);
     }
-    let (attachments, warnings) = attachments(&msg, limits, &stray);
+    let (mut attachments, mut warnings) = attachments(&msg, limits, &stray);
+    let subject = cut_chars(&subject, limits.max_subject_chars);
+    if body.len() > limits.max_description_bytes {
+        let full = std::mem::take(&mut body);
+        body = format!(
+            "{}\n\n[…]",
+            &full[..floor_char_boundary(&full, limits.max_description_bytes)]
+        );
+        warnings.push(format!(
+            "the message text ({}) was longer than a ticket keeps: the ticket has its first {}, the whole text is attached as {FULL_BODY}",
+            human_size(full.len() as u64),
+            human_size(limits.max_description_bytes as u64)
+        ));
+        attachments.push(InboundAttachment {
+            name: FULL_BODY.into(),
+            content_type: "text/plain".into(),
+            size: full.len() as u64,
+            data: full.into_bytes(),
+        });
+    }
     if from.address.is_empty()
         && subject.is_empty()
         && body.trim().is_empty()
@@ -368,7 +400,7 @@ fn transfer_decoded(msg: &Message, part: &MessagePart) -> Option<Vec<u8>> {
 }
 
 fn html_to_text(html: &str) -> String {
-    let converted = (nesting_depth(html) <= HTML_MAX_DEPTH)
+    let converted = (html.len() <= HTML_MAX_BYTES && nesting_depth(html) <= HTML_MAX_DEPTH)
         .then(|| {
             html2text::config::plain_no_decorate()
                 .link_footnotes(true)
@@ -506,6 +538,23 @@ fn attachment_name(part: &MessagePart, n: usize) -> String {
 }
 
 /// `52.3 MB`, binary units as the limits are configured in MiB.
+/// The longest prefix of `s` that is at most `max` bytes and ends on a character.
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// `s` cut to `max` characters, with "…" where it was cut.
+fn cut_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
 fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;
     let b = bytes as f64;
@@ -826,6 +875,35 @@ mod tests {
         for (subject, want) in cases {
             assert_eq!(AUTO_REPLY_SUBJECT.is_match(subject), want, "{subject}");
         }
+    }
+
+    #[test]
+    fn a_huge_body_and_subject_are_cut_and_the_whole_text_kept() {
+        let line = "打印机报错 E-05，无法打印。\n";
+        let body = line.repeat(20_000);
+        let subject = "很长的主题".repeat(1000);
+        let raw = format!(
+            "From: a@x.com\r\nSubject: =?UTF-8?B?{}?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &subject)
+        );
+        let m = parse_email(
+            raw.as_bytes(),
+            &EmailLimits::default(),
+            DateTime::UNIX_EPOCH,
+        );
+        assert!(m.body.len() <= 64 * 1024 + 16, "{}", m.body.len());
+        assert!(m.body.starts_with(line) && m.body.ends_with("[…]"));
+        assert_eq!(m.subject.chars().count(), 1025);
+        let full = m.attachments.iter().find(|a| a.name == FULL_BODY).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&full.data).trim_end(),
+            body.trim_end()
+        );
+        assert!(
+            m.warnings.iter().any(|w| w.contains(FULL_BODY)),
+            "{:?}",
+            m.warnings
+        );
     }
 
     #[test]
