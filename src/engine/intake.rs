@@ -22,8 +22,23 @@ use crate::store::Commit;
 
 impl Engine {
     pub(super) async fn intake(&self, req: Request) -> Result<IntakeOutcome, EngineError> {
+        let mut req = req;
         if let Some(id) = self.store.ticket_for_message(&req.message_id)? {
-            return Ok(IntakeOutcome::Duplicate(id));
+            // Broken clients and scanners reuse Message-IDs: the same ID with
+            // other content is another message (an index made before content
+            // keys were recorded cannot tell, and says duplicate).
+            let same = self.store.ticket_for_message(&content_key(&req))?.is_some()
+                || !self
+                    .store
+                    .has_message_id_prefix(&content_prefix(&req.message_id))?;
+            if same {
+                return Ok(IntakeOutcome::Duplicate(id));
+            }
+            info!(message_id = %req.message_id, "a Message-ID seen before, with other content: taken as a new message");
+            req.message_id = format!("{}#{}", req.message_id, &digest(&req)[..16]);
+            if let Some(id) = self.store.ticket_for_message(&req.message_id)? {
+                return Ok(IntakeOutcome::Duplicate(id));
+            }
         }
         let now = self.clock.now();
         if let Some(bounce) = &req.bounce {
@@ -47,7 +62,7 @@ impl Engine {
                 recipient: bounce.recipient.clone().unwrap_or_else(|| "?".into()),
                 diagnostic: bounce.diagnostic.clone(),
             };
-            self.apply(&id, action, now, vec![req.message_id.clone()], None)
+            self.apply(&id, action, now, message_keys(&req), None)
                 .await?
                 .ok();
             return Ok(IntakeOutcome::Bounce(Some(id)));
@@ -97,7 +112,7 @@ impl Engine {
             };
             ticket.attachments.extend(attachments.iter().cloned());
             match self
-                .decide(ticket, action, now, vec![req.message_id.clone()], None)
+                .decide(ticket, action, now, message_keys(&req), None)
                 .await?
             {
                 Ok(t) => return Ok(IntakeOutcome::Updated(t.id)),
@@ -231,6 +246,7 @@ impl Engine {
         let date = self.policy.calendar.local_date(now);
         let serial = self.store.next_serial(date)?;
         let id = TicketId::new(date, serial);
+        let mut message_ids = message_keys(&req);
         let new = NewTicket {
             copied: req.cc.clone(),
             channel: req.channel,
@@ -249,7 +265,6 @@ impl Engine {
             related,
         };
         let (ticket, effects) = lifecycle::open(id.clone(), new, now, &self.policy);
-        let mut message_ids = vec![req.message_id];
         let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
         for (kind, dest, lang) in self.routing.new_ticket(&ticket) {
             let notice = Notice {
@@ -290,4 +305,38 @@ fn reply_action(body: &str) -> Action {
 
 fn describe(reason: &Automated) -> String {
     format!("{reason:?}")
+}
+
+/// The index keys a request is recorded under: its Message-ID, and its
+/// Message-ID with its content's digest, which tells a re-fetch (same
+/// content) from a reused ID (other content).
+fn message_keys(req: &Request) -> Vec<String> {
+    vec![req.message_id.clone(), content_key(req)]
+}
+
+fn content_prefix(message_id: &str) -> String {
+    format!("content:{message_id}:")
+}
+
+fn content_key(req: &Request) -> String {
+    format!("{}{}", content_prefix(&req.message_id), digest(req))
+}
+
+/// What the sender wrote, as a hex digest.
+fn digest(req: &Request) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        req.requester.email.as_deref().unwrap_or_default(),
+        req.requester.chat_user.as_deref().unwrap_or_default(),
+        &req.subject,
+        &req.body,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for a in &req.attachments {
+        h.update(a.name.as_bytes());
+        h.update(a.size.to_be_bytes());
+    }
+    hex::encode(h.finalize())
 }

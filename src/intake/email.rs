@@ -111,6 +111,9 @@ fn parse_checked(
     limits: &EmailLimits,
     received_at: DateTime<Utc>,
 ) -> Option<InboundMessage> {
+    // Some clients and gateways save or relay mail with blank lines before
+    // its headers; a parser would read the first one as the end of them.
+    let raw = skip_leading_blank_lines(raw);
     let fixed = utf8_headers(raw);
     let msg = MessageParser::default().parse(fixed.as_deref().unwrap_or(raw))?;
     let from = sender(&msg);
@@ -269,6 +272,20 @@ fn utf8_headers(raw: &[u8]) -> Option<Vec<u8>> {
     let mut fixed = decode_guess(headers).into_bytes();
     fixed.extend_from_slice(&raw[end..]);
     Some(fixed)
+}
+
+/// `raw` from its first line with something on it.
+fn skip_leading_blank_lines(raw: &[u8]) -> &[u8] {
+    let mut rest = raw;
+    loop {
+        let line_end = rest.iter().position(|b| *b == b'\n');
+        match line_end {
+            Some(end) if rest[..end].iter().all(|b| b.is_ascii_whitespace()) => {
+                rest = &rest[end + 1..];
+            }
+            _ => return rest,
+        }
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -904,6 +921,24 @@ mod tests {
             "{:?}",
             m.warnings
         );
+    }
+
+    #[test]
+    fn blank_lines_before_the_headers_are_skipped() {
+        for lead in ["\r\n", "\n", "  \r\n\t\r\n"] {
+            let raw = format!("{lead}From: 张三 <a@x.com>\r\nSubject: VPN\r\nMessage-ID: <m1@x.com>\r\n\r\nVPN 连不上\r\n");
+            let m = parse_email(
+                raw.as_bytes(),
+                &EmailLimits::default(),
+                DateTime::UNIX_EPOCH,
+            );
+            assert_eq!(
+                (m.from.address.as_str(), m.subject.as_str()),
+                ("a@x.com", "VPN"),
+                "{lead:?}"
+            );
+            assert_eq!(m.message_id, "m1@x.com");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::backup::{BackupError, BackupSummary};
-use super::{codec, ticket_key, Commit, Store, StoreError};
+use super::{codec, Commit, Store, StoreError};
 use crate::core::ticket::Ticket;
 use crate::queue::{DeadLetter, Destination, EntryBody, Quarantined, QueueEntry};
 
@@ -52,11 +52,6 @@ impl Store {
             tickets: e.tickets.len(),
             ..Erased::default()
         };
-        let keys: HashSet<Vec<u8>> = e
-            .tickets
-            .iter()
-            .map(|(t, _)| ticket_key(&t.id).to_vec())
-            .collect();
         let ids: HashSet<String> = e.tickets.iter().map(|(t, _)| t.id.to_string()).collect();
         let person = |text: &str| {
             let text = text.to_lowercase();
@@ -96,7 +91,8 @@ impl Store {
         }
         for item in self.message_ids.iter() {
             let (k, v) = item?;
-            if keys.contains(v.as_ref()) {
+            // The index maps a Message-ID to its ticket's ID.
+            if ids.contains(String::from_utf8_lossy(&v).as_ref()) {
                 done.message_ids += 1;
                 if !dry_run {
                     self.message_ids.remove(k)?;

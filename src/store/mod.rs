@@ -211,6 +211,16 @@ impl Store {
             .and_then(|v| TicketId::parse(&String::from_utf8_lossy(&v))))
     }
 
+    /// Whether any Message-ID index key starts with `prefix`.
+    pub fn has_message_id_prefix(&self, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .message_ids
+            .scan_prefix(prefix)
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
     /// The next daily serial for `date`; the commit that uses it checks it again.
     pub fn next_serial(&self, date: NaiveDate) -> Result<u64, StoreError> {
         Ok(self

@@ -1282,3 +1282,54 @@ fn mail_without_any_sender_is_quarantined_and_on_duty_alerted() {
     });
     daemon.stop();
 }
+
+/// Mail as some clients and gateways save or relay it: blank lines before the
+/// headers; and broken clients reusing a Message-ID for another message. Both
+/// are requests; the same message twice is still one ticket.
+#[test]
+fn a_leading_blank_line_and_a_reused_message_id_still_make_tickets() {
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config(""));
+    let daemon = sb.start_daemon();
+    let mut leading = b"\r\n".to_vec();
+    leading.extend(mail(
+        ALICE,
+        "VPN 连不上",
+        "reused-1@example.test",
+        "",
+        "VPN 提示错误 809。\n",
+    ));
+    rig.append(HELPDESK, "INBOX", &leading);
+    wait_until(
+        "the ticket of the mail with a leading blank line",
+        WAIT,
+        || sb.tickets().len() == 1,
+    );
+    let first = &sb.tickets()[0];
+    assert_eq!(first["requester"]["email"], ALICE.1, "{first}");
+
+    let reused = mail(
+        ALICE,
+        "打印机卡纸",
+        "reused-1@example.test",
+        "",
+        "三楼打印机卡纸，无法打印合同。\n",
+    );
+    rig.append(HELPDESK, "INBOX", &reused);
+    wait_until("the second message under the same Message-ID", WAIT, || {
+        sb.tickets().len() == 2
+    });
+    // The same message again (a re-fetch, a resend) is not a third ticket.
+    rig.append(HELPDESK, "INBOX", &reused);
+    wait_until("every mail processed", WAIT, || {
+        rig.unseen(HELPDESK, "INBOX") == 0
+    });
+    assert_eq!(sb.tickets().len(), 2);
+    let subjects: Vec<String> = sb
+        .tickets()
+        .iter()
+        .map(|t| str_of(t, "subject").to_string())
+        .collect();
+    assert!(subjects.contains(&"打印机卡纸".to_string()), "{subjects:?}");
+    daemon.stop();
+}
