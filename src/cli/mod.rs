@@ -95,6 +95,9 @@ enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
+        /// Also write every ticket's attachments to DIR/<ticket ID>/<name>.
+        #[arg(long)]
+        with_attachments: Option<PathBuf>,
     },
     /// Read tickets written by `export` (refuses IDs that exist).
     Import { file: PathBuf },
@@ -229,6 +232,26 @@ enum TicketCommand {
         text: String,
         #[command(flatten)]
         actor: Actor,
+    },
+    /// A remark (备注) kept with the ticket, e.g. "需现场支持".
+    Remark {
+        id: String,
+        text: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// The ticket's attachments: name, type, size.
+    Attachments {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one attachment of the ticket to FILE.
+    Attachment {
+        id: String,
+        name: String,
+        #[arg(long)]
+        output: PathBuf,
     },
     /// A handling step (处理过程), shown in progress updates.
     Step {
@@ -455,7 +478,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(cmd) => tickets(&config, cmd).await,
-        Command::Export { output, format } => {
+        Command::Export {
+            output,
+            format,
+            with_attachments,
+        } => {
             let Value::Array(tickets) = request(&config, ControlRequest::Export).await? else {
                 bail!("unexpected answer to export")
             };
@@ -476,6 +503,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     eprintln!("exported {} tickets to {}", tickets.len(), path.display());
                 }
                 None => print!("{text}"),
+            }
+            if let Some(dir) = with_attachments {
+                export_attachments(&config, &tickets, &dir).await?;
             }
             Ok(())
         }
@@ -676,6 +706,46 @@ async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Result<()> {
         TicketCommand::Claim { id, actor } => act(&id, actor, Change::Claim)?,
         TicketCommand::Assign { id, to, actor } => act(&id, actor, Change::Assign { to })?,
         TicketCommand::Note { id, text, actor } => act(&id, actor, Change::Note { text })?,
+        TicketCommand::Remark { id, text, actor } => act(&id, actor, Change::Remark { text })?,
+        TicketCommand::Attachments { id, json } => {
+            let answer = request(config, ControlRequest::Show { id: parse_id(&id)? }).await?;
+            if json {
+                println!("{}", json_text(&answer["attachments"])?);
+            } else {
+                for a in answer["attachments"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    println!(
+                        "{}  {}  {} bytes",
+                        a["name"].as_str().unwrap_or("?"),
+                        a["content_type"].as_str().unwrap_or("?"),
+                        a["size"]
+                    );
+                }
+            }
+            return Ok(());
+        }
+        TicketCommand::Attachment { id, name, output } => {
+            let req = ControlRequest::Attachment {
+                id: parse_id(&id)?,
+                name: name.clone(),
+            };
+            let answer = request(config, req).await?;
+            let data = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                answer["data"].as_str().unwrap_or_default(),
+            )
+            .context("the daemon sent an unreadable attachment")?;
+            write_private(&output, &data)?;
+            eprintln!(
+                "wrote {name} ({} bytes) to {}",
+                data.len(),
+                output.display()
+            );
+            return Ok(());
+        }
         TicketCommand::Step { id, text, actor } => act(&id, actor, Change::Step { text })?,
         TicketCommand::Reply { id, text, actor } => act(&id, actor, Change::Reply { text })?,
         TicketCommand::Ask { id, text, actor } => act(&id, actor, Change::Ask { text })?,
@@ -893,6 +963,44 @@ fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
         summary["file"].as_str().unwrap_or_default(),
         summary["sha256"].as_str().unwrap_or_default()
     );
+    Ok(())
+}
+
+/// Every attachment of `tickets` into `dir/<ticket ID>/<name>`, private.
+async fn export_attachments(config: &Config, tickets: &[Value], dir: &Path) -> anyhow::Result<()> {
+    let mut written = 0;
+    for t in tickets {
+        let id = t["id"].as_str().unwrap_or_default();
+        for a in t["attachments"].as_array().cloned().unwrap_or_default() {
+            let name = a["name"].as_str().unwrap_or_default().to_string();
+            let req = ControlRequest::Attachment {
+                id: parse_id(id)?,
+                name: name.clone(),
+            };
+            let answer = match request(config, req).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    eprintln!("{id}: {name}: not exported: {e}");
+                    continue;
+                }
+            };
+            let data = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                answer["data"].as_str().unwrap_or_default(),
+            )
+            .context("the daemon sent an unreadable attachment")?;
+            let folder = dir.join(id);
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
+            // A name is the sender's: only its last component, never a path.
+            let file = Path::new(&name)
+                .file_name()
+                .map_or_else(|| "attachment".into(), |n| n.to_owned());
+            write_private(&folder.join(file), &data)?;
+            written += 1;
+        }
+    }
+    eprintln!("wrote {written} attachment(s) under {}", dir.display());
     Ok(())
 }
 

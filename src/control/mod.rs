@@ -124,6 +124,11 @@ pub enum ControlRequest {
     Audit {
         query: crate::store::AuditQuery,
     },
+    /// One attachment of a ticket, by name (base64 in `data`).
+    Attachment {
+        id: TicketId,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,6 +228,32 @@ pub async fn handle(
             privacy::erase(ctx, caller, EraseTarget::Retention, dry_run).await
         }
         ControlRequest::Audit { query } => privacy::audit(ctx, &query),
+        ControlRequest::Attachment { id, name } => {
+            let ticket = ctx
+                .store
+                .ticket(&id)?
+                .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+            let Some(a) = ticket.attachments.iter().find(|a| a.name == name) else {
+                return Err(ControlError::Refused(format!(
+                    "{id} has no attachment {name:?}"
+                )));
+            };
+            let data = ctx.store.blob(&a.sha256)?.ok_or_else(|| {
+                ControlError::Refused(format!("{name:?} of {id} is no longer stored"))
+            })?;
+            privacy::record(
+                ctx,
+                caller,
+                Some(id.to_string()),
+                format!("attachment {name}"),
+            )
+            .await?;
+            Ok(json!({
+                "name": a.name,
+                "content_type": a.content_type,
+                "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &data),
+            }))
+        }
         ControlRequest::Act {
             id,
             on_behalf_of,

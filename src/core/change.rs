@@ -22,6 +22,10 @@ pub enum Change {
     Note {
         text: String,
     },
+    /// 备注, kept with the ticket.
+    Remark {
+        text: String,
+    },
     /// A step of the handling log.
     Step {
         text: String,
@@ -74,6 +78,7 @@ impl Change {
     pub fn map_text(self, f: impl Fn(&str) -> String) -> Change {
         match self {
             Change::Note { text } => Change::Note { text: f(&text) },
+            Change::Remark { text } => Change::Remark { text: f(&text) },
             Change::Step { text } => Change::Step { text: f(&text) },
             Change::Reply { text } => Change::Reply { text: f(&text) },
             Change::Ask { text } => Change::Ask { text: f(&text) },
@@ -107,6 +112,7 @@ impl Change {
             Change::Claim => Action::Claim { by },
             Change::Assign { to } => Action::Assign { to, by },
             Change::Note { text } => Action::Note { by, text },
+            Change::Remark { text } => Action::Remark { by, text },
             Change::Step { text } => Action::Step { by, text },
             Change::Reply { text } => Action::Relay { by, text },
             Change::Ask { text } => Action::AskRequester { by, text },

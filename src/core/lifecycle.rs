@@ -72,6 +72,12 @@ pub enum Action {
         by: String,
         text: String,
     },
+    /// 备注: a remark on the ticket (on-site visit needed, data security
+    /// involved), kept with it and in its record.
+    Remark {
+        by: String,
+        text: String,
+    },
     /// A technician's message to the requester.
     Relay {
         by: String,
@@ -328,6 +334,21 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
         }
         Action::Note { by, text } => {
             log(t, now, p, &by, LogKind::Note, text, false);
+        }
+        Action::Remark { by, text } => {
+            if text.trim().is_empty() {
+                return Err(Refusal::NoChange("the remark is empty".into()));
+            }
+            t.remarks.push(text.clone());
+            log(
+                t,
+                now,
+                p,
+                &by,
+                LogKind::Note,
+                format!("备注 / remark: {text}"),
+                false,
+            );
         }
         Action::Relay { by, text } => {
             require_open(t)?;

@@ -73,6 +73,7 @@ fn command(line: &str, tz: Tz) -> Option<Result<Change, String>> {
         "claim" => Ok(Change::Claim),
         "assign" => text(|to| Change::Assign { to }),
         "note" => text(|text| Change::Note { text }),
+        "remark" => text(|text| Change::Remark { text }),
         "step" => text(|text| Change::Step { text }),
         "reply" => text(|text| Change::Reply { text }),
         "ask" => text(|text| Change::Ask { text }),
@@ -174,6 +175,12 @@ mod tests {
             (
                 "#note 需现场支持",
                 Some(Change::Note {
+                    text: "需现场支持".into(),
+                }),
+            ),
+            (
+                "#remark 需现场支持",
+                Some(Change::Remark {
                     text: "需现场支持".into(),
                 }),
             ),

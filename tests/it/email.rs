@@ -1333,3 +1333,66 @@ fn a_leading_blank_line_and_a_reused_message_id_still_make_tickets() {
     assert!(subjects.contains(&"打印机卡纸".to_string()), "{subjects:?}");
     daemon.stop();
 }
+
+/// 备注 and the archive's screenshots from the CLI: a remark kept with the
+/// ticket, its attachments listed, one written out byte for byte, all of them
+/// exported beside the tickets.
+#[test]
+fn remarks_and_attachments_round_trip_through_the_cli() {
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config(""));
+    let daemon = sb.start_daemon();
+    rig.send(
+        ALICE.1,
+        HELPDESK,
+        &with_attachment(
+            "shot-1@example.test",
+            "CRM 报错截图",
+            "登录 CRM 报错，截图见附件。",
+            "error.png",
+            3000,
+        ),
+    );
+    wait_until("the ticket", WAIT, || sb.tickets().len() == 1);
+    let id = str_of(&sb.tickets()[0], "id").to_string();
+    sb.cli_ok(&["tickets", "remark", &id, "需现场支持"]);
+    assert_eq!(sb.ticket(&id)["remarks"], serde_json::json!(["需现场支持"]));
+
+    let listed = sb.cli_json(&["tickets", "attachments", &id, "--json"]);
+    assert_eq!(listed[0]["name"], "error.png", "{listed}");
+    assert_eq!(listed[0]["size"], 3000);
+    let out = sb.dir.path().join("error.png");
+    sb.cli_ok(&[
+        "tickets",
+        "attachment",
+        &id,
+        "error.png",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let want: Vec<u8> = (0..3000usize).map(|i| (i * 7 + i / 251) as u8).collect();
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    let missing = sb.cli(&[
+        "tickets",
+        "attachment",
+        &id,
+        "nope.png",
+        "--output",
+        "/tmp/x",
+    ]);
+    assert!(!missing.status.success());
+
+    let dir = sb.dir.path().join("archive");
+    sb.cli_ok(&[
+        "export",
+        "--output",
+        sb.dir.path().join("t.jsonl").to_str().unwrap(),
+        "--with-attachments",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(dir.join(&id).join("error.png")).unwrap(),
+        want
+    );
+    daemon.stop();
+}

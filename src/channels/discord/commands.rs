@@ -362,6 +362,10 @@ pub fn desk_command() -> CreateCommand {
                 .add_sub_option(text("text", "What was done / 处理内容")),
         )
         .add_option(
+            sub("remark", "Add a remark (备注) / 添加备注")
+                .add_sub_option(text("text", "The remark / 备注内容")),
+        )
+        .add_option(
             sub("escalate", "Escalate to the tech lead / 升级")
                 .add_sub_option(text("reason", "Why / 原因")),
         )

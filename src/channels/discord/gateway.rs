@@ -1233,6 +1233,7 @@ impl Worker {
                 }
             }
             "step" => Change::Step { text: text("text") },
+            "remark" => Change::Remark { text: text("text") },
             "escalate" => Change::Escalate {
                 reason: text("reason"),
             },
