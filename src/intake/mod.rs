@@ -14,9 +14,12 @@ pub mod quote;
 pub mod redact;
 pub mod reply;
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use chardetng::EncodingDetector;
 use chrono::{DateTime, Utc};
+use encoding_rs::Encoding;
 use regex::Regex;
 
 use self::auth::SenderAuth;
@@ -161,14 +164,7 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         urgency: class.urgency,
         expected_time: class.expected_time,
         vague: class.vague,
-        attachments: msg
-            .attachments
-            .into_iter()
-            .map(|a| InboundAttachment {
-                name: redact::mask(&a.name),
-                ..a
-            })
-            .collect(),
+        attachments: msg.attachments.into_iter().map(masked_attachment).collect(),
         channel: msg.channel,
         message_id: msg.message_id,
         references: msg.references,
@@ -181,6 +177,67 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         received_at: msg.received_at,
         cc: msg.cc,
         auth: msg.auth,
+    }
+}
+
+/// File endings whose contents are text people paste secrets into: notes,
+/// logs, exports and configuration files.
+const TEXT_FILE_ENDINGS: &[&str] = &[
+    ".txt",
+    ".log",
+    ".csv",
+    ".json",
+    ".env",
+    ".ini",
+    ".conf",
+    ".cfg",
+    ".yaml",
+    ".yml",
+    ".xml",
+    ".properties",
+];
+
+/// The attachment's name masked, and a text file's contents masked like the
+/// body, its size then the masked size. Binary files, and text with nothing to
+/// mask, keep their bytes; a dropped part (no data) keeps its original size.
+fn masked_attachment(a: InboundAttachment) -> InboundAttachment {
+    let name = redact::mask(&a.name);
+    let masked = attachment_text(&a).and_then(|text| {
+        let masked = redact::mask(&text);
+        (masked != text).then(|| masked.into_bytes())
+    });
+    match masked {
+        Some(data) => InboundAttachment {
+            name,
+            size: data.len() as u64,
+            data,
+            ..a
+        },
+        None => InboundAttachment { name, ..a },
+    }
+}
+
+/// A file named as text, or UTF-8 sent as `text/*`, read as text. A named text
+/// file that is not UTF-8 (a GBK note, a UTF-16 log) is decoded, so it is
+/// masked too, and stored as UTF-8 if anything in it was.
+fn attachment_text(a: &InboundAttachment) -> Option<Cow<'_, str>> {
+    let lower = a.name.to_lowercase();
+    let named_text = TEXT_FILE_ENDINGS.iter().any(|e| lower.ends_with(e));
+    match std::str::from_utf8(&a.data) {
+        Ok(text) if named_text || a.content_type.starts_with("text/") => Some(Cow::Borrowed(text)),
+        Err(_) if named_text => {
+            // A BOM names the encoding; without one the detector guesses.
+            let encoding = Encoding::for_bom(&a.data).map_or_else(
+                || {
+                    let mut detector = EncodingDetector::new();
+                    detector.feed(&a.data, true);
+                    detector.guess(None, true)
+                },
+                |(encoding, _)| encoding,
+            );
+            Some(encoding.decode_with_bom_removal(&a.data).0)
+        }
+        _ => None,
     }
 }
 

@@ -7,6 +7,13 @@
 //! a resident ID is replaced whole by `[身份证号已隐藏]` (no digits are kept, as
 //! the helpdesk never needs them); a bank card keeps its last four digits
 //! (`**** **** **** 1234`) so the requester can tell which card was meant.
+//! Where a rule must guess, it guesses towards masking: a sentence cut short
+//! costs a technician a question, a leaked password costs the requester.
+//!
+//! Word boundaries are ASCII (`(?-u:\b)`): Chinese text next to a label or token
+//! then counts as a boundary (`邮箱password:`, `AKIA…的`), and the regex engine
+//! keeps its fast path on non-ASCII text, where a Unicode `\b` made masking a
+//! large text attachment over a hundred times slower.
 
 use std::sync::LazyLock;
 
@@ -19,8 +26,34 @@ const ID_MASK: &str = "[身份证号已隐藏]";
 const TOKEN_MASK: &str = "[token masked]";
 const KEY_MASK: &str = "[private key masked]";
 
-/// A whole PEM private-key block; an unterminated one is masked to the end,
-/// since a truncated key is still a secret.
+/// What may stand before an English label inside a longer name: words joined
+/// by `_`, `.` or `-` (`aws_secret_access_key`, `DB_PASS`,
+/// `spring.datasource.password`, `x-api-key`). The boundary is ASCII-only so a
+/// label glued to Chinese text (`邮箱password:`) still starts a word.
+const JOINED: &str = r"(?-u:\b)(?:[a-z0-9]+[_.-])*";
+
+/// English labels that may also run on from letters (`smtpPassword`,
+/// `newpassword`, `accessToken`): no ordinary word ends in them.
+const EN_LONG: &str = r"password|passwd|passwort|passcode|secret|(?:secret|private|api|access|recovery)[ _-]?key(?:[ _-]?id)?|token";
+
+/// Short English labels: only as a whole word or after a joiner (`PW:`,
+/// `DB_PASS=`), so `bypass`, `spin` and `npw` stay text.
+const EN_SHORT: &str = r"pwd|pw|pass|pin";
+
+/// A pass phrase is several words; its value runs to the end of the line.
+const EN_PHRASE: &str = r"pass[ _-]?phrase";
+
+/// Chinese labels; word boundaries mean nothing between Chinese characters, so
+/// these match wherever they occur (`原来的密码`, `WiFi密码`).
+const ZH: &str = r"密码|密碼|口令|密钥|秘钥|私钥|令牌|授权码";
+
+/// Between label and value: `:`/`=`/`：`, Chinese 是/为, or English "is"
+/// (the two word forms get extra checks in `mask_labelled`). A quote before it
+/// closes a JSON or YAML key (`"password": …`).
+const SEPARATOR: &str = r#"["']?\s*(?:[:=：]|(?-u:\b)is(?-u:\b)|是|为)\s*"#;
+
+/// A private key block; an unterminated one is masked to the end, since a
+/// truncated key is still a secret.
 static PEM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\z)",
@@ -28,13 +61,46 @@ static PEM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// `label<sep>value`. The separator may be `:`/`=`/`：`, Chinese 是/为, or
-/// English "is"; the two word forms get extra checks in `mask_labelled`.
-static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    let en = r"\b(?:new[ _-]?|old[ _-]?|temp(?:orary)?[ _-]?|initial[ _-]?|wifi[ _-]?|db[ _-]?|admin[ _-]?)?(?:password|passwd|passwort|passphrase|passcode|pwd|pin|secret|client[_-]?secret|secret[_-]?key|private[_-]?key|api[_ -]?key|apikey|access[_ -]?key(?:[_ -]?id)?|auth[_ -]?token|access[_ -]?token|refresh[_ -]?token|token)s?\b";
-    let zh = r"(?:新|旧|初始|临时|登录|开机|管理员|邮箱|WiFi|wifi|无线)?(?:密码|口令|密钥|秘钥|私钥|令牌|授权码)";
+/// The password in a URL (`postgres://app:S3cret@db/app`).
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?P<user>(?-u:\b)[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s/@]+@")
+        .expect("static regex")
+});
+
+/// `passphrase: correct horse battery staple`: the whole quoted value, or the
+/// rest of the line (a marker alone is what an earlier pass left, so the text
+/// after it stays).
+static PASSPHRASE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?i)(?P<label>{en}|{zh})(?P<sep>["']?\s*(?:[:=：]|\bis\b|是|为)\s*)(?P<value>"[^"\n]*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s，。；！？、,;"'）)]+)"#
+        r#"(?i)(?P<label>{JOINED}(?:{EN_PHRASE})s?(?-u:\b)|密码短语)(?P<sep>{SEPARATOR})(?P<value>"[^"\n]*"|'[^'\n]*'|{marker}|[^\r\n]+)"#,
+        marker = regex::escape(MASK_EN) + "|" + &regex::escape(MASK_ZH)
+    ))
+    .expect("static regex")
+});
+
+/// `label<sep>value`, the value one word, or a quoted or bracketed string.
+static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?P<label>{JOINED}(?:[a-z0-9]*(?:{EN_LONG})|{EN_SHORT})s?(?-u:\b)|{ZH})(?P<sep>{SEPARATOR})(?P<value>"[^"\n]*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s，。；！？、,;"'）)]+)"#
+    ))
+    .expect("static regex")
+});
+
+/// A password with no separator: straight after a Chinese label
+/// (`原来的密码 Kongge_3377`, `新密码X9secret`) or a space after an English
+/// one (`password Sunshine99`). Whether the word is a password is decided in
+/// `mask_bare`; it cannot start with a separator, a quote or a marker.
+static BARE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)(?P<label>{ZH}|{JOINED}[a-z0-9]*(?:password|passwd|passcode)(?-u:\b))(?P<sep>[ \t]*)(?P<value>[a-z0-9!@#$%^&*_+~-][!-~]*)"
+    ))
+    .expect("static regex")
+});
+
+/// `<password>…</password>` in XML and config files.
+static XML_ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)<(?P<label>{JOINED}(?:[a-z0-9]*(?:{EN_LONG})|{EN_SHORT}|{EN_PHRASE})s?)>[^<\n]+<"
     ))
     .expect("static regex")
 });
@@ -45,26 +111,30 @@ const NOT_A_SECRET: &str = "wrong incorrect expired expiring not correct right i
     rejected blocked forgotten lost unknown saved stored";
 
 static BEARER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<scheme>\bauthorization\s*[:=]\s*(?:basic|bearer|token|digest|negotiate)?|\bbearer)\s+(?P<value>[A-Za-z0-9\-._~+/]{8,}=*)")
+    Regex::new(r"(?i)(?P<scheme>(?-u:\b)authorization\s*[:=]\s*(?:basic|bearer|token|digest|negotiate)?|(?-u:\b)bearer)\s+(?P<value>[A-Za-z0-9\-._~+/]{8,}=*)")
         .expect("static regex")
 });
 
 /// Secrets recognisable by their own shape, wherever they appear.
 static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"\bsk-[A-Za-z0-9_-]{16,}",
-        r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-        r"|\bgh[pousr]_[A-Za-z0-9]{30,}",
-        r"|\bgithub_pat_[A-Za-z0-9_]{20,}",
-        r"|\bxox[abprs]-[A-Za-z0-9-]{10,}",
-        r"|\bAIza[0-9A-Za-z_-]{35}",
-        r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+        r"(?-u:\b)sk-[A-Za-z0-9_-]{16,}",
+        r"|(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+        r"|(?-u:\b)gh[pousr]_[A-Za-z0-9]{30,}",
+        r"|(?-u:\b)github_pat_[A-Za-z0-9_]{20,}",
+        r"|(?-u:\b)xox[abprs]-[A-Za-z0-9-]{10,}",
+        r"|(?-u:\b)AIza[0-9A-Za-z_-]{35}",
+        r"|(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+        r"|(?-u:\b)glpat-[A-Za-z0-9_-]{20,}",
+        r"|(?-u:\b)[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
+        // A BitLocker recovery key: eight groups of six digits.
+        r"|(?-u:\b)[0-9]{6}(?:-[0-9]{6}){7}(?-u:\b)",
     ))
     .expect("static regex")
 });
 
 /// Candidate resident IDs; the checksum and boundaries are checked in code
-/// because `\b` does not separate digits from CJK text.
+/// because a Unicode `\b` does not separate digits from CJK text.
 static ID_CANDIDATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9]{17}[0-9Xx]").expect("static regex"));
 
@@ -83,7 +153,13 @@ static CARD_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
 /// Masks passwords, keys, tokens, private keys, resident IDs and card numbers.
 pub fn mask(text: &str) -> String {
     let text = PEM.replace_all(text, KEY_MASK);
+    let text = URL_PASSWORD.replace_all(&text, |c: &Captures| format!("{}{MASK_EN}@", &c["user"]));
+    // Pass phrases first: once masked, their words are not read as labels.
+    let text = PASSPHRASE.replace_all(&text, mask_labelled);
     let text = LABELLED.replace_all(&text, mask_labelled);
+    let text = BARE.replace_all(&text, mask_bare);
+    let text =
+        XML_ELEMENT.replace_all(&text, |c: &Captures| format!("<{}>{MASK_EN}<", &c["label"]));
     let text = BEARER.replace_all(&text, |c: &Captures| format!("{} {MASK_EN}", &c["scheme"]));
     let text = TOKENS.replace_all(&text, TOKEN_MASK);
     let text = replace_checked(&text, &ID_CANDIDATE, |m| {
@@ -107,12 +183,35 @@ fn mask_labelled(c: &Captures) -> String {
     if keep {
         return c[0].to_string();
     }
-    let marker = if label.chars().any(is_cjk) {
+    format!("{label}{sep}{}", marker_for(label))
+}
+
+/// A word with no separator before it is taken for a password when it has four
+/// or more characters, a digit or symbol, and is not a URL: `密码 Kongge_3377`
+/// but not `密码 reset`, `password policy` or `password-protected`. A quantity
+/// such as `密码 8-16位` is masked too: telling it from `密码123456忘了` is
+/// guesswork.
+fn mask_bare(c: &Captures) -> String {
+    let (label, sep, value) = (&c["label"], &c["sep"], &c["value"]);
+    let word = value.trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
+    let english_glued = sep.is_empty() && !label.chars().any(is_cjk);
+    let secret = !english_glued
+        && word.chars().count() >= 4
+        && !word.chars().all(|ch| ch.is_ascii_alphabetic())
+        && !word.contains("://");
+    if !secret {
+        return c[0].to_string();
+    }
+    format!("{label}{sep}{}{}", marker_for(label), &value[word.len()..])
+}
+
+/// The marker in the label's language.
+fn marker_for(label: &str) -> &'static str {
+    if label.chars().any(is_cjk) {
         MASK_ZH
     } else {
         MASK_EN
-    };
-    format!("{label}{sep}{marker}")
+    }
 }
 
 fn is_cjk(c: char) -> bool {
@@ -261,6 +360,121 @@ mod tests {
         }
     }
 
+    /// Labels glued into longer names, short labels, pass phrases, Chinese
+    /// labels without a separator, URLs and XML: the forms that used to leak.
+    #[test]
+    fn masks_glued_short_phrase_and_bare_forms() {
+        let cases: &[(&str, &str)] = &[
+            // Glued to a word before them.
+            (
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG",
+                "aws_secret_access_key = [masked]",
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI",
+                "AWS_SECRET_ACCESS_KEY=[masked]",
+            ),
+            ("db_password=Tr0ub4dor", "db_password=[masked]"),
+            (
+                "MYSQL_ROOT_PASSWORD: r00tpw",
+                "MYSQL_ROOT_PASSWORD: [masked]",
+            ),
+            ("DB_PASS: Xy7!pass", "DB_PASS: [masked]"),
+            ("smtpPassword: Mail#2024", "smtpPassword: [masked]"),
+            (
+                "spring.datasource.password=ds-pass-1",
+                "spring.datasource.password=[masked]",
+            ),
+            ("x-api-key: 5b1f0c2e9d", "x-api-key: [masked]"),
+            (
+                r#"{"clientSecret":"c1ient-s3cret"}"#,
+                r#"{"clientSecret":[masked]}"#,
+            ),
+            ("accessToken=tok_abc123", "accessToken=[masked]"),
+            ("邮箱password:Mail2024", "邮箱password:[masked]"),
+            (
+                "BitLocker recovery key: 0000-1111",
+                "BitLocker recovery key: [masked]",
+            ),
+            // Short labels.
+            ("PW: Sommer2024", "PW: [masked]"),
+            ("pw=abc", "pw=[masked]"),
+            ("pwd=abc", "pwd=[masked]"),
+            ("pass: letmein", "pass: [masked]"),
+            ("PIN: 4321", "PIN: [masked]"),
+            // Pass phrases: the whole line or the whole quoted value.
+            (
+                "passphrase: correct horse battery staple\nthanks",
+                "passphrase: [masked]\nthanks",
+            ),
+            (
+                "Pass phrase = correct horse battery staple",
+                "Pass phrase = [masked]",
+            ),
+            (
+                "gpg_passphrase: 'correct horse' # old",
+                "gpg_passphrase: [masked] # old",
+            ),
+            (
+                "my passphrase is correct horse battery staple",
+                "my passphrase is [masked]",
+            ),
+            (
+                "Passphrase:\r\ncorrect horse battery\r\nbye",
+                "Passphrase:\r\n[masked]\r\nbye",
+            ),
+            ("密码短语：正确 马 电池 订书钉", "密码短语：[已隐藏]"),
+            // Chinese labels with nothing or a space before the value.
+            ("原来的密码 Kongge_3377", "原来的密码 [已隐藏]"),
+            (
+                "原来的密码 Kongge_3377，新的也不行",
+                "原来的密码 [已隐藏]，新的也不行",
+            ),
+            ("新密码为X9secret", "新密码为[已隐藏]"),
+            ("新密码X9secret", "新密码[已隐藏]"),
+            ("密码是abc123", "密码是[已隐藏]"),
+            ("我的密码123456忘了", "我的密码[已隐藏]忘了"),
+            ("WiFi密码 guest@2024.", "WiFi密码 [已隐藏]."),
+            ("口令：Zx9!kLm2", "口令：[已隐藏]"),
+            ("口令 8848", "口令 [已隐藏]"),
+            ("密碼：Abc12345", "密碼：[已隐藏]"),
+            // English label, a space, then a word that looks like a password.
+            (
+                "my password Sunshine99 does not work",
+                "my password [masked] does not work",
+            ),
+            (
+                "password P@ss, please reset",
+                "password [masked], please reset",
+            ),
+            // Elsewhere.
+            (
+                "DATABASE_URL=postgres://app:S3cret@db/app",
+                "DATABASE_URL=postgres://app:[masked]@db/app",
+            ),
+            (
+                "<password>hunter2</password>",
+                "<password>[masked]</password>",
+            ),
+            (
+                "<DbPassword>x y</DbPassword>",
+                "<DbPassword>[masked]</DbPassword>",
+            ),
+            (
+                "key 123456-123456-123456-123456-123456-123456-123456-123456",
+                "key [token masked]",
+            ),
+            ("glpat-AbCdEfGhIjKlMnOpQrSt12", "[token masked]"),
+            // ASCII boundaries: a token glued to Chinese text is still a word.
+            ("账号AKIAIOSFODNN7EXAMPLE已停用", "账号[token masked]已停用"),
+            ("sk_live_AbCdEfGhIjKlMnOp1234", "[token masked]"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mask(input), *want, "input: {input}");
+            assert_eq!(mask(want), *want, "not idempotent: {want}");
+        }
+    }
+
     #[test]
     fn leaves_ordinary_text_alone() {
         let cases = [
@@ -275,6 +489,27 @@ mod tests {
             "110105194912310021",
             "tokens are issued daily",
             "分机 8001",
+            "password reset",
+            "Password reset: done",
+            "I need a password reset for user2",
+            "passwords",
+            "all passwords were rotated",
+            "the password-protected file",
+            "password policy",
+            "my passphrase is wrong",
+            "密码 reset 不了",
+            "密码重置",
+            "请帮我重置WiFi密码。",
+            "密码8位以上",
+            "npw pwned PWM pwr",
+            "bypass: on, compass: north, spin: 3",
+            "secretary: Ms Wang",
+            "keypass and passport",
+            "https://example.com/reset-password?user=alice",
+            "mailto:alice@example.com",
+            "密码 https://sso.example.com/reset2",
+            "password 8 chars",
+            "pinned: yes",
         ];
         for input in cases {
             assert_eq!(mask(input), input);

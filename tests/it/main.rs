@@ -15,6 +15,7 @@ mod oauth;
 mod ops;
 mod privacy;
 mod resilience;
+mod secrets;
 mod stats;
 mod support;
 mod tidy;

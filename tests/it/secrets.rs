@@ -1,0 +1,161 @@
+//! Masking that holds: the seeded mails in `tests/fixtures/secrets` carry every
+//! secret of `secrets.txt` in its place (subject, plain and HTML body,
+//! signature, quoted reply, text attachments, an attachment's name), and not
+//! one may survive `parse_email` + `prepare`. No servers: intake alone.
+
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+use itdesk::intake::classify::Rules;
+use itdesk::intake::directory::Directory;
+use itdesk::intake::email::{parse_email, EmailLimits};
+use itdesk::intake::{prepare, redact, InboundMessage, Request};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets")
+}
+
+/// The seeded values: every line of `secrets.txt` that is not a comment.
+fn secrets() -> Vec<String> {
+    let path = fixture_dir().join("secrets.txt");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn inbound(name: &str) -> InboundMessage {
+    let raw = std::fs::read(fixture_dir().join(name)).expect("fixture mail");
+    parse_email(&raw, &EmailLimits::default(), DateTime::UNIX_EPOCH)
+}
+
+/// Everything of a message a person could read, attachments as (lossy) text.
+fn readable(
+    subject: &str,
+    bodies: &[&str],
+    warnings: &[String],
+    attachments: &[(&str, &[u8])],
+) -> String {
+    let mut text = vec![subject.to_string()];
+    text.extend(bodies.iter().map(|b| b.to_string()));
+    text.extend(warnings.iter().cloned());
+    for (name, data) in attachments {
+        text.push(name.to_string());
+        text.push(String::from_utf8_lossy(data).into_owned());
+    }
+    text.join("\n")
+}
+
+fn readable_request(r: &Request) -> String {
+    let requester = [
+        r.requester.name.as_deref(),
+        r.requester.department.as_deref(),
+        r.requester.contact.as_deref(),
+        r.expected_time.as_deref(),
+    ];
+    let attachments: Vec<(&str, &[u8])> = r
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_str(), a.data.as_slice()))
+        .collect();
+    let bodies: Vec<&str> = std::iter::once(r.body.as_str())
+        .chain(requester.into_iter().flatten())
+        .collect();
+    readable(&r.subject, &bodies, &r.warnings, &attachments)
+}
+
+/// A secret leaked if it appears whole, or (a pass phrase) any of its words of
+/// five letters or more does.
+fn leaked<'a>(secrets: &'a [String], text: &str) -> Vec<&'a str> {
+    secrets
+        .iter()
+        .filter(|s| {
+            text.contains(s.as_str())
+                || (s.contains(' ')
+                    && s.split(' ').any(|w| {
+                        w.len() >= 5 && w.chars().all(char::is_alphabetic) && text.contains(w)
+                    }))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn no_seeded_secret_survives_intake() {
+    let secrets = secrets();
+    assert!(secrets.len() >= 40, "only {} seeded secrets", secrets.len());
+    let (mut seeded, mut kept) = (String::new(), String::new());
+    for name in ["plain.eml", "html.eml"] {
+        let msg = inbound(name);
+        let attachments: Vec<(&str, &[u8])> = msg
+            .attachments
+            .iter()
+            .map(|a| (a.name.as_str(), a.data.as_slice()))
+            .collect();
+        seeded += &readable(&msg.subject, &[&msg.body], &msg.warnings, &attachments);
+        // The whole body, quoted history and signature included, masks clean
+        // too: chat keeps everything, and quote stripping is a guess.
+        kept += &redact::mask(&msg.body);
+        let request = prepare(msg, &Rules::default(), &Directory::default());
+        kept += &readable_request(&request);
+    }
+    // Proof that the fixture seeds what it claims: each value reached intake.
+    let missing: Vec<&String> = secrets
+        .iter()
+        .filter(|s| !seeded.contains(s.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "not in the parsed mails: {missing:?}");
+    let leaks = leaked(&secrets, &kept);
+    assert!(
+        leaks.is_empty(),
+        "{} of {} secrets leaked: {leaks:?}\n{kept}",
+        leaks.len(),
+        secrets.len()
+    );
+}
+
+#[test]
+fn text_attachments_are_masked_and_binary_ones_kept() {
+    let plain = inbound("plain.eml");
+    let html = inbound("html.eml");
+    let before: Vec<_> = plain
+        .attachments
+        .iter()
+        .chain(&html.attachments)
+        .cloned()
+        .collect();
+    let mut after = prepare(plain, &Rules::default(), &Directory::default()).attachments;
+    after.extend(prepare(html, &Rules::default(), &Directory::default()).attachments);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        match b.name.as_str() {
+            "screen.png" => assert_eq!(a, b, "a binary file keeps its bytes"),
+            // Refused: no data, the name masked, the original size kept.
+            "pwd=NameSecret7.exe" => {
+                let kept = (a.name.as_str(), a.data.len(), a.size);
+                assert_eq!(kept, ("pwd=[masked]", 0, b.size));
+            }
+            name => {
+                assert_eq!(a.name, name, "a text file keeps its name");
+                assert_ne!(a.data, b.data, "{name} was not masked");
+                assert_eq!(a.size, a.data.len() as u64, "{name}: the masked size");
+                let text = std::str::from_utf8(&a.data).expect("masked text is UTF-8");
+                assert!(
+                    text.contains("[masked]") || text.contains("[已隐藏]"),
+                    "{name}: {text}"
+                );
+            }
+        }
+    }
+    // The GBK log was decoded to be masked: its Chinese survives, as UTF-8.
+    let log = after
+        .iter()
+        .find(|a| a.name == "登录.log")
+        .expect("the log");
+    assert_eq!(
+        std::str::from_utf8(&log.data).expect("UTF-8"),
+        "2023-10-02 09:00 登录失败 用户 zhangsan 密码：[已隐藏]\r\n"
+    );
+}
