@@ -422,8 +422,8 @@ pub fn main() -> std::process::ExitCode {
 fn init_logging(format: LogFormat) {
     let mut filter =
         tracing_subscriber::EnvFilter::try_from_env("ITDESK_LOG").unwrap_or_else(|_| "info".into());
-    // Whatever ITDESK_LOG asks for, no wire logger may print a password.
-    for directive in crate::channels::CREDENTIAL_SAFE_LOG_DIRECTIVES {
+    // Whatever ITDESK_LOG asks for, no crate may log a password or a mail's text.
+    for directive in crate::channels::SAFE_LOG_DIRECTIVES {
         // Invariant: constant, well-formed directives.
         filter = filter.add_directive(directive.parse().expect("valid log directive"));
     }

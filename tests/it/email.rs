@@ -1396,3 +1396,27 @@ fn remarks_and_attachments_round_trip_through_the_cli() {
     );
     daemon.stop();
 }
+
+/// At the most verbose log level, no crate prints what a mail says: the HTML
+/// parsers log the characters they parse unless told not to.
+#[test]
+fn trace_logging_prints_no_mail_text() {
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config(""));
+    let daemon = sb.start_daemon_with(&[], &[("ITDESK_LOG", "trace")]);
+    let html = "From: 王爱丽 <alice@example.test>\r\nTo: helpdesk@example.test\r\nSubject: =?UTF-8?B?5omT5Y2w5py6?=\r\nMessage-ID: <html-trace@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Zebrafish-Quasar-7 printer on floor 2 is offline.</p></body></html>\r\n";
+    rig.send(ALICE.1, HELPDESK, html.as_bytes());
+    wait_until("the ticket", WAIT, || sb.tickets().len() == 1);
+    let log = daemon.log_text();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log runs at trace"
+    );
+    for word in ["Zebrafish", "Quasar"] {
+        assert!(
+            !log.contains(word),
+            "the log printed the mail's text ({word})"
+        );
+    }
+    daemon.stop();
+}
