@@ -433,6 +433,8 @@ pub struct OnDutySlot {
 #[serde(deny_unknown_fields, default)]
 pub struct Contacts {
     pub email: Vec<String>,
+    /// A number to call (`[on_duty]`): told to requesters of urgent tickets.
+    pub phone: Option<String>,
 }
 
 /// `[digest]`: when the statistics digests go out and to whom.

@@ -116,6 +116,7 @@ impl Dispatcher {
             helpdesk: HelpdeskInfo {
                 name: config.helpdesk.name.clone(),
                 address: config.helpdesk.address.clone(),
+                on_duty_phone: config.on_duty.phone.clone(),
             },
             clock,
             wake,

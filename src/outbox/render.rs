@@ -97,6 +97,8 @@ pub struct NoticeContext {
 pub struct HelpdeskInfo {
     pub name: String,
     pub address: String,
+    /// `[on_duty] phone`: told to requesters of urgent tickets.
+    pub on_duty_phone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -502,6 +504,7 @@ mod tests {
             helpdesk: HelpdeskInfo {
                 name: "IT 服务台".into(),
                 address: "helpdesk@example.com".into(),
+                on_duty_phone: Some("8000".into()),
             },
             ticket: (kind != NoticeKind::Digest)
                 .then(|| TicketView::new(ticket, lang, &Calendar::default())),
@@ -640,6 +643,29 @@ mod tests {
             "no notice text, no note:\n{}",
             out.body
         );
+    }
+
+    #[test]
+    fn an_urgent_ticket_tells_the_requester_the_number_to_call() {
+        let r = Renderer::new(None).unwrap();
+        let mut urgent = sample_ticket();
+        urgent.urgency = Urgency::Urgent;
+        for (lang, want) in [
+            (Lang::ZhCn, "致电值班技术人员：8000"),
+            (Lang::En, "on-duty technician: 8000"),
+        ] {
+            let kind = NoticeKind::Accepted;
+            let out = r
+                .render(kind, lang, &ctx(&urgent, kind, lang, None, None))
+                .unwrap();
+            assert!(out.body.contains(want), "{lang:?}:\n{}", out.body);
+            let high = render(&r, kind, lang, None);
+            assert!(
+                !high.body.contains("8000"),
+                "only when urgent:\n{}",
+                high.body
+            );
+        }
     }
 
     #[test]
