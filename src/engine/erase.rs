@@ -174,21 +174,12 @@ impl Engine {
         let report = self
             .erase(EraseTarget::Retention, false, "retention")
             .await?;
-        let next = self.retention.map(|_| {
-            QueueEntry::new(
-                0,
-                self.next_retention_run(self.clock.now()),
-                None,
-                EntryBody::Retention,
-            )
-        });
-        let enqueue = match next {
-            Some(mut entry) => {
-                entry.id = self.store.generate_id()?;
-                vec![entry]
-            }
-            None => Vec::new(),
-        };
+        let mut enqueue = Vec::new();
+        if self.retention.is_some() {
+            let due = self.next_retention_run(self.clock.now());
+            let id = self.store.generate_id()?;
+            enqueue.push(QueueEntry::new(id, due, None, EntryBody::Retention));
+        }
         self.store.commit(Commit {
             enqueue,
             consumed: Some(key),

@@ -169,26 +169,36 @@ impl Store {
 }
 
 /// Rewrites the store at `dir` into a fresh one, so that nothing erased or
-/// overwritten stays in its files: a backup beside it, restored into a new
-/// directory, which then takes the old one's place. No process may hold the
-/// store meanwhile. A rewrite cut short is finished by the next one.
+/// overwritten stays in its files: a backup, restored into a new store, whose
+/// files then take the old ones' place. Everything happens inside `dir` (the
+/// daemon may own nothing above it, e.g. systemd's StateDirectory). No process
+/// may hold the store meanwhile; a rewrite cut short is finished or undone by
+/// the next open of the store through this function.
 pub fn rewrite(dir: &Path, now: DateTime<Utc>) -> Result<BackupSummary, BackupError> {
     let io = |source| BackupError::Write {
         path: dir.to_path_buf(),
         source,
     };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "store".into());
-    let beside = |what: &str| dir.with_file_name(format!(".{name}.{what}"));
-    let (file, fresh, old) = (beside("rewrite"), beside("fresh"), beside("old"));
-    if !dir.exists() && old.exists() {
-        std::fs::rename(&old, dir).map_err(io)?;
+    let (file, fresh, old) = (
+        dir.join(REWRITE_FILE),
+        dir.join(REWRITE_FRESH),
+        dir.join(REWRITE_OLD),
+    );
+    let moving_in = dir.join(REWRITE_MOVING_IN);
+    // A rewrite cut short: finish moving the fresh files in, or put the old back.
+    if moving_in.exists() {
+        move_entries(&fresh, dir).map_err(io)?;
+    } else if old.exists() {
+        move_entries(&old, dir).map_err(io)?;
     }
     for leftover in [&fresh, &old] {
         if leftover.exists() {
             std::fs::remove_dir_all(leftover).map_err(io)?;
+        }
+    }
+    for leftover in [&file, &moving_in] {
+        if leftover.exists() {
+            std::fs::remove_file(leftover).map_err(io)?;
         }
     }
     {
@@ -200,9 +210,76 @@ pub fn rewrite(dir: &Path, now: DateTime<Utc>) -> Result<BackupSummary, BackupEr
         store.backup(&file, now)?;
     }
     let summary = Store::restore(&file, &fresh)?;
-    std::fs::rename(dir, &old).map_err(io)?;
-    std::fs::rename(&fresh, dir).map_err(io)?;
+    std::fs::create_dir(&old).map_err(io)?;
+    move_entries(dir, &old).map_err(io)?;
+    std::fs::File::create(&moving_in).map_err(io)?;
+    move_entries(&fresh, dir).map_err(io)?;
+    std::fs::remove_file(&moving_in).map_err(io)?;
     std::fs::remove_dir_all(&old).map_err(io)?;
+    std::fs::remove_dir_all(&fresh).map_err(io)?;
     std::fs::remove_file(&file).map_err(io)?;
     Ok(summary)
+}
+
+/// The rewrite's own files inside the store directory.
+const REWRITE_FILE: &str = ".rewrite.backup";
+const REWRITE_FRESH: &str = ".rewrite.fresh";
+const REWRITE_OLD: &str = ".rewrite.old";
+/// Present while the fresh files move in: from then on, finish instead of undo.
+const REWRITE_MOVING_IN: &str = ".rewrite.moving-in";
+
+/// Moves every entry of `from` into `to`, except the rewrite's own.
+fn move_entries(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(".rewrite.") {
+            continue;
+        }
+        std::fs::rename(entry.path(), to.join(&name))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{commit_new, new_ticket};
+
+    fn one_ticket_store(dir: &Path) -> String {
+        let store = Store::open(dir).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2023, 10, 9).unwrap();
+        let id = commit_new(&store, day, new_ticket());
+        id.to_string()
+    }
+
+    fn still_there(dir: &Path, id: &str) {
+        let store = Store::open(dir).unwrap();
+        let id = crate::core::id::TicketId::parse(id).unwrap();
+        assert!(store.ticket(&id).unwrap().is_some());
+        assert!(!dir.join(REWRITE_OLD).exists() && !dir.join(REWRITE_FRESH).exists());
+    }
+
+    #[test]
+    fn a_rewrite_keeps_everything_and_one_cut_short_is_undone_or_finished() {
+        let now = Utc::now();
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("state");
+        let id = one_ticket_store(&dir);
+        rewrite(&dir, now).unwrap();
+        still_there(&dir, &id);
+
+        // Cut short while the old files moved out: they are put back.
+        std::fs::create_dir(dir.join(REWRITE_OLD)).unwrap();
+        move_entries(&dir, &dir.join(REWRITE_OLD)).unwrap();
+        rewrite(&dir, now).unwrap();
+        still_there(&dir, &id);
+
+        // Cut short while the fresh files moved in: the move is finished.
+        std::fs::create_dir(dir.join(REWRITE_FRESH)).unwrap();
+        move_entries(&dir, &dir.join(REWRITE_FRESH)).unwrap();
+        std::fs::File::create(dir.join(REWRITE_MOVING_IN)).unwrap();
+        rewrite(&dir, now).unwrap();
+        still_there(&dir, &id);
+    }
 }
