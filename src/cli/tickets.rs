@@ -260,16 +260,7 @@ pub(super) async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Resu
             return Ok(());
         }
         TicketCommand::Attachment { id, name, output } => {
-            let req = ControlRequest::Attachment {
-                id: parse_id(&id)?,
-                name: name.clone(),
-            };
-            let answer = request(config, req).await?;
-            let data = base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                answer["data"].as_str().unwrap_or_default(),
-            )
-            .context("the daemon sent an unreadable attachment")?;
+            let data = fetch_attachment(config, &id, &name).await?;
             write_private(&output, &data)?;
             eprintln!(
                 "wrote {name} ({} bytes) to {}",
@@ -450,22 +441,13 @@ pub(super) async fn export_attachments(
         let id = t["id"].as_str().unwrap_or_default();
         for a in t["attachments"].as_array().cloned().unwrap_or_default() {
             let name = a["name"].as_str().unwrap_or_default().to_string();
-            let req = ControlRequest::Attachment {
-                id: parse_id(id)?,
-                name: name.clone(),
-            };
-            let answer = match request(config, req).await {
-                Ok(answer) => answer,
+            let data = match fetch_attachment(config, id, &name).await {
+                Ok(data) => data,
                 Err(e) => {
                     eprintln!("{id}: {name}: not exported: {e}");
                     continue;
                 }
             };
-            let data = base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                answer["data"].as_str().unwrap_or_default(),
-            )
-            .context("the daemon sent an unreadable attachment")?;
             let folder = dir.join(id);
             std::fs::create_dir_all(&folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -479,4 +461,18 @@ pub(super) async fn export_attachments(
     }
     eprintln!("wrote {written} attachment(s) under {}", dir.display());
     Ok(())
+}
+
+/// One attachment's bytes, through the daemon (or the store when it is stopped).
+async fn fetch_attachment(config: &Config, id: &str, name: &str) -> anyhow::Result<Vec<u8>> {
+    let req = ControlRequest::Attachment {
+        id: parse_id(id)?,
+        name: name.to_string(),
+    };
+    let answer = request(config, req).await?;
+    base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        answer["data"].as_str().unwrap_or_default(),
+    )
+    .context("the daemon sent an unreadable attachment")
 }
