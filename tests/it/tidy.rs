@@ -19,6 +19,14 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+/// `file`'s path below `src/`, e.g. `store/mod.rs`.
+fn relative(file: &Path) -> String {
+    file.strip_prefix(src())
+        .unwrap()
+        .to_string_lossy()
+        .to_string()
+}
+
 /// Lines that are code, not comments.
 fn code_lines(text: &str) -> impl Iterator<Item = &str> {
     text.lines().map(str::trim).filter(|l| !l.starts_with("//"))
@@ -63,11 +71,7 @@ fn foreign_types_stop_at_their_adapter() {
         ("serenity", "channels"),
     ];
     for file in rust_files(&src()) {
-        let rel = file
-            .strip_prefix(src())
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let rel = relative(&file);
         let text = std::fs::read_to_string(&file).unwrap();
         for (krate, owner) in owners {
             if rel.starts_with(owner) {
@@ -167,11 +171,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
 fn crate_edges() -> Vec<(String, String, String)> {
     let mut edges = Vec::new();
     for file in rust_files(&src()) {
-        let rel = file
-            .strip_prefix(src())
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let rel = relative(&file);
         let from = rel
             .split('/')
             .next()
