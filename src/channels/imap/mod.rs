@@ -12,18 +12,18 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod login;
+
 use async_imap::types::{Fetch, UnsolicitedResponse};
-use async_imap::{Client, Session};
+use async_imap::Session;
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
+
+use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
-use crate::config::{AfterProcessing, ImapAuth, ImapConfig, Security};
+use crate::config::{AfterProcessing, ImapConfig};
 use crate::engine::{Answer, EngineError, EngineHandle, IntakeOutcome};
 use crate::health::{Health, ImapFailure};
 use crate::intake::classify::Rules;
@@ -83,8 +83,13 @@ pub enum ImapError {
     Protocol { op: &'static str, reason: String },
     #[error("IMAP {0} timed out")]
     Timeout(&'static str),
-    #[error("IMAP mailbox {mailbox:?} cannot be selected: {reason} — check [imap].mailbox")]
-    Mailbox { mailbox: String, reason: String },
+    #[error("IMAP mailbox {mailbox:?} cannot be selected: {reason} — check {setting}")]
+    Mailbox {
+        mailbox: String,
+        reason: String,
+        /// The setting that names it, e.g. `[imap].mailbox`.
+        setting: &'static str,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -127,7 +132,7 @@ impl ImapIntake {
         let mut backoff = Duration::from_secs(1);
         while !shutdown.is_set() {
             let result = tokio::select! {
-                r = self.connect() => r,
+                r = login::connect(&self.config, self.password.as_deref()) => r,
                 _ = shutdown.wait() => break,
             };
             match result {
@@ -157,169 +162,6 @@ impl ImapIntake {
         debug!("IMAP intake stopped");
     }
 
-    fn port(&self) -> u16 {
-        self.config
-            .port
-            .unwrap_or(if self.config.security == Security::Tls {
-                993
-            } else {
-                143
-            })
-    }
-
-    async fn connect(&self) -> Result<Session<Stream>, ImapError> {
-        let (host, port) = (self.config.host.clone(), self.port());
-        let tcp = timed("connect", TcpStream::connect((host.as_str(), port)))
-            .await?
-            .map_err(|e| ImapError::Connect {
-                host: host.clone(),
-                port,
-                reason: e.to_string(),
-            })?;
-        let client = match self.config.security {
-            Security::Plain => greeted(Client::new(Box::new(tcp) as Stream)).await?,
-            Security::Tls => greeted(Client::new(Box::new(self.tls(tcp).await?) as Stream)).await?,
-            Security::Starttls => {
-                let mut plain = greeted(Client::new(tcp)).await?;
-                timed("STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
-                    .await?
-                    .map_err(|e| ImapError::Tls {
-                        host: host.clone(),
-                        reason: format!("STARTTLS refused: {e}"),
-                    })?;
-                Client::new(Box::new(self.tls(plain.into_inner()).await?) as Stream)
-            }
-        };
-        let user = self.config.username.clone();
-        let login = match self.config.auth {
-            ImapAuth::Login => {
-                let password = self.password.clone().unwrap_or_default();
-                timed("login", client.login(&user, password))
-                    .await?
-                    .map_err(|(e, _)| ImapError::Login {
-                        host: host.clone(),
-                        port,
-                        user: user.clone(),
-                        reason: server_text(&e),
-                    })
-            }
-            ImapAuth::Xoauth2 => {
-                let token = self.token().await?;
-                timed(
-                    "login",
-                    client.authenticate(
-                        "XOAUTH2",
-                        XOAuth2 {
-                            user: user.clone(),
-                            token,
-                        },
-                    ),
-                )
-                .await?
-                .map_err(|(e, _)| {
-                    // Only a refusal says the token is bad; "try later"
-                    // ([UNAVAILABLE]) or a dropped connection is a failed login.
-                    let refused = matches!(&e, async_imap::error::Error::No(text) if !text.contains("[UNAVAILABLE]"));
-                    if !refused {
-                        return ImapError::Login {
-                            host: host.clone(),
-                            port,
-                            user: user.clone(),
-                            reason: server_text(&e),
-                        };
-                    }
-                    let source_hint = match (
-                        &self.config.oauth_token_file,
-                        &self.config.oauth_token_command,
-                    ) {
-                        (Some(f), _) => format!("[imap].oauth_token_file {}", f.display()),
-                        // Not the command line itself: it may carry a client secret.
-                        (_, Some(_)) => "the token printed by [imap].oauth_token_command".into(),
-                        _ => "the token".into(),
-                    };
-                    ImapError::TokenRejected {
-                        host: host.clone(),
-                        user: user.clone(),
-                        reason: server_text(&e),
-                        source_hint,
-                    }
-                })
-            }
-        };
-        let session = login?;
-        info!(host = %host, port, user = %user, "IMAP logged in");
-        Ok(session)
-    }
-
-    async fn tls(
-        &self,
-        tcp: TcpStream,
-    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
-        let host = &self.config.host;
-        let fail = |reason: String| ImapError::Tls {
-            host: host.clone(),
-            reason,
-        };
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = &self.config.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| fail(format!("cannot read ca_file {}: {e}", path.display())))?;
-            for cert in rustls_pemfile_certs(&pem)
-                .map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?
-            {
-                roots
-                    .add(cert)
-                    .map_err(|e| fail(format!("ca_file {}: {e}", path.display())))?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| fail(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = ServerName::try_from(host.clone())
-            .map_err(|e| fail(format!("bad server name: {e}")))?;
-        timed(
-            "TLS handshake",
-            TlsConnector::from(Arc::new(config)).connect(name, tcp),
-        )
-        .await?
-        .map_err(|e| fail(e.to_string()))
-    }
-
-    async fn token(&self) -> Result<String, ImapError> {
-        if let Some(path) = &self.config.oauth_token_file {
-            return std::fs::read_to_string(path)
-                .map(|t| t.trim().to_string())
-                .map_err(|e| {
-                    ImapError::Token(format!(
-                        "cannot read [imap].oauth_token_file {}: {e}",
-                        path.display()
-                    ))
-                });
-        }
-        let command = self.config.oauth_token_command.clone().unwrap_or_default();
-        let out = timed(
-            "token command",
-            tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .output(),
-        )
-        .await?
-        .map_err(|e| ImapError::Token(format!("cannot run [imap].oauth_token_command: {e}")))?;
-        if !out.status.success() {
-            return Err(ImapError::Token(format!(
-                "[imap].oauth_token_command exited with {}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
     /// Selects the mailbox, then alternates "process what is there" and "wait".
     async fn serve(
         &self,
@@ -332,6 +174,7 @@ impl ImapIntake {
             .map_err(|e| ImapError::Mailbox {
                 mailbox: mailbox.clone(),
                 reason: e.to_string(),
+                setting: "[imap].mailbox",
             })?;
         self.note_uidvalidity(selected.uid_validity).await?;
         let capabilities = timed("CAPABILITY", session.capabilities())
@@ -463,7 +306,7 @@ impl ImapIntake {
             if shutdown.is_set() {
                 break;
             }
-            for unit in self.units(session, slice, i == 0).await? {
+            for unit in units(session, slice, self.max_message_bytes, i == 0).await? {
                 if shutdown.is_set() {
                     break 'slices;
                 }
@@ -477,57 +320,6 @@ impl ImapIntake {
             pipeline.processed += self.settle(session, last).await?;
         }
         Ok(pipeline.processed)
-    }
-
-    /// The sizes of `uids` in one round trip, cut into what is fetched
-    /// together, in UID order: runs of at most CHUNK messages within the
-    /// size cap, and each message over it alone.
-    async fn units(
-        &self,
-        session: &mut Session<Stream>,
-        uids: &[u32],
-        first: bool,
-    ) -> Result<Vec<Unit>, ImapError> {
-        let sizes = fetch(session, uid_set(uids), "(UID RFC822.SIZE)", COMMAND_TIMEOUT).await?;
-        let mut sizes: Vec<(u32, u32)> = sizes
-            .iter()
-            .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
-            .collect();
-        sizes.sort_unstable();
-        let mut units = Vec::new();
-        let (mut chunk, mut bytes) = (Vec::new(), 0);
-        for (uid, size) in sizes {
-            let size_bytes = size as usize;
-            if u64::from(size) > self.max_message_bytes {
-                if !chunk.is_empty() {
-                    units.push(Unit::Chunk(std::mem::take(&mut chunk)));
-                    bytes = 0;
-                }
-                units.push(Unit::Big(uid, size));
-                continue;
-            }
-            if !chunk.is_empty() && bytes + size_bytes > BATCH_BYTES {
-                units.push(Unit::Chunk(std::mem::take(&mut chunk)));
-                bytes = 0;
-            }
-            chunk.push(uid);
-            bytes += size_bytes;
-            // The first chunk of a drain is small, so that the engine starts
-            // early; later ones are bigger: fewer FETCH and STORE round trips.
-            let most = if first && units.is_empty() {
-                FIRST_CHUNK
-            } else {
-                CHUNK
-            };
-            if chunk.len() == most {
-                units.push(Unit::Chunk(std::mem::take(&mut chunk)));
-                bytes = 0;
-            }
-        }
-        if !chunk.is_empty() {
-            units.push(Unit::Chunk(chunk));
-        }
-        Ok(units)
     }
 
     /// Fetches and parses a run of messages within the size cap and sends
@@ -562,20 +354,12 @@ impl ImapIntake {
         size: u32,
         pipeline: &mut Pipeline,
     ) -> Result<(), ImapError> {
-        let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)");
-        let fetched = fetch(session, uid.to_string(), &query, FETCH_TIMEOUT).await?;
+        let fetched = fetch(session, uid.to_string(), &cut_query(""), FETCH_TIMEOUT).await?;
         let Some(f) = fetched.first() else {
             return Ok(());
         };
-        let mut raw = f.header().unwrap_or_default().to_vec();
-        raw.extend_from_slice(f.text().unwrap_or_default());
-        // MB as [intake].max_message_mb counts them.
-        let note = format!(
-            "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
-            f64::from(size) / MB,
-            self.max_message_bytes as f64 / MB
-        );
-        let request = self.request(&raw, Some(note));
+        let raw = cut_message(f);
+        let request = self.request(&raw, Some(oversize_note(size, self.max_message_bytes)));
         self.send(
             session,
             pipeline,
@@ -635,21 +419,15 @@ impl ImapIntake {
         Ok(done.len())
     }
 
-    /// A raw message as the engine's request; `oversize` says the message was
-    /// over the size cap and `raw` only its beginning.
     fn request(&self, raw: &[u8], oversize: Option<String>) -> Request {
-        let mut message = parse_email(raw, &self.limits, self.clock.now());
-        if let Some(note) = oversize {
-            // The parser saw a cut-off copy: its attachment sizes and warnings
-            // describe that copy, not the mail. Name the files, keep none.
-            let names: Vec<String> = message.attachments.drain(..).map(|a| a.name).collect();
-            message.warnings = vec![if names.is_empty() {
-                note
-            } else {
-                format!("{note}: {}", names.join(", "))
-            }];
-        }
-        prepare(message, &self.rules, &self.directory)
+        to_request(
+            raw,
+            oversize,
+            &self.limits,
+            &self.rules,
+            &self.directory,
+            self.clock.now(),
+        )
     }
 
     async fn quarantine(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), ImapError> {
@@ -702,6 +480,57 @@ enum Unit {
     Big(u32, u32),
 }
 
+/// The sizes of `uids` in one round trip, cut into what is fetched
+/// together, in UID order: runs of at most CHUNK messages within the
+/// size cap, and each message over it alone.
+async fn units(
+    session: &mut Session<Stream>,
+    uids: &[u32],
+    max_message_bytes: u64,
+    first: bool,
+) -> Result<Vec<Unit>, ImapError> {
+    let sizes = fetch(session, uid_set(uids), "(UID RFC822.SIZE)", COMMAND_TIMEOUT).await?;
+    let mut sizes: Vec<(u32, u32)> = sizes
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .collect();
+    sizes.sort_unstable();
+    let mut units = Vec::new();
+    let (mut chunk, mut bytes) = (Vec::new(), 0);
+    for (uid, size) in sizes {
+        let size_bytes = size as usize;
+        if u64::from(size) > max_message_bytes {
+            if !chunk.is_empty() {
+                units.push(Unit::Chunk(std::mem::take(&mut chunk)));
+                bytes = 0;
+            }
+            units.push(Unit::Big(uid, size));
+            continue;
+        }
+        if !chunk.is_empty() && bytes + size_bytes > BATCH_BYTES {
+            units.push(Unit::Chunk(std::mem::take(&mut chunk)));
+            bytes = 0;
+        }
+        chunk.push(uid);
+        bytes += size_bytes;
+        // The first chunk of a drain is small, so that the engine starts
+        // early; later ones are bigger: fewer FETCH and STORE round trips.
+        let most = if first && units.is_empty() {
+            FIRST_CHUNK
+        } else {
+            CHUNK
+        };
+        if chunk.len() == most {
+            units.push(Unit::Chunk(std::mem::take(&mut chunk)));
+            bytes = 0;
+        }
+    }
+    if !chunk.is_empty() {
+        units.push(Unit::Chunk(chunk));
+    }
+    Ok(units)
+}
+
 /// The raw mail of fetched messages, kept until the engine has answered for
 /// them (a message it cannot use is quarantined as it came).
 enum Mail {
@@ -751,57 +580,51 @@ fn new_mail_announced(session: &Session<Stream>) -> bool {
     announced
 }
 
-async fn greeted<T: AsyncRead + AsyncWrite + Unpin + Send + Debug>(
-    mut client: Client<T>,
-) -> Result<Client<T>, ImapError> {
-    match timed("greeting", client.read_response()).await? {
-        Some(Ok(_)) => Ok(client),
-        Some(Err(e)) => Err(protocol("greeting", e)),
-        None => Err(ImapError::Protocol {
-            op: "greeting",
-            reason: "server closed the connection".into(),
-        }),
-    }
-}
-
-struct XOAuth2 {
-    user: String,
-    token: String,
-}
-
-impl async_imap::Authenticator for XOAuth2 {
-    type Response = String;
-    /// The first (empty) challenge gets the credentials. A later one carries
-    /// the server's error details, which the client acknowledges with an
-    /// empty response so that the server can answer NO.
-    fn process(&mut self, challenge: &[u8]) -> String {
-        if challenge.is_empty() {
-            format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+/// A raw message as the engine's request; `oversize` says the message was
+/// over the size cap and `raw` only its beginning.
+fn to_request(
+    raw: &[u8],
+    oversize: Option<String>,
+    limits: &EmailLimits,
+    rules: &Rules,
+    directory: &Directory,
+    now: DateTime<Utc>,
+) -> Request {
+    let mut message = parse_email(raw, limits, now);
+    if let Some(note) = oversize {
+        // The parser saw a cut-off copy: its attachment sizes and warnings
+        // describe that copy, not the mail. Name the files, keep none.
+        let names: Vec<String> = message.attachments.drain(..).map(|a| a.name).collect();
+        message.warnings = vec![if names.is_empty() {
+            note
         } else {
-            String::new()
-        }
+            format!("{note}: {}", names.join(", "))
+        }];
     }
+    prepare(message, rules, directory)
 }
 
-/// The server's own words in a NO or BAD reply: async-imap words them
-/// `code: None, info: Some("[AUTHENTICATIONFAILED] …")`.
-fn server_text(e: &async_imap::error::Error) -> String {
-    let described = e.to_string();
-    described
-        .split_once("info: Some(\"")
-        .and_then(|(_, rest)| rest.rsplit_once("\")"))
-        .map_or(described.clone(), |(text, _)| text.to_string())
+/// The FETCH items of a message over the size cap: its header and the start
+/// of its text (`extra`: more items, e.g. " INTERNALDATE").
+fn cut_query(extra: &str) -> String {
+    format!("(UID{extra} BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{OVERSIZE_TEXT_BYTES}>)")
 }
 
-fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    if certs.is_empty() {
-        return Err("no PEM certificate in it".into());
-    }
-    Ok(certs)
+/// A message over the size cap as `cut_query` fetched it.
+fn cut_message(f: &Fetch) -> Vec<u8> {
+    let mut raw = f.header().unwrap_or_default().to_vec();
+    raw.extend_from_slice(f.text().unwrap_or_default());
+    raw
+}
+
+/// What the requester and the ticket are told of a message over the cap.
+fn oversize_note(size: u32, max_message_bytes: u64) -> String {
+    // MB as [intake].max_message_mb counts them.
+    format!(
+        "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
+        f64::from(size) / MB,
+        max_message_bytes as f64 / MB
+    )
 }
 
 /// `1,2,3,7` — short and correct for any set.
@@ -844,46 +667,7 @@ async fn fetch(
 
 #[cfg(test)]
 mod tests {
-    use async_imap::Authenticator;
-
     use super::*;
-
-    /// The SASL XOAUTH2 initial response as Gmail and Outlook document it
-    /// (async-imap base64-encodes it on the wire).
-    #[test]
-    fn xoauth2_response_has_the_documented_shape() {
-        let mut auth = XOAuth2 {
-            user: "helpdesk@example.com".into(),
-            token: "ya29.token".into(),
-        };
-        assert_eq!(
-            auth.process(b""),
-            "user=helpdesk@example.com\x01auth=Bearer ya29.token\x01\x01"
-        );
-        // The server's error details are acknowledged, never answered with
-        // the token again.
-        assert_eq!(auth.process(br#"{"status":"401"}"#), "");
-    }
-
-    #[test]
-    fn a_refusal_is_reported_in_the_servers_words() {
-        let refusal = async_imap::error::Error::No(
-            r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#.into(),
-        );
-        assert_eq!(
-            server_text(&refusal),
-            "[AUTHENTICATIONFAILED] Authentication failed."
-        );
-        let dropped = async_imap::error::Error::ConnectionLost;
-        assert_eq!(server_text(&dropped), "connection lost");
-    }
-
-    #[test]
-    fn ca_files_without_a_certificate_are_refused() {
-        assert!(rustls_pemfile_certs(b"not a pem")
-            .unwrap_err()
-            .contains("no PEM certificate"));
-    }
 
     #[test]
     fn uid_sets_list_every_uid() {
