@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::channels::discord::{Discord, IntakeDeps};
+use crate::channels::imap::sent::SentCopies;
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
 use crate::clock::{Clock, SystemClock};
@@ -103,6 +104,8 @@ impl Core {
             clock,
             message_id_domain: config.helpdesk.message_id_domain.clone(),
             limits: email_limits(config),
+            imap: config.imap.clone(),
+            sent_mailbox: config.smtp.as_ref().and_then(|s| s.save_sent.clone()),
         });
         Ok(Core {
             store,
@@ -140,6 +143,14 @@ impl Core {
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let renderer = Arc::new(Renderer::new(config.outbox.templates_dir.as_deref())?);
+    let imap_password = match &config.imap {
+        Some(imap) if imap.auth == ImapAuth::Login => Some(resolve_secret(
+            "imap",
+            &imap.password_file,
+            &imap.password_env,
+        )?),
+        _ => None,
+    };
     let mut transports = Transports::default();
     if let Some(smtp) = &config.smtp {
         let password = match &smtp.username {
@@ -150,7 +161,13 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
             )?),
             None => None,
         };
-        transports.email = Some(Arc::new(SmtpChannel::new(smtp, password)?));
+        // Config::validate made sure save_sent comes with an [imap] account.
+        let sent_copies = smtp
+            .save_sent
+            .clone()
+            .zip(config.imap.clone())
+            .map(|(mailbox, imap)| SentCopies::new(imap, imap_password.clone(), mailbox));
+        transports.email = Some(Arc::new(SmtpChannel::new(smtp, password, sent_copies)?));
     }
     let core = Core::start(&config, clock.clone())?;
 
@@ -159,17 +176,9 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     // (started in `Core`) drains last.
     let mut intake_tasks = JoinSet::new();
     if let Some(imap) = &config.imap {
-        let password = match imap.auth {
-            ImapAuth::Login => Some(resolve_secret(
-                "imap",
-                &imap.password_file,
-                &imap.password_env,
-            )?),
-            ImapAuth::Xoauth2 => None,
-        };
         let intake = ImapIntake {
             config: imap.clone(),
-            password,
+            password: imap_password,
             engine: core.engine.clone(),
             limits: email_limits(&config),
             max_message_bytes: mb(config.intake.max_message_mb),

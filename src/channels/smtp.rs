@@ -7,7 +7,8 @@
 //! Invariant: lettre types stop here. Every notice carries our own Message-ID
 //! (stable across retries), the ticket tag in the subject, In-Reply-To the
 //! requester's message, and `Auto-Submitted: auto-replied` so that well-behaved
-//! autoresponders never answer it.
+//! autoresponders never answer it. With `[smtp] save_sent`, a copy of each
+//! accepted notice is kept in the IMAP account (`imap/sent.rs`).
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
+use super::imap::sent::SentCopies;
 use crate::config::{Security, SmtpConfig};
 use crate::outbox::transport::{DeliveryError, OutgoingMessage, Transport};
 use crate::queue::Destination;
@@ -72,6 +74,8 @@ pub struct SmtpChannel {
     from: Mailbox,
     /// `host:port`, for messages.
     server: String,
+    /// `[smtp] save_sent`: where a copy of each sent notice goes.
+    sent_copies: Option<SentCopies>,
 }
 
 /// Why a send failed: an error of the SMTP conversation (the server's reply
@@ -89,7 +93,12 @@ impl From<lettre::transport::smtp::Error> for Failure {
 
 impl SmtpChannel {
     /// `password` is the resolved secret, when `[smtp].username` is set.
-    pub fn new(cfg: &SmtpConfig, password: Option<String>) -> Result<SmtpChannel, SmtpSetupError> {
+    /// `sent_copies`: `[smtp] save_sent`, through the `[imap]` account.
+    pub fn new(
+        cfg: &SmtpConfig,
+        password: Option<String>,
+        sent_copies: Option<SentCopies>,
+    ) -> Result<SmtpChannel, SmtpSetupError> {
         let from: Mailbox = cfg
             .from
             .parse()
@@ -122,6 +131,7 @@ impl SmtpChannel {
             idle: Mutex::default(),
             from,
             server: format!("{}:{port}", cfg.host),
+            sent_copies,
         })
     }
 
@@ -186,7 +196,8 @@ impl SmtpChannel {
         Ok(conn)
     }
 
-    async fn submit(&self, email: &Message) -> Result<(), Failure> {
+    /// Sends `email`; the bytes the server accepted.
+    async fn submit(&self, email: &Message) -> Result<Vec<u8>, Failure> {
         let raw = email.formatted();
         let mut conn = self.connection().await?;
         match tokio::time::timeout(SEND_TIMEOUT, conn.send(email.envelope(), &raw)).await {
@@ -195,7 +206,7 @@ impl SmtpChannel {
                 if idle.len() < POOL_SIZE {
                     idle.push((conn, Instant::now()));
                 }
-                Ok(())
+                Ok(raw)
             }
             // lettre has already closed a connection its command failed on.
             Ok(Err(e)) => Err(e.into()),
@@ -267,7 +278,12 @@ impl Transport for SmtpChannel {
     async fn send(&self, msg: &OutgoingMessage) -> Result<(), DeliveryError> {
         let email = self.message(msg)?;
         match self.submit(&email).await {
-            Ok(()) => Ok(()),
+            Ok(raw) => {
+                if let Some(copies) = &self.sent_copies {
+                    copies.keep(&raw, &msg.message_id).await;
+                }
+                Ok(())
+            }
             Err(Failure::Other(reason)) => Err(DeliveryError::Temporary(reason)),
             Err(Failure::Smtp(e)) if e.status().is_some_and(|code| SESSION_REFUSALS.contains(&u16::from(code))) => Err(DeliveryError::Temporary(format!(
                 "SMTP server {} refused our session: {e} — check [smtp].username, password_file / password_env and security",

@@ -24,6 +24,7 @@ macro_rules! eprintln {
 }
 
 mod privacy;
+mod recover;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -150,6 +151,10 @@ enum Command {
     Retention(privacy::RetentionArgs),
     /// Who read or changed which ticket, and when.
     Audit(privacy::AuditArgs),
+    /// After a restore: take in again the mail the store lacks from the mailbox
+    /// where processed mail stays ([imap] processed_mailbox), under the original
+    /// ticket IDs where copies of the notices ([smtp] save_sent) show them.
+    Recover(recover::RecoverArgs),
 }
 
 #[derive(Subcommand)]
@@ -451,6 +456,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Erase(args) => privacy::erase(&config, args).await,
         Command::Retention(args) => privacy::retention(&config, args).await,
         Command::Audit(args) => privacy::audit(&config, args).await,
+        Command::Recover(args) => recover::recover(&config, args).await,
     }
 }
 

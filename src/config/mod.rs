@@ -237,6 +237,10 @@ pub struct SmtpConfig {
     pub password_env: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub from: String,
+    /// After the server accepted a notice, a copy of it goes into this
+    /// mailbox of the `[imap]` account (created if missing): the record
+    /// `itdesk recover` reads a ticket's original ID back from.
+    pub save_sent: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -667,6 +671,22 @@ impl Config {
                     "from",
                     format!("must be an email address, got {:?}", smtp.from),
                 ));
+            }
+            if let Some(mailbox) = &smtp.save_sent {
+                if mailbox.trim().is_empty() {
+                    return Err(invalid(
+                        "smtp",
+                        "save_sent",
+                        "must name a mailbox, e.g. \"Sent\"".into(),
+                    ));
+                }
+                if self.imap.is_none() {
+                    return Err(invalid(
+                        "smtp",
+                        "save_sent",
+                        "copies are kept through the [imap] account: add an [imap] section or remove save_sent".into(),
+                    ));
+                }
             }
         }
         for t in ProblemType::ALL {

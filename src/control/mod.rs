@@ -7,12 +7,15 @@
 pub mod client;
 pub mod peers;
 mod privacy;
+mod recover;
 pub mod server;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::channels::imap::ImapError;
 use crate::clock::Clock;
+use crate::config::{ConfigError, ImapConfig};
 use crate::core::id::TicketId;
 use crate::core::ticket::{Channel, ProblemType, Status, Ticket, Urgency};
 pub use crate::engine::Change;
@@ -50,6 +53,10 @@ pub enum ControlError {
     Daemon(String),
     #[error(transparent)]
     Backup(#[from] BackupError),
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("you may not use the control socket {path} (permission denied): ask an admin to add you to the staff group ([control].group)")]
     NotAllowed { path: String },
     #[error("[control].group names {0:?}, which is not a group on this machine — create it (groupadd {0}) or remove the setting")]
@@ -129,6 +136,13 @@ pub enum ControlRequest {
         id: TicketId,
         name: String,
     },
+    /// Take in again the mail kept in the mailbox since `since` that the
+    /// store lacks (after a restore), under the original ticket IDs where
+    /// copies of our notices show them; `dry_run` changes nothing.
+    Recover {
+        since: chrono::NaiveDate,
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +162,9 @@ pub struct ControlContext {
     pub clock: std::sync::Arc<dyn Clock>,
     pub message_id_domain: String,
     pub limits: EmailLimits,
+    /// The mail account `recover` reads back from, and `[smtp] save_sent`.
+    pub imap: Option<ImapConfig>,
+    pub sent_mailbox: Option<String>,
 }
 
 /// Answers one request from `caller`, whose login every change is logged under.
@@ -228,6 +245,9 @@ pub async fn handle(
             privacy::erase(ctx, caller, EraseTarget::Retention, dry_run).await
         }
         ControlRequest::Audit { query } => privacy::audit(ctx, &query),
+        ControlRequest::Recover { since, dry_run } => {
+            recover::recover(ctx, caller, since, dry_run).await
+        }
         ControlRequest::Attachment { id, name } => {
             let ticket = ctx
                 .store

@@ -1,7 +1,8 @@
 //! Requests in: a new ticket, a reply threaded to its ticket and read as
 //! coming from its requester, a copied colleague, a technician (whose
 //! `#commands` act on it) or a stranger; delivery reports; batches from a
-//! mailbox chunk. Part of the engine, the one writer.
+//! mailbox chunk; requests recovered from the mailbox after a restore, under
+//! their original IDs where known. Part of the engine, the one writer.
 
 use std::sync::atomic::Ordering;
 
@@ -12,33 +13,68 @@ use tracing::info;
 use super::identity::{self, Role};
 use super::{Engine, EngineError, IntakeOutcome, Outcome, BOUNCE_SUPPRESSION_HOURS};
 use crate::core::change::Change;
-use crate::core::effect::{Audience, Notice};
+use crate::core::effect::{Audience, Effect, Notice};
 use crate::core::id::TicketId;
 use crate::core::lifecycle::{self, Action, NewTicket, Refusal, ReplyIntent};
 use crate::core::ticket::{Attachment, Channel, Status, Ticket};
 use crate::intake::auth::SenderAuth;
 use crate::intake::{commands, redact, reply::parse_reply, Automated, Request};
-use crate::store::Commit;
+use crate::store::{Commit, Store, StoreError};
+
+/// A ticket that was lost (a restore from an older backup) and is opened
+/// again from its request mail: the ID the requester was given, and when the
+/// mail server received the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalTicket {
+    pub id: TicketId,
+    pub arrived_at: DateTime<Utc>,
+}
+
+/// Whether the store has already taken in a request.
+pub(super) enum Seen {
+    Before(TicketId),
+    /// Not yet, under this Message-ID (the mail's own, or, for a reused one
+    /// with other content, made unique).
+    New(String),
+}
+
+/// The Message-ID index's answer for `req`: by its Message-ID, and by its
+/// content where that Message-ID is known.
+pub(super) fn seen(store: &Store, req: &Request) -> Result<Seen, StoreError> {
+    let Some(id) = store.ticket_for_message(&req.message_id)? else {
+        return Ok(Seen::New(req.message_id.clone()));
+    };
+    // Broken clients and scanners reuse Message-IDs: the same ID with
+    // other content is another message (an index made before content
+    // keys were recorded cannot tell, and says duplicate).
+    let same = store.ticket_for_message(&content_key(req))?.is_some()
+        || !store.has_message_id_prefix(&content_prefix(&req.message_id))?;
+    if same {
+        return Ok(Seen::Before(id));
+    }
+    let unique = format!("{}#{}", req.message_id, &digest(req)[..16]);
+    Ok(match store.ticket_for_message(&unique)? {
+        Some(id) => Seen::Before(id),
+        None => Seen::New(unique),
+    })
+}
 
 impl Engine {
-    pub(super) async fn intake(&self, req: Request) -> Result<IntakeOutcome, EngineError> {
+    /// `original`: the request is recovered from the mailbox, and the ticket
+    /// it opened had this ID (see `create`).
+    pub(super) async fn intake(
+        &self,
+        req: Request,
+        original: Option<&OriginalTicket>,
+    ) -> Result<IntakeOutcome, EngineError> {
         let mut req = req;
-        if let Some(id) = self.store.ticket_for_message(&req.message_id)? {
-            // Broken clients and scanners reuse Message-IDs: the same ID with
-            // other content is another message (an index made before content
-            // keys were recorded cannot tell, and says duplicate).
-            let same = self.store.ticket_for_message(&content_key(&req))?.is_some()
-                || !self
-                    .store
-                    .has_message_id_prefix(&content_prefix(&req.message_id))?;
-            if same {
-                return Ok(IntakeOutcome::Duplicate(id));
+        match seen(&self.store, &req)? {
+            Seen::Before(id) => return Ok(IntakeOutcome::Duplicate(id)),
+            Seen::New(message_id) if message_id != req.message_id => {
+                info!(message_id = %req.message_id, "a Message-ID seen before, with other content: taken as a new message");
+                req.message_id = message_id;
             }
-            info!(message_id = %req.message_id, "a Message-ID seen before, with other content: taken as a new message");
-            req.message_id = format!("{}#{}", req.message_id, &digest(&req)[..16]);
-            if let Some(id) = self.store.ticket_for_message(&req.message_id)? {
-                return Ok(IntakeOutcome::Duplicate(id));
-            }
+            Seen::New(_) => {}
         }
         let now = self.clock.now();
         if let Some(bounce) = &req.bounce {
@@ -118,7 +154,7 @@ impl Engine {
                 Ok(t) => return Ok(IntakeOutcome::Updated(t.id)),
                 Err((old, Refusal::ReopenWindowPassed)) => {
                     info!(ticket = %old, "reply to a ticket closed too long ago; opening a linked one");
-                    return self.create(req, attachments, now, Some(old)).await;
+                    return self.create(req, attachments, now, Some(old), None).await;
                 }
                 Err((old, refusal)) => {
                     return Ok(IntakeOutcome::Ignored(format!("{old}: {refusal}")))
@@ -131,7 +167,14 @@ impl Engine {
             )));
         }
         let attachments = self.keep_attachments(&req)?;
-        self.create(req, attachments, now, None).await
+        let original = match original {
+            Some(o) if self.store.ticket(&o.id)?.is_some() => {
+                info!(ticket = %o.id, message_id = %req.message_id, "a recovered request's original ID is another ticket's now; it gets a new ID");
+                None
+            }
+            o => o,
+        };
+        self.create(req, attachments, now, None, original).await
     }
 
     /// A technician's mail on a ticket: its `#command` lines act on the
@@ -186,7 +229,7 @@ impl Engine {
         let mut outcomes = Vec::with_capacity(reqs.len());
         let mut done = Ok(());
         for req in reqs {
-            match self.intake(req).await {
+            match self.intake(req, None).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
                     done = Err(e);
@@ -236,16 +279,32 @@ impl Engine {
         Ok(kept)
     }
 
+    /// Opens a ticket for `req` under the day's next ID, or — recovering a
+    /// lost one — under its `original` ID, which the caller found free: opened
+    /// when its mail arrived, and without the requester's notices, which they
+    /// had the first time (staff are told again: the restore lost the ticket
+    /// from their views).
     async fn create(
         &self,
         req: Request,
         attachments: Vec<Attachment>,
         now: DateTime<Utc>,
         related: Option<TicketId>,
+        original: Option<&OriginalTicket>,
     ) -> Result<IntakeOutcome, EngineError> {
-        let date = self.policy.calendar.local_date(now);
-        let serial = self.store.next_serial(date)?;
-        let id = TicketId::new(date, serial);
+        let (id, now, new_serial, recovered_serial) = match original {
+            Some(o) => (
+                o.id.clone(),
+                o.arrived_at,
+                None,
+                Some((o.id.date(), o.id.serial())),
+            ),
+            None => {
+                let date = self.policy.calendar.local_date(now);
+                let serial = self.store.next_serial(date)?;
+                (TicketId::new(date, serial), now, Some((date, serial)), None)
+            }
+        };
         let mut message_ids = message_keys(&req);
         let new = NewTicket {
             copied: req.cc.clone(),
@@ -264,7 +323,11 @@ impl Engine {
             warnings: req.warnings,
             related,
         };
-        let (ticket, effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        let (ticket, mut effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        if original.is_some() {
+            effects
+                .retain(|e| !matches!(e, Effect::Notify(n) if n.audience == Audience::Requester));
+        }
         let mut enqueue = self.entries(&ticket, effects, now, &mut message_ids)?;
         for (kind, dest, lang) in self.routing.new_ticket(&ticket) {
             let notice = Notice {
@@ -276,14 +339,19 @@ impl Engine {
         }
         self.store.commit(Commit {
             ticket: Some(&ticket),
-            new_serial: Some((date, serial)),
+            new_serial,
+            recovered_serial,
             message_ids,
             enqueue,
             consumed: None,
         })?;
         self.durable().await?;
         self.outbox_wake.notify_one();
-        info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
+        if original.is_some() {
+            info!(ticket = %id, message_id = %ticket.source_message_id.as_deref().unwrap_or_default(), "ticket recovered under its original ID; the requester is not told again");
+        } else {
+            info!(ticket = %id, r#type = %ticket.problem_type, urgency = %ticket.urgency, group = %ticket.group, "ticket opened");
+        }
         self.health.ticket_opened(ticket.channel);
         Ok(IntakeOutcome::Created(id))
     }

@@ -40,6 +40,7 @@ const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
 pub use crate::core::change::Change;
 pub use erase::{EraseTarget, ErasureReport};
+pub use intake::OriginalTicket;
 pub use outcome::Outcome;
 pub use port::{AuditEntry, ChatCursor, ChatPlace, ThreadLink};
 pub use route::Routing;
@@ -92,6 +93,8 @@ enum Act {
 
 enum Command {
     Intake(Box<Request>, Reply<IntakeOutcome>),
+    /// A request recovered from the mailbox after a restore; see `EngineHandle::recover`.
+    Recover(Box<Request>, Option<OriginalTicket>, Reply<IntakeOutcome>),
     IntakeBatch(Vec<Request>, Reply<Vec<IntakeOutcome>>),
     /// `once`: the id of the message or interaction that carried it, recorded
     /// with the change so that a repeat is `AlreadySeen`.
@@ -132,6 +135,18 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub async fn intake(&self, request: Request) -> Result<IntakeOutcome, EngineError> {
         self.call(|r| Command::Intake(Box::new(request), r)).await
+    }
+
+    /// `intake` for a request read back from the mailbox after a restore:
+    /// judged as intake judges it; a new ticket opens under `original`'s ID
+    /// when that is free, without telling the requester again.
+    pub async fn recover(
+        &self,
+        request: Request,
+        original: Option<OriginalTicket>,
+    ) -> Result<IntakeOutcome, EngineError> {
+        self.call(|r| Command::Recover(Box::new(request), original, r))
+            .await
     }
 
     /// `intake` for many requests at once (a chunk of a mailbox): each is
@@ -298,7 +313,11 @@ impl Engine {
             while answers.try_join_next().is_some() {}
             match cmd {
                 Command::Intake(req, reply) => {
-                    let r = self.intake(*req).await;
+                    let r = self.intake(*req, None).await;
+                    let _ = reply.send(r);
+                }
+                Command::Recover(req, original, reply) => {
+                    let r = self.intake(*req, original.as_ref()).await;
                     let _ = reply.send(r);
                 }
                 Command::IntakeBatch(reqs, reply) => match self.intake_batch(reqs).await {
@@ -516,6 +535,7 @@ impl Engine {
                 self.store.commit(Commit {
                     ticket: Some(&ticket),
                     new_serial: None,
+                    recovered_serial: None,
                     message_ids,
                     enqueue,
                     consumed,

@@ -1,5 +1,5 @@
-//! The channels' way to the store: what an adapter reads (tickets, the chat
-//! thread index, where each chat channel was read to, a chat user's tickets)
+//! The channels' way to the store: what an adapter reads (tickets, whether a
+//! request was taken in before, the chat thread index, where each chat channel was read to, a chat user's tickets)
 //! and the bookkeeping it writes (chat cursors, the mailbox's UIDVALIDITY, a
 //! quarantined message). Reads go straight to the store: they never conflict
 //! with a transaction. Writes are commands to the engine task, so the engine
@@ -14,6 +14,7 @@ use super::requesters::RequesterIndex;
 use super::{Command, EngineError, EngineHandle};
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
+use crate::intake::Request;
 use crate::queue::Quarantined;
 use crate::store::{Store, StoreError};
 
@@ -84,6 +85,15 @@ impl EngineHandle {
         &self,
     ) -> impl Iterator<Item = Result<(String, ChatCursor), StoreError>> + '_ {
         self.reader.store.chat_cursors()
+    }
+
+    /// The ticket a request was already taken into, as intake's
+    /// de-duplication finds it (Message-ID, and content where the ID was reused).
+    pub fn seen_request(&self, request: &Request) -> Result<Option<TicketId>, EngineError> {
+        Ok(match super::intake::seen(&self.reader.store, request)? {
+            super::intake::Seen::Before(id) => Some(id),
+            super::intake::Seen::New(_) => None,
+        })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, EngineError> {

@@ -582,7 +582,7 @@ mod tests {
                 new_serial: Some((date, 1)),
                 message_ids: vec!["m1@example.test".into()],
                 enqueue: vec![entry, dead_entry.clone()],
-                consumed: None,
+                ..Commit::default()
             })
             .unwrap();
         store

@@ -66,6 +66,10 @@ pub struct Commit<'a> {
     pub ticket: Option<&'a Ticket>,
     /// Set when `ticket` is new: its daily serial, checked against the counter.
     pub new_serial: Option<(NaiveDate, u64)>,
+    /// Set when `ticket` is re-created under the ID it had before a restore
+    /// lost it (`itdesk recover`): it must not exist, and the day's counter is
+    /// raised to its serial if behind, so that the ID is never handed out again.
+    pub recovered_serial: Option<(NaiveDate, u64)>,
     /// Message-IDs (inbound and our own outgoing) that now point at the ticket.
     pub message_ids: Vec<String>,
     pub enqueue: Vec<QueueEntry>,
@@ -269,6 +273,20 @@ impl Store {
                                 t.id.clone(),
                             )));
                         }
+                    }
+                }
+                if let (Some((date, serial)), Some((key, _)), Some(t)) =
+                    (c.recovered_serial, &ticket_bytes, c.ticket)
+                {
+                    if tickets.get(key)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Exists(
+                            t.id.clone(),
+                        )));
+                    }
+                    let counter = counter_key(date);
+                    let current = counters.get(counter)?.map(|v| be_u64(&v)).unwrap_or(0);
+                    if serial > current {
+                        counters.insert(&counter, &serial.to_be_bytes())?;
                     }
                 }
                 if let Some((id, bytes)) = &ticket_bytes {

@@ -120,6 +120,36 @@ fn import_keeps_the_counter_ahead_and_refuses_duplicates() {
 }
 
 #[test]
+fn a_recovered_id_raises_the_counter_and_is_never_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let d = NaiveDate::from_ymd_opt(2023, 10, 1).unwrap();
+    commit_next(&store, d);
+    let now = Utc.with_ymd_and_hms(2023, 10, 1, 2, 0, 0).unwrap();
+    let recover = |serial: u64| {
+        let (ticket, _) = open(
+            TicketId::new(d, serial),
+            new_ticket(),
+            now,
+            &Policy::default(),
+        );
+        store.commit(Commit {
+            ticket: Some(&ticket),
+            recovered_serial: Some((d, serial)),
+            message_ids: vec![format!("m{serial}@example.test")],
+            ..Commit::default()
+        })
+    };
+    // Out of order and with a gap: the counter only ever moves up.
+    recover(4).unwrap();
+    recover(3).unwrap();
+    assert!(matches!(recover(4), Err(StoreError::Exists(_))));
+    assert!(matches!(recover(1), Err(StoreError::Exists(_))));
+    assert_eq!(store.ticket_count(), 3);
+    assert_eq!(commit_next(&store, d).as_str(), "IT20231001005");
+}
+
+#[test]
 fn unknown_record_formats_are_refused_clearly() {
     let err = codec::decode::<Ticket>("IT20231001001", &[9, b'{', b'}']).unwrap_err();
     assert!(err.to_string().contains("unknown record format 9"), "{err}");

@@ -142,7 +142,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "control",
         &[
-            "clock", "config", "core", "engine", "intake", "queue", "shutdown", "stats", "store",
+            "channels", "clock", "config", "core", "engine", "intake", "queue", "shutdown",
+            "stats", "store",
         ],
     ),
     (

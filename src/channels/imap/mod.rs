@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod login;
+pub mod recover;
+pub mod sent;
 
 use async_imap::types::{Fetch, UnsolicitedResponse};
 use async_imap::Session;
