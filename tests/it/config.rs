@@ -30,6 +30,8 @@ fn broken_configs_name_the_key_and_what_is_wrong() {
         ("[outbox]\nmax_attempts = \"many\"\n", &["max_attempts", "line"]),
         ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"nobody\"\n", &["smtp.from", "email address"]),
         ("[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"X\"\nburst_poll_ms = 1\n", &["imap.burst_poll_ms", "at least 10", "burst_seconds = 0"]),
+        ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"h@example.test\"\nsave_sent = \"Sent\"\n", &["smtp.save_sent", "[imap]"]),
+        ("[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"X\"\n[smtp]\nhost = \"127.0.0.1\"\nfrom = \"h@example.test\"\nsave_sent = \" \"\n", &["smtp.save_sent", "name a mailbox"]),
     ];
     for (extra, expected) in cases {
         let sb = Sandbox::new(extra);

@@ -14,6 +14,7 @@ mod mailrig;
 mod oauth;
 mod ops;
 mod privacy;
+mod recover;
 mod resilience;
 mod secrets;
 mod stats;
