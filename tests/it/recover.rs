@@ -257,7 +257,7 @@ fn recover_brings_lost_tickets_back_under_their_original_ids() {
 }
 
 #[test]
-fn without_kept_notices_a_lost_request_opens_a_new_ticket_and_is_answered() {
+fn without_kept_notices_a_lost_request_opens_a_new_ticket_and_is_answered_with_its_id() {
     let rig = MailRig::start();
     let sb = Sandbox::new(
         &rig.config("[imap]\nafter_processing = \"move\"\nprocessed_mailbox = \"Processed\"\n"),
@@ -268,8 +268,9 @@ fn without_kept_notices_a_lost_request_opens_a_new_ticket_and_is_answered() {
     send_requests(&rig, &sb, 3..=3);
     daemon.stop();
 
+    // Recovered before the daemon starts, on the store directly, so that no
+    // new mail can take a lost ticket's ID first.
     restore(&sb, &file);
-    let daemon = sb.start_daemon();
     let preview = recover(&sb, true);
     assert_eq!(preview["known_ids"], 0, "{preview}");
     assert_eq!(list(&preview, "to_intake").len(), 1, "{preview}");
@@ -288,6 +289,7 @@ fn without_kept_notices_a_lost_request_opens_a_new_ticket_and_is_answered() {
     assert_eq!(new[0]["message_id"], "req-3@example.test");
     let id = str_of(&new[0], "ticket").to_string();
     assert_eq!(sb.tickets().len(), 3);
+    let daemon = sb.start_daemon();
     wait_until("the accepted notice for the new ticket", WAIT, || {
         notices_for(&rig, 3).len() == 2
     });
@@ -296,5 +298,48 @@ fn without_kept_notices_a_lost_request_opens_a_new_ticket_and_is_answered() {
     let again = recover(&sb, false);
     assert_eq!(again["already_present"], 3, "{again}");
     assert!(list(&again, "new_id").is_empty(), "{again}");
+    daemon.stop();
+}
+
+#[test]
+fn a_copy_that_cannot_be_kept_is_logged_and_the_notice_goes_once() {
+    let mut rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config("[smtp]\nsave_sent = \"Sent\"\n"));
+    let daemon = sb.start_daemon();
+    send_requests(&rig, &sb, 1..=1);
+    wait_until("the first copy", WAIT, || rig.count(HELPDESK, "Sent") == 1);
+
+    // Dovecot down: Postfix still takes the notice (and queues it for
+    // delivery), but no copy can be kept.
+    rig.kill_dovecot();
+    sb.cli_json(&[
+        "tickets",
+        "open",
+        "--from",
+        ALICE.1,
+        "--subject",
+        "Monitor flickers",
+        "--body",
+        "The monitor in room 3 flickers since this morning; restarting does not help.",
+        "--json",
+    ]);
+    wait_until("the warning about the copy", WAIT, || {
+        daemon
+            .log_text()
+            .contains("no copy of it could be kept in [smtp].save_sent")
+    });
+    wait_until("the notice done with, as sent", WAIT, || {
+        sb.queued_notices().is_empty()
+    });
+    rig.restart();
+    wait_until("the notice delivered", WAIT, || {
+        notices(&rig, "alice").len() == 2
+    });
+
+    // Copies are kept again once the server is back.
+    send_requests(&rig, &sb, 3..=3);
+    wait_until("the next copy", WAIT, || rig.count(HELPDESK, "Sent") == 2);
+    assert!(sb.dead_letters().is_empty(), "nothing buried");
+    assert_eq!(notices(&rig, "alice").len(), 3, "each notice went once");
     daemon.stop();
 }
