@@ -50,7 +50,7 @@ pub struct Recovery {
 #[derive(Debug, Default, Serialize)]
 pub struct RecoveryReport {
     pub dry_run: bool,
-    pub since: Option<NaiveDate>,
+    pub since: NaiveDate,
     /// The mailbox read back.
     pub mailbox: String,
     /// Where the notices' copies were read, if anywhere.
@@ -105,7 +105,7 @@ impl Recovery {
         };
         let mut report = RecoveryReport {
             dry_run,
-            since: Some(since),
+            since,
             mailbox: mailbox.clone(),
             ..RecoveryReport::default()
         };
