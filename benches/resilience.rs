@@ -1,6 +1,6 @@
 //! `cargo bench --bench resilience [-- --runs 20 --mails 1000 --window-ms 1500
 //! --outage-seconds 60 --dms 1000 --dm-seconds 20 --mention-every 2
-//! --only sigkill|dovecot|postfix|discord]` (scripts/resilience.sh): the long
+//! --only sigkill|dovecot|postfix|restore|discord]` (scripts/resilience.sh): the long
 //! resilience scenarios. The mail ones run against a real Dovecot + Postfix
 //! rig, each on a fresh rig with `--mails` help requests waiting in the
 //! helpdesk INBOX:
@@ -10,6 +10,11 @@
 //!   notices after them), restarted, and left to finish; `--runs` times.
 //! - `dovecot`: Dovecot is SIGKILLed mid-burst and restarted a few seconds later.
 //! - `postfix`: Postfix is stopped while notices go out, for `--outage-seconds`.
+//! - `restore`: with `after_processing = "move"` and `[smtp] save_sent`, a
+//!   backup is taken once half the requests are tickets, the burst finishes,
+//!   the store is replaced by the backup, and `itdesk recover` brings the rest
+//!   back from `Processed`: each under the ID its requester was told, without
+//!   a second notice; a second `recover` adds nothing.
 //!
 //! - `discord`: a fresh store, the daemon connected to the tests' fake Discord
 //!   (tests/it/fake_discord.rs, loopback), `--dms` requesters writing once each
@@ -96,6 +101,9 @@ fn main() {
     }
     if only.is_empty() || only == "postfix" {
         outcomes.push(report(postfix_stopped(mails, outage)));
+    }
+    if only.is_empty() || only == "restore" {
+        outcomes.push(report(restored_then_recovered(mails)));
     }
     if only.is_empty() || only == "discord" {
         outcomes.push(report(discord_dropped(dms, dm_time, mention_every)));
@@ -247,6 +255,116 @@ fn postfix_stopped(mails: usize, outage: Duration) -> Outcome {
         at_fault,
         restarted,
     )
+}
+
+/// A backup taken once the first half of the requests are tickets and their
+/// notices out (as a nightly backup finds a quiet desk), the second half
+/// taken in after it, the store then replaced by the backup, and `itdesk
+/// recover` run on the restored daemon (twice). Besides the common audit,
+/// every ticket must be back under the ID its requester was told (`lost`
+/// counts one that is not) and no notice may go a second time.
+fn restored_then_recovered(mails: usize) -> Outcome {
+    let tag = "restore";
+    let rig = MailRig::start();
+    let raws: Vec<Vec<u8>> = (0..mails).map(|i| request(i, tag)).collect();
+    let (before, after) = raws.split_at(mails / 2);
+    rig.append_unordered(HELPDESK, "INBOX", before);
+    let dir = tempfile::Builder::new()
+        .prefix("itdesk-resilience")
+        .tempdir()
+        .expect("temp dir");
+    let toml = rig.config("[outbox]\nmax_notices_per_recipient_per_hour = 100000\nretry_base_seconds = 2\nretry_max_seconds = 10\nmax_attempts = 12\n[imap]\nidle = true\nafter_processing = \"move\"\nprocessed_mailbox = \"Processed\"\n[smtp]\nsave_sent = \"Sent\"\n");
+    let config = dir.path().join("itdesk.toml");
+    let daemon = Daemon::start(dir.path(), &toml);
+    let settled = |n: usize| {
+        daemon.wait_for("every request processed", SETTLE_TIMEOUT, || {
+            rig.count(HELPDESK, "INBOX") == 0
+        });
+        daemon.wait_for(
+            "the outbox drained and every notice kept",
+            SETTLE_TIMEOUT,
+            || queued_notices(&config) == 0 && rig.count(HELPDESK, "Sent") >= n,
+        );
+    };
+    settled(before.len());
+    let backup = dir.path().join("nightly.backup");
+    itdesk(&config, &["backup", backup.to_str().unwrap(), "--json"]);
+    rig.append_unordered(HELPDESK, "INBOX", after);
+    settled(mails);
+    daemon.stop();
+    let told = ids_by_request(&dir.path().join("state"));
+
+    let state = dir.path().join("state");
+    std::fs::rename(&state, dir.path().join("state-lost")).expect("set the store aside");
+    itdesk(&config, &["restore", backup.to_str().unwrap(), "--json"]);
+    let restored = ids_by_request(&state).len();
+    let at_fault = format!(
+        "backup with {restored} of {mails} tickets; {} lost in the restore",
+        mails - restored
+    );
+    let daemon = Daemon::start(dir.path(), &toml);
+    let since = (chrono::Utc::now() - chrono::Duration::days(1))
+        .date_naive()
+        .to_string();
+    let started = Instant::now();
+    let first = itdesk(&config, &["recover", "--since", &since, "--json"]);
+    let first_secs = started.elapsed().as_secs_f64();
+    let again_at = Instant::now();
+    let again = itdesk(&config, &["recover", "--since", &since, "--json"]);
+    let again_secs = again_at.elapsed().as_secs_f64();
+    let count = |r: &serde_json::Value, key: &str| r[key].as_array().map_or(0, Vec::len);
+    println!(
+        "restore: recover scanned {}, already present {}, original ID {}, new ID {}, failed {} in {first_secs:.1} s; again: scanned {}, already present {}, recovered {} in {again_secs:.1} s",
+        first["scanned"], first["already_present"], count(&first, "original_id"), count(&first, "new_id"), count(&first, "failed"),
+        again["scanned"], again["already_present"], count(&again, "original_id") + count(&again, "new_id"),
+    );
+    let mut outcome = settle_and_audit(
+        &rig,
+        dir.path(),
+        daemon,
+        mails,
+        tag,
+        "Store restored from a backup taken halfway, then `itdesk recover`".into(),
+        at_fault,
+        started,
+    );
+    let now = ids_by_request(&state);
+    let other_id = told
+        .iter()
+        .filter(|(m, id)| now.get(*m) != Some(id))
+        .count();
+    println!("restore: {other_id} tickets not under the ID their requester was told");
+    outcome.lost += other_id;
+    outcome
+}
+
+/// Ticket ID by the Message-ID of its request, from the store in `state`.
+fn ids_by_request(state: &std::path::Path) -> BTreeMap<String, String> {
+    Store::open(state)
+        .expect("open the store")
+        .tickets()
+        .map(|t| {
+            let t = t.expect("every ticket decodes");
+            (t.source_message_id.unwrap_or_default(), t.id.to_string())
+        })
+        .collect()
+}
+
+/// `itdesk ARGS…` on `config`, which must succeed; its JSON output.
+fn itdesk(config: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_itdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("ITDESK_LOG", "warn")
+        .output()
+        .expect("run itdesk");
+    assert!(
+        out.status.success(),
+        "itdesk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
 /// The chat scenario must settle within this after the last DM, or it fails.
