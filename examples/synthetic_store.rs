@@ -204,7 +204,7 @@ fn main() {
 
     let store = Store::open(&dir).expect("open the store");
     assert_eq!(
-        store.ticket_count(),
+        store.ticket_count().unwrap(),
         0,
         "{} must be an empty store",
         dir.display()

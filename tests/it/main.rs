@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod crash;
+mod damage;
 mod discord;
 mod email;
 mod fake_discord;
