@@ -110,6 +110,8 @@ pub struct Store {
     open: Arc<RwLock<Option<Arc<Trees>>>>,
     /// Why the store stopped answering, until it is reopened.
     failure: Arc<Mutex<Option<String>>>,
+    /// Told when the store stops answering.
+    failed: Arc<tokio::sync::Notify>,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
     /// One `flush` at a time (see there); holds how many flush requests
@@ -210,6 +212,7 @@ impl Store {
             path: path.to_path_buf(),
             open: Arc::new(RwLock::new(Some(Arc::new(trees)))),
             failure: Arc::default(),
+            failed: Arc::default(),
             gate: Arc::default(),
             flushing: Arc::default(),
             flush_requests: Arc::default(),
@@ -258,11 +261,22 @@ impl Store {
 
     /// Stops the store answering after a failed write (see `Store`).
     fn fail(&self, error: sled::Error) -> StoreError {
+        self.stop_answering(error.to_string());
+        StoreError::Io(error)
+    }
+
+    fn stop_answering(&self, reason: String) {
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         if failure.is_none() {
-            *failure = Some(error.to_string());
+            *failure = Some(reason);
+            self.failed.notify_one();
         }
-        StoreError::Io(error)
+    }
+
+    /// Returns once the store has stopped answering (at once if it has
+    /// since the last call).
+    pub async fn stopped(&self) {
+        self.failed.notified().await
     }
 
     /// After a failure: drops the database and opens it again from disk.
@@ -302,10 +316,7 @@ impl Store {
         let mark = self.mark.current();
         t.db.flush_async().await.map_err(|e| self.fail(e))?;
         if let Err(e) = self.mark.write(mark) {
-            self.failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert_with(|| e.to_string());
+            self.stop_answering(e.to_string());
             return Err(e);
         }
         *covered = starting;

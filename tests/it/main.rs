@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod damage;
 mod discord;
+mod disk_full;
 mod email;
 mod fake_discord;
 mod identity;
