@@ -8,12 +8,18 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::effect::{Audience, Effect, NoticeKind, TimerKind};
+
+#[path = "lifecycle_timers.rs"]
+mod timers;
 use super::id::TicketId;
 use super::sla::Policy;
 use super::ticket::{
     Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
     Requester, Resolution, Status, Ticket, Timers, Urgency,
 };
+#[cfg(test)]
+use timers::slot;
+use timers::{arm, arm_deadline_timers, arm_work_timers, disarm_open_timers, timer};
 
 /// What the requester's answer to "please confirm and rate" means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -695,160 +701,6 @@ fn requester_reply(
         (status, _) => return Err(Refusal::NotResolved(status)),
     }
     Ok(())
-}
-
-fn timer(
-    t: &mut Ticket,
-    kind: TimerKind,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-    p: &Policy,
-    fx: &mut Vec<Effect>,
-) {
-    let slot = slot(&mut t.timers, kind);
-    if *slot != Some(due) {
-        return; // stale: the state it was armed for has changed
-    }
-    *slot = None;
-    match kind {
-        TimerKind::AckCheck => {
-            if t.acknowledged_at.is_none() && t.status.is_open() {
-                let text = format!(
-                    "not acknowledged; acknowledgement was due {}",
-                    p.calendar.format_local(t.ack_due)
-                );
-                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
-                fx.push(Effect::notify(NoticeKind::AckReminder, Audience::Group));
-            }
-        }
-        TimerKind::Repage => {
-            if t.acknowledged_at.is_none() && t.status.is_open() {
-                fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
-                arm(
-                    &mut t.timers.repage,
-                    TimerKind::Repage,
-                    p.after(now, p.repage_every),
-                    fx,
-                );
-            }
-        }
-        TimerKind::Progress => {
-            if t.status.is_open() && t.paused_since.is_none() {
-                fx.push(Effect::notify(NoticeKind::Progress, Audience::Requester));
-                // From `now`, not `due`: after downtime one update goes out, not one per missed interval.
-                arm(
-                    &mut t.timers.progress,
-                    TimerKind::Progress,
-                    p.after(now, p.progress_every),
-                    fx,
-                );
-            }
-        }
-        TimerKind::BreachWarning => {
-            if t.status.is_open() {
-                let text = format!("resolution due {}", p.calendar.format_local(t.eta));
-                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
-                fx.push(Effect::notify(NoticeKind::BreachWarning, Audience::Group));
-            }
-        }
-        TimerKind::Breach => {
-            if t.status.is_open() {
-                let reason = format!(
-                    "resolution target {} passed",
-                    p.calendar.format_local(t.eta)
-                );
-                escalate(t, now, p, "itdesk", &reason);
-                fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
-            }
-        }
-        TimerKind::ConfirmReminder => {
-            if t.status == Status::Resolved {
-                log(
-                    t,
-                    now,
-                    p,
-                    "itdesk",
-                    LogKind::Reminder,
-                    "asked again to confirm and rate".into(),
-                    false,
-                );
-                fx.push(Effect::notify(
-                    NoticeKind::ConfirmReminder,
-                    Audience::Requester,
-                ));
-            }
-        }
-        TimerKind::AutoClose => {
-            if t.status == Status::Resolved {
-                close(
-                    t,
-                    now,
-                    p,
-                    "itdesk",
-                    CloseReason::NoAnswer,
-                    "closed without confirmation: no answer".into(),
-                    fx,
-                );
-            }
-        }
-    }
-}
-
-fn slot(timers: &mut Timers, kind: TimerKind) -> &mut Option<DateTime<Utc>> {
-    match kind {
-        TimerKind::AckCheck => &mut timers.ack_check,
-        TimerKind::Progress => &mut timers.progress,
-        TimerKind::BreachWarning => &mut timers.breach_warning,
-        TimerKind::Breach => &mut timers.breach,
-        TimerKind::Repage => &mut timers.repage,
-        TimerKind::ConfirmReminder => &mut timers.confirm_reminder,
-        TimerKind::AutoClose => &mut timers.auto_close,
-    }
-}
-
-fn arm(
-    slot: &mut Option<DateTime<Utc>>,
-    kind: TimerKind,
-    due: DateTime<Utc>,
-    fx: &mut Vec<Effect>,
-) {
-    *slot = Some(due);
-    fx.push(Effect::Wake { kind, due });
-}
-
-/// Progress updates and the deadline timers, for a ticket being worked on.
-fn arm_work_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
-    arm(
-        &mut t.timers.progress,
-        TimerKind::Progress,
-        p.after(now, p.progress_every),
-        fx,
-    );
-    arm_deadline_timers(t, now, p, fx);
-}
-
-fn arm_deadline_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
-    let warn = p.breach_warning_at(t.sla_start, t.eta).max(now);
-    if warn < t.eta {
-        arm(
-            &mut t.timers.breach_warning,
-            TimerKind::BreachWarning,
-            warn,
-            fx,
-        );
-    } else {
-        t.timers.breach_warning = None;
-    }
-    let eta = t.eta;
-    arm(&mut t.timers.breach, TimerKind::Breach, eta.max(now), fx);
-}
-
-fn disarm_open_timers(timers: &mut Timers) {
-    timers.ack_check = None;
-    timers.progress = None;
-    timers.breach_warning = None;
-    timers.breach = None;
-    timers.repage = None;
 }
 
 fn require_open(t: &Ticket) -> Result<(), Refusal> {
