@@ -182,7 +182,7 @@ fn vague_request_asks_for_details_and_pauses_the_clock() {
     assert_eq!(t.timers.progress, Some(now + Duration::hours(6)));
 }
 
-/// open → progress ×3 → pre-breach warning → new ETA → resolved → reminder →
+/// open → progress ×2 → pre-breach warning → new ETA → resolved → reminder →
 /// rating → closed, with each notice at its time.
 #[test]
 fn whole_life_to_a_rated_close() {
@@ -209,15 +209,16 @@ fn whole_life_to_a_rated_close() {
     assert_eq!(t.status, Status::InProgress);
     assert_eq!(t.timers.ack_check, None, "acknowledged: no reminder");
 
-    for n in 1..=3 {
-        let due = t.timers.progress.unwrap();
-        assert_eq!(due, t0 + Duration::hours(4 * n));
+    // Every 4 working hours: 14:00, 18:00, then none at night — Tuesday 13:00.
+    for due in [at("2023-10-09 14:00"), at("2023-10-09 18:00")] {
+        assert_eq!(t.timers.progress, Some(due));
         let fx = fire(&mut t, TimerKind::Progress, due);
         assert_eq!(
             notices(&fx),
             vec![(NoticeKind::Progress, Audience::Requester)]
         );
     }
+    assert_eq!(t.timers.progress, Some(at("2023-10-10 13:00")));
     let warn_at = t.timers.breach_warning.unwrap();
     assert_eq!(warn_at, t0 + Duration::minutes(1152));
     let fx = fire(&mut t, TimerKind::BreachWarning, warn_at);
@@ -437,7 +438,8 @@ fn missed_progress_updates_fire_once_after_downtime() {
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Low, t0);
     let due = t.timers.progress.unwrap();
-    // The daemon was down for 13 hours: one update, and the next one 4 h from now.
+    // The daemon was down for 13 hours (until 03:00): one update, and the next
+    // one 4 working hours from now.
     let now = due + Duration::hours(13);
     let fx = apply(
         &mut t,
@@ -452,8 +454,56 @@ fn missed_progress_updates_fire_once_after_downtime() {
     assert_eq!(notices(&fx).len(), 1);
     assert_eq!(
         wakes(&fx),
-        vec![(TimerKind::Progress, now + Duration::hours(4))]
+        vec![(TimerKind::Progress, at("2023-10-10 13:00"))]
     );
+}
+
+/// Progress updates count working hours: none at night, at the weekend or on
+/// a holiday; a wall-clock `progress_every` sends them around the clock.
+#[test]
+fn progress_updates_wait_for_working_hours() {
+    let monday = NaiveDate::from_ymd_opt(2023, 10, 16).unwrap();
+    let mut p = Policy::default();
+    p.calendar = crate::core::calendar::Calendar::new(
+        chrono_tz::Asia::Shanghai,
+        &[
+            chrono::Weekday::Mon,
+            chrono::Weekday::Tue,
+            chrono::Weekday::Wed,
+            chrono::Weekday::Thu,
+            chrono::Weekday::Fri,
+        ],
+        chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        [monday],
+        [],
+    )
+    .unwrap();
+    let friday = at("2023-10-13 16:00");
+    let id = TicketId::new(friday.date_naive(), 1);
+    let (mut t, _) = open(id.clone(), new_ticket(Urgency::Low), friday, &p);
+    // Two working hours on Friday, none at the weekend or on Monday's holiday.
+    let due = t.timers.progress.unwrap();
+    assert_eq!(due, at("2023-10-17 11:00"));
+    let fx = apply(
+        &mut t,
+        Action::Timer {
+            kind: TimerKind::Progress,
+            due,
+        },
+        due,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Progress, Audience::Requester)]
+    );
+    assert_eq!(t.timers.progress, Some(at("2023-10-17 15:00")));
+
+    p.progress_every = crate::core::calendar::Span::parse("4h").unwrap();
+    let (t, _) = open(id, new_ticket(Urgency::Low), friday, &p);
+    assert_eq!(t.timers.progress, Some(at("2023-10-13 20:00")));
 }
 
 #[test]
