@@ -182,6 +182,8 @@ pub enum Refusal {
     BadRating(u8),
     #[error("the new ETA must be in the future")]
     EtaInPast,
+    #[error("a reason is required: {0}")]
+    ReasonRequired(&'static str),
 }
 
 /// A stale timer (its due time is no longer the armed one) is not a refusal: it
@@ -215,6 +217,7 @@ pub fn open(
         ack_due: policy.after(now, policy.ack_target(new.urgency)),
         acknowledged_at: None,
         eta,
+        revised_eta: None,
         sla_start: now,
         paused_minutes: 0,
         paused_since: None,
@@ -399,20 +402,29 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if t.urgency == to {
                 return Err(Refusal::NoChange(format!("urgency is already {to}")));
             }
+            // The requester is told why; "don't inflate urgency" needs a why too.
+            let reason = reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or(Refusal::ReasonRequired("say why the urgency changes"))?;
             let from = t.urgency;
             t.urgency = to;
-            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
             log(
                 t,
                 now,
                 p,
                 &by,
                 LogKind::UrgencyChanged,
-                format!("urgency {from} → {to}{why}"),
+                format!("urgency {from} → {to}: {reason}"),
                 false,
             );
             t.ack_due = p.after(t.created_at, p.ack_target(to));
             t.eta = p.eta(to, t.sla_start) + Duration::minutes(t.paused_minutes);
+            t.revised_eta = None;
+            fx.push(Effect::notify_with(
+                NoticeKind::UrgencyChanged,
+                Audience::Requester,
+                reason,
+            ));
             if to == Urgency::Urgent && t.acknowledged_at.is_none() {
                 fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
                 arm(
@@ -450,6 +462,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p.calendar.format_local(eta)
             );
             t.eta = eta;
+            t.revised_eta = None;
             log(t, now, p, &by, LogKind::EtaChanged, text, true);
             fx.push(Effect::notify_with(
                 NoticeKind::EtaChanged,
@@ -750,6 +763,9 @@ fn resume(t: &mut Ticket, now: DateTime<Utc>) {
         let waited = (now - since).num_minutes().max(0);
         t.paused_minutes += waited;
         t.eta += Duration::minutes(waited);
+        if let Some(revised) = &mut t.revised_eta {
+            *revised += Duration::minutes(waited);
+        }
     }
 }
 
@@ -782,6 +798,7 @@ fn reopen(
     t.paused_minutes = 0;
     t.paused_since = None;
     t.eta = p.eta(t.urgency, now);
+    t.revised_eta = None;
     log(t, now, p, by, LogKind::Reopened, reason.to_string(), true);
     fx.push(Effect::notify_with(
         NoticeKind::Reopened,

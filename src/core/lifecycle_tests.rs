@@ -224,7 +224,10 @@ fn whole_life_to_a_rated_close() {
     let fx = fire(&mut t, TimerKind::BreachWarning, warn_at);
     assert_eq!(
         notices(&fx),
-        vec![(NoticeKind::BreachWarning, Audience::Group)]
+        vec![
+            (NoticeKind::BreachWarning, Audience::Group),
+            (NoticeKind::Delayed, Audience::Requester)
+        ]
     );
 
     let new_eta = t0 + Duration::hours(30);
@@ -741,6 +744,15 @@ fn transition_table() {
         (New, colleague(), Ok(New)),
         (Resolved, for_requester(), Ok(Closed)),
         (New, for_requester(), Err(Refusal::NotResolved(New))),
+        (
+            New,
+            Action::SetUrgency {
+                to: Urgency::Urgent,
+                by: by(),
+                reason: None,
+            },
+            Err(Refusal::ReasonRequired("say why the urgency changes")),
+        ),
     ];
     for (from, action, expected) in cases {
         let mut t = reach(from);
@@ -801,4 +813,169 @@ fn bad_rating_is_refused() {
     );
     assert_eq!(r, Err(Refusal::BadRating(9)));
     assert_eq!(t.status, Status::Resolved);
+}
+
+fn set_eta(t: &mut Ticket, eta: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Effect> {
+    let action = Action::SetEta {
+        eta,
+        reason: "等待厂商补丁".into(),
+        by: by(),
+    };
+    apply(t, action, now, &Policy::default()).unwrap()
+}
+
+fn requester_notices(fx: &[Effect]) -> Vec<NoticeKind> {
+    notices(fx)
+        .into_iter()
+        .filter(|(_, audience)| *audience == Audience::Requester)
+        .map(|(kind, _)| kind)
+        .collect()
+}
+
+/// SPEC §3: "told before it passes, with the reason and a new ETA". The
+/// target stays what the breach (and the statistics) measure against.
+#[test]
+fn the_requester_hears_before_the_breach_and_at_it_once_each() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Medium, t0);
+    let target = t.eta;
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 05:12"));
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::BreachWarning, Audience::Group),
+            (NoticeKind::Delayed, Audience::Requester)
+        ]
+    );
+    assert_eq!(t.eta, target, "the target does not move");
+    assert_eq!(t.revised_eta, Some(target + Duration::hours(24)));
+    assert_eq!(t.eta_told(), target + Duration::hours(24));
+
+    // Waiting on the requester in between re-arms the warning, which finds
+    // the requester already told.
+    let p = Policy::default();
+    let ask = Action::AskRequester {
+        by: by(),
+        text: "截图?".into(),
+    };
+    apply(&mut t, ask, at("2023-10-10 06:00"), &p).unwrap();
+    let answer = Action::RequesterMessage {
+        text: "截图附上".into(),
+    };
+    apply(&mut t, answer, at("2023-10-10 07:00"), &p).unwrap();
+    assert_eq!(t.revised_eta, Some(target + Duration::hours(25)));
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 07:00"));
+    assert_eq!(requester_notices(&fx), vec![]);
+
+    let fx = fire(&mut t, TimerKind::Breach, target + Duration::hours(1));
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::Breach, Audience::Lead),
+            (NoticeKind::Escalated, Audience::Requester)
+        ]
+    );
+    assert_eq!(t.status, Status::Escalated);
+    assert_eq!(
+        t.eta_told(),
+        target + Duration::hours(25),
+        "the ETA given before the breach stands"
+    );
+    assert!(
+        t.log
+            .iter()
+            .all(|e| !e.public || e.kind != LogKind::EtaChanged),
+        "what the requester was told is logged for staff only"
+    );
+}
+
+#[test]
+fn a_new_eta_from_staff_first_means_no_automatic_notice_for_the_old_target() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, fx0) = open_at(Urgency::Medium, t0);
+    let old_warning = t.timers.breach_warning.unwrap();
+    let old_breach = t.timers.breach.unwrap();
+    let fx = set_eta(&mut t, at("2023-10-12 18:00"), at("2023-10-09 15:00"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::EtaChanged]);
+    let p = Policy::default();
+    for (kind, due) in [
+        (TimerKind::BreachWarning, old_warning),
+        (TimerKind::Breach, old_breach),
+    ] {
+        assert!(wakes(&fx0).contains(&(kind, due)));
+        let fx = apply(&mut t, Action::Timer { kind, due }, due, &p).unwrap();
+        assert!(fx.is_empty(), "{kind:?} of the old target is stale");
+    }
+    assert_eq!(t.status, Status::New);
+}
+
+#[test]
+fn staff_acting_between_warning_and_breach_causes_no_duplicate() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Medium, t0);
+    let old_breach = t.timers.breach.unwrap();
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 05:12"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Delayed]);
+    let p = Policy::default();
+    apply(
+        &mut t,
+        Action::Claim { by: by() },
+        at("2023-10-10 06:00"),
+        &p,
+    )
+    .unwrap();
+    let new_eta = at("2023-10-10 16:00");
+    let fx = set_eta(&mut t, new_eta, at("2023-10-10 06:30"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::EtaChanged]);
+    assert_eq!((t.eta, t.revised_eta), (new_eta, None));
+    let stale = Action::Timer {
+        kind: TimerKind::Breach,
+        due: old_breach,
+    };
+    assert!(apply(&mut t, stale, old_breach, &p).unwrap().is_empty());
+    // The new target's warning and breach tell the requester once each.
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 14:00"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Delayed]);
+    let fx = fire(&mut t, TimerKind::Breach, new_eta);
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Escalated]);
+    assert!(t.timers.breach.is_none() && t.timers.breach_warning.is_none());
+}
+
+#[test]
+fn an_urgency_change_needs_a_reason_and_tells_the_requester_the_new_eta() {
+    let p = Policy::default();
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Low, t0);
+    for reason in [None, Some("  ".to_string())] {
+        let raise = Action::SetUrgency {
+            to: Urgency::Urgent,
+            by: by(),
+            reason,
+        };
+        assert_eq!(
+            apply(&mut t, raise, t0, &p),
+            Err(Refusal::ReasonRequired("say why the urgency changes"))
+        );
+    }
+    let raise = Action::SetUrgency {
+        to: Urgency::Urgent,
+        by: by(),
+        reason: Some("全部门无法打印".into()),
+    };
+    let fx = apply(&mut t, raise, t0 + Duration::minutes(5), &p).unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::UrgencyChanged, Audience::Requester),
+            (NoticeKind::UrgentPage, Audience::OnDuty)
+        ]
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Notify(Notice { kind: NoticeKind::UrgencyChanged, text: Some(r), .. }) if r == "全部门无法打印"
+    )));
+    assert_eq!(t.eta, t0 + Duration::hours(4));
+    let entry = t.log.last().unwrap();
+    assert_eq!(entry.kind, LogKind::UrgencyChanged);
+    assert!(entry.text.contains("low → urgent: 全部门无法打印"));
 }

@@ -61,6 +61,13 @@ pub(super) fn timer(
                 let text = format!("resolution due {}", p.calendar.format_local(t.eta));
                 log(t, now, p, "itdesk", LogKind::Reminder, text, false);
                 fx.push(Effect::notify(NoticeKind::BreachWarning, Audience::Group));
+                // Once per target: a warning re-armed after a pause finds the
+                // requester already told.
+                if t.revised_eta.is_none() {
+                    let revised = p.after(t.eta, p.resolution_target(t.urgency));
+                    tell_new_eta(t, revised, "target at risk", now, p);
+                    fx.push(Effect::notify(NoticeKind::Delayed, Audience::Requester));
+                }
             }
         }
         TimerKind::Breach => {
@@ -71,6 +78,13 @@ pub(super) fn timer(
                 );
                 escalate(t, now, p, "itdesk", &reason);
                 fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
+                // The ETA given before the breach stands while it is ahead.
+                let revised = match t.revised_eta {
+                    Some(revised) if revised > now => revised,
+                    _ => p.after(now, p.resolution_target(t.urgency)),
+                };
+                tell_new_eta(t, revised, "escalated", now, p);
+                fx.push(Effect::notify(NoticeKind::Escalated, Audience::Requester));
             }
         }
         TimerKind::ConfirmReminder => {
@@ -104,6 +118,19 @@ pub(super) fn timer(
             }
         }
     }
+}
+
+/// Records the completion time the requester is about to be given in place
+/// of the target; the notice that gives it renders its reason from the
+/// ticket's state, in the requester's language.
+fn tell_new_eta(t: &mut Ticket, revised: DateTime<Utc>, why: &str, now: DateTime<Utc>, p: &Policy) {
+    let text = format!(
+        "requester told: {why}, new ETA {} (target {})",
+        p.calendar.format_local(revised),
+        p.calendar.format_local(t.eta)
+    );
+    t.revised_eta = Some(revised);
+    log(t, now, p, "itdesk", LogKind::EtaChanged, text, false);
 }
 
 pub(super) fn slot(timers: &mut Timers, kind: TimerKind) -> &mut Option<DateTime<Utc>> {

@@ -285,7 +285,14 @@ pub struct Ticket {
     pub request_date: NaiveDate,
     pub ack_due: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// The resolution target: the breach is measured against it and only
+    /// staff move it (with a reason the requester is told).
     pub eta: DateTime<Utc>,
+    /// A later completion time the requester was given because `eta` was
+    /// about to pass, or passed (the pre-breach notice, the escalation);
+    /// `None` while `eta` itself is what they were told.
+    #[serde(default)]
+    pub revised_eta: Option<DateTime<Utc>>,
     /// When the current resolution clock started: creation, or the last reopen.
     pub sla_start: DateTime<Utc>,
     /// Minutes spent waiting on the requester since `sla_start`; they extend the ETA.
@@ -320,6 +327,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// The completion time the requester was last given.
+    pub fn eta_told(&self) -> DateTime<Utc> {
+        self.revised_eta.unwrap_or(self.eta)
+    }
+
     pub fn last_public_log(&self) -> Option<&LogEntry> {
         self.log.iter().rev().find(|e| e.public)
     }

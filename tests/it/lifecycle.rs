@@ -158,8 +158,9 @@ fn created(outcome: IntakeOutcome) -> itdesk::core::id::TicketId {
 
 const GROUPS: &str = "[groups.software]\nlabel = \"软件组\"\nemail = [\"software@example.test\"]\n[groups.hardware]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n[escalation]\nemail = [\"lead@example.test\"]\n[outbox]\nmax_notices_per_recipient_per_hour = 100\n";
 
-/// open → progress ×2 → pre-breach warning → new ETA → resolved → reminder →
-/// rating → closed: each notice at its time, with its content.
+/// open → progress ×2 → pre-breach warning (group and requester) → new ETA →
+/// resolved → reminder → rating → closed: each notice at its time, with its
+/// content.
 #[tokio::test]
 async fn a_whole_life_with_a_fake_clock() {
     let sb = Sandbox::new(GROUPS);
@@ -209,12 +210,22 @@ async fn a_whole_life_with_a_fake_clock() {
     }
     assert!(desk.at(local(9, 22, 0)).await.is_empty());
     // 80 % of 24 h after 10:00 is 05:12 the next day: the group is warned.
+    // The requester is told too, in advance: the reason and a new ETA.
     let sent = desk.at(local(10, 5, 12)).await;
     assert!(
         sent.iter()
             .any(|m| m.dest.to_string() == "email:software@example.test"
                 && m.body.contains("2023-10-10 10:00")),
         "{sent:?}"
+    );
+    let delayed = to_requester(&sent);
+    assert_eq!(delayed.len(), 1, "{sent:?}");
+    assert!(
+        delayed[0].subject.contains("无法按时完成")
+            && delayed[0].body.contains("原因：排查和修复问题所需的时间超出了预期")
+            && delayed[0].body.contains("新的预计完成时间：2023-10-11 10:00"),
+        "{}",
+        delayed[0].body
     );
 
     let new_eta = local(10, 16, 0);
