@@ -15,7 +15,7 @@ use super::id::TicketId;
 use super::sla::Policy;
 use super::ticket::{
     Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
-    Requester, Resolution, Status, Ticket, Timers, Urgency,
+    Requester, Resolution, Status, Ticket, Timers, Urgency, UrgencyLowered,
 };
 #[cfg(test)]
 use timers::slot;
@@ -45,6 +45,8 @@ pub struct NewTicket {
     pub source_message_id: Option<String>,
     pub problem_type: ProblemType,
     pub urgency: Urgency,
+    /// Intake lowered the urgency asked for: logged, and said in the acceptance.
+    pub urgency_lowered: Option<UrgencyLowered>,
     pub expected_time: Option<String>,
     pub group: String,
     pub lang: Lang,
@@ -231,6 +233,7 @@ pub fn open(
         attachments: new.attachments,
         remarks: new.warnings.clone(),
         lang: new.lang,
+        urgency_lowered: new.urgency_lowered,
         reopen_count: 0,
         clarify_asked: false,
         escalated: false,
@@ -250,6 +253,21 @@ pub fn open(
         summary,
         true,
     );
+    if let Some(lowered) = &ticket.urgency_lowered {
+        let text = format!(
+            "urgency lowered: text says {} ({} → {})",
+            lowered.cue, lowered.from, ticket.urgency
+        );
+        log(
+            &mut ticket,
+            now,
+            policy,
+            "itdesk",
+            LogKind::UrgencyChanged,
+            text,
+            false,
+        );
+    }
 
     let mut fx = Vec::new();
     let warnings = (!new.warnings.is_empty()).then(|| new.warnings.join("\n"));

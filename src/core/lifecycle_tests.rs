@@ -30,6 +30,7 @@ fn new_ticket(urgency: Urgency) -> NewTicket {
         source_message_id: Some("m1@example.com".into()),
         problem_type: ProblemType::Software,
         urgency,
+        urgency_lowered: None,
         expected_time: None,
         group: "software".into(),
         lang: Lang::ZhCn,
@@ -978,4 +979,31 @@ fn an_urgency_change_needs_a_reason_and_tells_the_requester_the_new_eta() {
     let entry = t.log.last().unwrap();
     assert_eq!(entry.kind, LogKind::UrgencyChanged);
     assert!(entry.text.contains("low → urgent: 全部门无法打印"));
+}
+
+#[test]
+fn a_lowered_urgency_is_logged_and_pages_nobody() {
+    let now = at("2023-10-09 10:00");
+    let mut new = new_ticket(Urgency::Low);
+    new.urgency_lowered = Some(UrgencyLowered {
+        from: Urgency::Urgent,
+        cue: "不影响工作".into(),
+    });
+    let (t, fx) = open(
+        TicketId::new(now.date_naive(), 1),
+        new,
+        now,
+        &Policy::default(),
+    );
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Accepted, Audience::Requester)]
+    );
+    let entry = t.log.last().unwrap();
+    assert_eq!(entry.kind, LogKind::UrgencyChanged);
+    assert_eq!(
+        entry.text,
+        "urgency lowered: text says 不影响工作 (urgent → low)"
+    );
+    assert!(!entry.public);
 }

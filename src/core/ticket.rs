@@ -138,6 +138,14 @@ impl Status {
     }
 }
 
+/// The requester asked for more urgency than their own words support
+/// (`[紧急] … 不影响工作`): what they asked for, and the words that say otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrgencyLowered {
+    pub from: Urgency,
+    pub cue: String,
+}
+
 /// 申请人信息.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
@@ -310,6 +318,9 @@ pub struct Ticket {
     /// 备注.
     pub remarks: Vec<String>,
     pub lang: Lang,
+    /// Set when intake lowered the urgency the requester asked for.
+    #[serde(default)]
+    pub urgency_lowered: Option<UrgencyLowered>,
     pub reopen_count: u32,
     /// The one clarifying question after an unclear confirmation reply was asked.
     pub clarify_asked: bool,

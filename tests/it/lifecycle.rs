@@ -222,8 +222,12 @@ async fn a_whole_life_with_a_fake_clock() {
     assert_eq!(delayed.len(), 1, "{sent:?}");
     assert!(
         delayed[0].subject.contains("无法按时完成")
-            && delayed[0].body.contains("原因：排查和修复问题所需的时间超出了预期")
-            && delayed[0].body.contains("新的预计完成时间：2023-10-11 10:00"),
+            && delayed[0]
+                .body
+                .contains("原因：排查和修复问题所需的时间超出了预期")
+            && delayed[0]
+                .body
+                .contains("新的预计完成时间：2023-10-11 10:00"),
         "{}",
         delayed[0].body
     );
