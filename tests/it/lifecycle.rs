@@ -460,3 +460,98 @@ async fn ids_use_the_local_date() {
     assert_eq!(id.as_str(), "IT20231002001");
     assert_eq!(desk.ticket(&id).request_date.to_string(), "2023-10-02");
 }
+
+fn to_group(msgs: &[OutgoingMessage]) -> Vec<&OutgoingMessage> {
+    msgs.iter()
+        .filter(|m| m.dest.to_string() == "email:software@example.test")
+        .collect()
+}
+
+/// SPEC §3 "acknowledged within 1 hour": nobody claims the ticket, so at the
+/// hour (15 minutes when urgent) its group is reminded, once.
+#[tokio::test]
+async fn an_unacknowledged_ticket_reminds_its_group_at_the_hour() {
+    let sb = Sandbox::new(GROUPS);
+    let mut desk = Desk::new(&sb);
+    for (subject, due) in [
+        ("CRM 登录报错", local(9, 11, 0)),
+        ("[紧急] CRM 全部门无法登录", local(9, 10, 15)),
+    ] {
+        desk.clock.set(local(9, 10, 0));
+        let id = created(desk.mail(subject, "登录CRM提示数据库连接超时").await);
+        desk.at(local(9, 10, 0)).await;
+        let early = desk.at(due - chrono::Duration::minutes(1)).await;
+        assert!(to_group(&early).is_empty(), "{subject}: {early:?}");
+        let sent = desk.at(due).await;
+        let reminder = to_group(&sent);
+        assert_eq!(reminder.len(), 1, "{subject}: {sent:?}");
+        assert!(
+            reminder[0]
+                .subject
+                .contains(&format!("[{id}] Not acknowledged yet")),
+            "{}",
+            reminder[0].subject
+        );
+        let later = desk.at(due + chrono::Duration::hours(2)).await;
+        assert!(
+            to_group(&later)
+                .iter()
+                .all(|m| !m.subject.contains("Not acknowledged")),
+            "one reminder: {later:?}"
+        );
+        desk.act(
+            &id,
+            Action::Resolve {
+                by: "李四".into(),
+                fix: "重启服务".into(),
+            },
+        )
+        .await;
+        desk.at(due + chrono::Duration::hours(2)).await;
+    }
+}
+
+/// Progress counts working hours by default: a ticket left open over a
+/// weekend and a holiday hears nothing until work resumes, and never at night.
+#[tokio::test]
+async fn no_progress_notice_outside_working_hours() {
+    let sb = Sandbox::new(&format!(
+        "{GROUPS}[calendar]\nholidays = [\"2023-10-16\"]\n"
+    ));
+    let mut desk = Desk::new(&sb);
+    let friday = local(13, 16, 0);
+    desk.clock.set(friday);
+    let id = created(desk.mail("CRM 登录报错", "登录CRM提示数据库连接超时").await);
+    desk.act(
+        &id,
+        Action::Step {
+            by: "李四".into(),
+            text: "联系厂商".into(),
+        },
+    )
+    .await;
+    let mut progress = Vec::new();
+    let mut at = friday;
+    while at <= local(17, 18, 0) {
+        for m in to_requester(&desk.at(at).await) {
+            if m.subject.contains("处理进展") {
+                progress.push(at);
+            }
+        }
+        at += chrono::Duration::minutes(15);
+    }
+    let shown: Vec<String> = progress
+        .iter()
+        .map(|t| {
+            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+                .to_string()
+        })
+        .collect();
+    // Friday 16:00–18:00 and Tuesday 09:00–11:00 are four working hours;
+    // the weekend and Monday's holiday count for nothing.
+    assert_eq!(
+        progress,
+        vec![local(17, 11, 0), local(17, 15, 0)],
+        "{shown:?}"
+    );
+}
