@@ -467,8 +467,7 @@ fn missed_progress_updates_fire_once_after_downtime() {
 #[test]
 fn progress_updates_wait_for_working_hours() {
     let monday = NaiveDate::from_ymd_opt(2023, 10, 16).unwrap();
-    let mut p = Policy::default();
-    p.calendar = crate::core::calendar::Calendar::new(
+    let calendar = crate::core::calendar::Calendar::new(
         chrono_tz::Asia::Shanghai,
         &[
             chrono::Weekday::Mon,
@@ -483,6 +482,10 @@ fn progress_updates_wait_for_working_hours() {
         [],
     )
     .unwrap();
+    let mut p = Policy {
+        calendar,
+        ..Policy::default()
+    };
     let friday = at("2023-10-13 16:00");
     let id = TicketId::new(friday.date_naive(), 1);
     let (mut t, _) = open(id.clone(), new_ticket(Urgency::Low), friday, &p);
