@@ -272,6 +272,7 @@ fn main() {
             source_message_id: None,
             problem_type,
             urgency,
+            urgency_lowered: None,
             expected_time: None,
             group: match problem_type {
                 ProblemType::Other => "service-desk".into(),

@@ -557,6 +557,7 @@ mod tests {
             source_message_id: Some("m1@example.test".into()),
             problem_type: ProblemType::Network,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: None,
             group: "network".into(),
             lang: Lang::default(),

@@ -243,6 +243,7 @@ mod tests {
             source_message_id: None,
             problem_type: ProblemType::Network,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: None,
             group: "network".into(),
             lang: Lang::En,

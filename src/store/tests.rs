@@ -22,6 +22,7 @@ pub(crate) fn new_ticket() -> NewTicket {
         source_message_id: None,
         problem_type: ProblemType::Other,
         urgency: Urgency::Low,
+        urgency_lowered: None,
         expected_time: None,
         group: "g".into(),
         lang: Lang::En,

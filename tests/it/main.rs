@@ -16,6 +16,7 @@ mod mailrig;
 mod oauth;
 mod ops;
 mod privacy;
+mod process;
 mod resilience;
 mod secrets;
 mod stats;
