@@ -157,7 +157,7 @@ enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the raw message.
+    /// Print the message as it came, with secrets masked.
     Show {
         id: u64,
     },
@@ -377,7 +377,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     }
                     eprintln!("{} quarantined message(s)", items.len());
                 }
-                (other, false) => print!("{}", other["raw"].as_str().unwrap_or_default()),
+                (other, false) => print!("{}", other["masked"].as_str().unwrap_or_default()),
             }
             Ok(())
         }

@@ -639,6 +639,8 @@ mod tests {
                 origin: "imap:INBOX uid 7".into(),
                 reason: "no sender".into(),
                 raw: b"garbage".to_vec(),
+                sealed: false,
+                masked: "garbage".into(),
             })
             .unwrap();
         store

@@ -24,6 +24,7 @@ mod erase;
 mod integrity;
 mod queue;
 mod repair;
+mod seal;
 mod stats;
 mod swap;
 mod threads;
@@ -48,6 +49,7 @@ pub use erase::{rewrite, Erased, Erasure};
 pub use integrity::{Damaged, Mark, MARK_FILE};
 pub use queue::QueueKey;
 pub use repair::{Replaced, Salvage};
+pub use seal::KEY_FILE as QUARANTINE_KEY_FILE;
 pub use stats::ScanCount;
 pub use threads::ThreadLink;
 
@@ -72,6 +74,8 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Damaged(#[from] integrity::Damaged),
+    #[error("quarantined mail cannot be sealed or opened with {path}: {reason}")]
+    Seal { path: PathBuf, reason: String },
 }
 
 impl StoreError {
@@ -121,6 +125,8 @@ pub struct Store {
     flush_requests: Arc<AtomicU64>,
     /// The ID mark beside the data (`integrity.rs`).
     mark: Arc<integrity::MarkKeeper>,
+    /// Seals quarantined mail (`seal.rs`).
+    sealer: Arc<seal::Sealer>,
 }
 
 struct Trees {
@@ -146,19 +152,38 @@ struct Trees {
     id_base: u64,
 }
 
-impl Trees {
-    fn open(path: &Path) -> Result<Trees, StoreError> {
-        let db = sled::Config::new()
+/// How long an open waits for the lock a dropped database of this process
+/// may still hold: sled releases it from a background thread.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_db(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
             .path(path)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|source| match source {
-                sled::Error::Corruption { .. } => integrity::unreadable(path, &source).into(),
-                source => StoreError::Open {
-                    path: path.to_path_buf(),
-                    source,
-                },
-            })?;
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+impl Trees {
+    fn open(path: &Path) -> Result<Trees, StoreError> {
+        let db = open_db(path).map_err(|source| match source {
+            sled::Error::Corruption { .. } => integrity::unreadable(path, &source).into(),
+            source => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
         let meta = db.open_tree("meta")?;
         Ok(Trees {
             tickets: db.open_tree("tickets")?,
@@ -217,6 +242,7 @@ impl Store {
             flushing: Arc::default(),
             flush_requests: Arc::default(),
             mark: Arc::new(mark),
+            sealer: Arc::new(seal::Sealer::new(path)),
         };
         store.mark_stats_ready_if_empty()?;
         private(path)?;
@@ -614,28 +640,49 @@ impl Store {
     }
 
     /// Keeps a message that could not be processed, so it is never lost and
-    /// never blocks the messages behind it.
+    /// never blocks the messages behind it; sealed (`seal.rs`).
     pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
         let t = self.t()?;
+        let stored = Quarantined {
+            raw: self.sealer.seal(&item.raw)?,
+            sealed: true,
+            ..item.clone()
+        };
         let _w = self.writing();
         t.quarantine
-            .insert(item.id.to_be_bytes(), codec::encode(item))?;
+            .insert(item.id.to_be_bytes(), codec::encode(&stored))?;
         Ok(())
     }
 
     pub fn quarantined(&self) -> impl Iterator<Item = Result<Quarantined, StoreError>> + '_ {
         self.records(|t| &t.quarantine, b"").map(|item| {
             let (_, v) = item?;
-            codec::decode("quarantined message", &v)
+            self.unseal(codec::decode("quarantined message", &v)?)
         })
     }
 
     pub fn quarantined_item(&self, id: u64) -> Result<Option<Quarantined>, StoreError> {
         let t = self.t()?;
         match t.quarantine.get(id.to_be_bytes())? {
-            Some(v) => Ok(Some(codec::decode("quarantined message", &v)?)),
+            Some(v) => Ok(Some(
+                self.unseal(codec::decode("quarantined message", &v)?)?,
+            )),
             None => Ok(None),
         }
+    }
+
+    /// Opens a sealed message; without the key it stays sealed, and empty.
+    fn unseal(&self, mut item: Quarantined) -> Result<Quarantined, StoreError> {
+        if item.sealed {
+            match self.sealer.open(&item.raw)? {
+                Some(raw) => {
+                    item.raw = raw;
+                    item.sealed = false;
+                }
+                None => item.raw.clear(),
+            }
+        }
+        Ok(item)
     }
 
     pub fn release(&self, id: u64) -> Result<bool, StoreError> {

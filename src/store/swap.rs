@@ -4,12 +4,14 @@
 //! whose files then take the old ones' place. A swap cut short by a crash is
 //! finished or undone by `finish_interrupted`, which every checked open runs.
 //!
-//! The ID mark and the kept copies of earlier stores stay where they are.
+//! The ID mark, the quarantine's key and the kept copies of earlier stores
+//! stay where they are.
 
 use std::path::{Path, PathBuf};
 
 use super::backup::{BackupError, BackupSummary};
 use super::integrity::MARK_FILE;
+use super::seal::KEY_FILE;
 use super::Store;
 
 /// The swap's own files inside the store directory.
@@ -115,7 +117,10 @@ fn copy_tree(from: &Path, to: &Path, wanted: &dyn Fn(&str) -> bool) -> std::io::
 /// Whether `name` in a store directory is one of sled's files (not the
 /// swap's own, the ID mark, or a kept copy).
 pub(super) fn is_store_file(name: &str) -> bool {
-    !(name.starts_with(".rewrite.") || name == MARK_FILE || name.starts_with(KEPT_PREFIX))
+    !(name.starts_with(".rewrite.")
+        || name == MARK_FILE
+        || name == KEY_FILE
+        || name.starts_with(KEPT_PREFIX))
 }
 
 /// Moves every store file of `from` into `to`.
