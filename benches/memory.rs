@@ -223,6 +223,7 @@ fn build_store(path: &std::path::Path, count: usize) {
                 Urgency::Medium,
                 Urgency::High,
             ][i % 4],
+            urgency_lowered: None,
             expected_time: None,
             group: problem_type.key().into(),
             lang: Lang::detect(subject),

@@ -44,6 +44,7 @@ fn request(n: u64) -> Request {
         body: "The monitor flickers and goes black after ten minutes.".into(),
         problem_type: ProblemType::Hardware,
         urgency: Urgency::Medium,
+        urgency_lowered: None,
         expected_time: None,
         vague: false,
         lang: Lang::En,

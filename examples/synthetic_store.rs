@@ -204,7 +204,7 @@ fn main() {
 
     let store = Store::open(&dir).expect("open the store");
     assert_eq!(
-        store.ticket_count(),
+        store.ticket_count().unwrap(),
         0,
         "{} must be an empty store",
         dir.display()
@@ -272,6 +272,7 @@ fn main() {
             source_message_id: None,
             problem_type,
             urgency,
+            urgency_lowered: None,
             expected_time: None,
             group: match problem_type {
                 ProblemType::Other => "service-desk".into(),

@@ -69,7 +69,7 @@ pub struct Core {
 impl Core {
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
         let path = &config.store.path;
-        let mut store = Store::open(path)?;
+        let mut store = Store::open_checked(path)?;
         // An erasure made while the daemon held the store: its data leaves
         // the disk now, before anything else opens it.
         if store.rewrite_pending()? {

@@ -52,14 +52,16 @@ pub enum Condition {
     OauthRejected,
     OauthExpiring,
     DeadLetters,
+    StoreFailing,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 4] = [
+    pub const ALL: [Condition; 5] = [
         Condition::ImapFailing,
         Condition::OauthRejected,
         Condition::OauthExpiring,
         Condition::DeadLetters,
+        Condition::StoreFailing,
     ];
 
     pub fn key(self) -> &'static str {
@@ -68,6 +70,7 @@ impl Condition {
             Condition::OauthRejected => "oauth_rejected",
             Condition::OauthExpiring => "oauth_expiring",
             Condition::DeadLetters => "dead_letters",
+            Condition::StoreFailing => "store_failing",
         }
     }
 }

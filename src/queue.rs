@@ -149,7 +149,7 @@ pub struct DeadLetter {
     pub buried_at: DateTime<Utc>,
 }
 
-/// A message that could not be processed, kept raw for `itdesk quarantine`.
+/// A message that could not be processed, kept for `itdesk quarantine`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quarantined {
     pub id: u64,
@@ -157,8 +157,15 @@ pub struct Quarantined {
     /// Where it came from, e.g. `imap:INBOX uid 42`.
     pub origin: String,
     pub reason: String,
+    /// The message as it came, for a retry. The store keeps it sealed; read
+    /// back it is open, or empty with `sealed` set when the key is missing.
     #[serde(with = "raw_bytes")]
     pub raw: Vec<u8>,
+    #[serde(default)]
+    pub sealed: bool,
+    /// The message as text with secrets masked: what `quarantine show` prints.
+    #[serde(default)]
+    pub masked: String,
 }
 
 /// Raw mail as base64 inside the JSON record.

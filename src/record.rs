@@ -167,6 +167,7 @@ mod tests {
             source_message_id: None,
             problem_type: ProblemType::Software,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: Some("2小时内".into()),
             group: "software".into(),
             lang: Lang::ZhCn,

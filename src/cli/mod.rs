@@ -25,6 +25,7 @@ macro_rules! eprintln {
 
 mod privacy;
 mod recover;
+mod storage;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,6 @@ use crate::core::ticket::{Lang, ProblemType, Status, Ticket, Urgency};
 use crate::stats::aggregate::Report;
 use crate::stats::period::PeriodSpec;
 use crate::stats::{format::words, html, text};
-use crate::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -136,13 +136,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Restore a backup into [store].path, which must be empty or absent (the
-    /// daemon must be stopped).
-    Restore {
-        file: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    /// Restore a backup into [store].path, which must hold no store (or use
+    /// --replace); the daemon must be stopped.
+    Restore(storage::RestoreArgs),
+    /// Check the stopped daemon's store for damage; --repair rebuilds it from
+    /// every record that reads.
+    Fsck(storage::FsckArgs),
     /// Erase one requester's personal data: their tickets (kept anonymous for
     /// the statistics), mail, notices and files.
     Erase(privacy::EraseArgs),
@@ -163,7 +162,7 @@ enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the raw message.
+    /// Print the message as it came, with secrets masked.
     Show {
         id: u64,
     },
@@ -383,7 +382,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                     }
                     eprintln!("{} quarantined message(s)", items.len());
                 }
-                (other, false) => print!("{}", other["raw"].as_str().unwrap_or_default()),
+                (other, false) => print!("{}", other["masked"].as_str().unwrap_or_default()),
             }
             Ok(())
         }
@@ -437,22 +436,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let answer = request(&config, ControlRequest::Backup { path }).await?;
             print_backup("backed up", &answer, json)
         }
-        Command::Restore { file, json } => {
-            let socket = config.control_socket();
-            if client::connect(&socket).await?.is_some() {
-                bail!("a daemon answers at {}: stop it first — restore writes only into an empty state directory", socket.display());
-            }
-            let dir = config.store.path.clone();
-            let summary = tokio::task::spawn_blocking(move || Store::restore(&file, &dir))
-                .await
-                .context("the restore did not finish")??;
-            print_backup("restored", &serde_json::to_value(&summary)?, json)?;
-            eprintln!(
-                "restored into {}; start the daemon with this config to use it",
-                config.store.path.display()
-            );
-            Ok(())
-        }
+        Command::Restore(args) => storage::restore(&config, args).await,
+        Command::Fsck(args) => storage::fsck(&config, args).await,
         Command::Erase(args) => privacy::erase(&config, args).await,
         Command::Retention(args) => privacy::retention(&config, args).await,
         Command::Audit(args) => privacy::audit(&config, args).await,

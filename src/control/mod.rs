@@ -368,12 +368,24 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
         }
         ControlRequest::QuarantineShow { id } => {
             let q = item(id)?;
+            // Masked like everything else shown; a record from before masking
+            // is masked now.
+            let text = match q.masked.is_empty() {
+                true => crate::intake::redact::mask(&String::from_utf8_lossy(&q.raw)),
+                false => q.masked,
+            };
             Ok(
-                json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "raw": String::from_utf8_lossy(&q.raw) }),
+                json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "masked": text }),
             )
         }
         ControlRequest::QuarantineRetry { id } => {
             let q = item(id)?;
+            if q.sealed {
+                return Err(ControlError::Refused(format!(
+                    "quarantined message {id} is sealed and its key ({}) is not in the store directory: it can be shown masked, not retried",
+                    crate::store::QUARANTINE_KEY_FILE
+                )));
+            }
             let message = parse_email(&q.raw, &ctx.limits, ctx.clock.now());
             match ctx
                 .engine

@@ -17,6 +17,14 @@ pub enum NoticeKind {
     Progress,
     /// The ETA moved, with the reason.
     EtaChanged,
+    /// To the requester before the target passes: it will be missed, why, and
+    /// the new ETA.
+    Delayed,
+    /// To the requester when the target passed: the ticket was escalated, and
+    /// the new ETA.
+    Escalated,
+    /// To the requester: staff changed the urgency, why, and the new ETA.
+    UrgencyChanged,
     /// Resolved: please confirm and rate 1–5 stars.
     ResolvedConfirm,
     /// Reminder of the above when unanswered.
@@ -60,6 +68,9 @@ impl NoticeKind {
             NoticeKind::NeedMoreInfo => "need_more_info",
             NoticeKind::Progress => "progress",
             NoticeKind::EtaChanged => "eta_changed",
+            NoticeKind::Delayed => "delayed",
+            NoticeKind::Escalated => "escalated",
+            NoticeKind::UrgencyChanged => "urgency_changed",
             NoticeKind::ResolvedConfirm => "resolved_confirm",
             NoticeKind::ConfirmReminder => "confirm_reminder",
             NoticeKind::RatingThanks => "rating_thanks",
@@ -84,6 +95,9 @@ impl NoticeKind {
         NoticeKind::NeedMoreInfo,
         NoticeKind::Progress,
         NoticeKind::EtaChanged,
+        NoticeKind::Delayed,
+        NoticeKind::Escalated,
+        NoticeKind::UrgencyChanged,
         NoticeKind::ResolvedConfirm,
         NoticeKind::ConfirmReminder,
         NoticeKind::RatingThanks,

@@ -101,6 +101,7 @@ mod tests {
             source_message_id: Some("m1@example.com".into()),
             problem_type: ProblemType::Software,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: Some("2小时内".into()),
             group: "software".into(),
             lang: Lang::ZhCn,

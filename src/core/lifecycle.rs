@@ -8,12 +8,18 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::effect::{Audience, Effect, NoticeKind, TimerKind};
+
+#[path = "lifecycle_timers.rs"]
+mod timers;
 use super::id::TicketId;
 use super::sla::Policy;
 use super::ticket::{
     Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
-    Requester, Resolution, Status, Ticket, Timers, Urgency,
+    Requester, Resolution, Status, Ticket, Timers, Urgency, UrgencyLowered,
 };
+#[cfg(test)]
+use timers::slot;
+use timers::{arm, arm_deadline_timers, arm_work_timers, disarm_open_timers, timer};
 
 /// What the requester's answer to "please confirm and rate" means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub struct NewTicket {
     pub source_message_id: Option<String>,
     pub problem_type: ProblemType,
     pub urgency: Urgency,
+    /// Intake lowered the urgency asked for: logged, and said in the acceptance.
+    pub urgency_lowered: Option<UrgencyLowered>,
     pub expected_time: Option<String>,
     pub group: String,
     pub lang: Lang,
@@ -176,6 +184,8 @@ pub enum Refusal {
     BadRating(u8),
     #[error("the new ETA must be in the future")]
     EtaInPast,
+    #[error("a reason is required: {0}")]
+    ReasonRequired(&'static str),
 }
 
 /// A stale timer (its due time is no longer the armed one) is not a refusal: it
@@ -209,6 +219,7 @@ pub fn open(
         ack_due: policy.after(now, policy.ack_target(new.urgency)),
         acknowledged_at: None,
         eta,
+        revised_eta: None,
         sla_start: now,
         paused_minutes: 0,
         paused_since: None,
@@ -222,6 +233,7 @@ pub fn open(
         attachments: new.attachments,
         remarks: new.warnings.clone(),
         lang: new.lang,
+        urgency_lowered: new.urgency_lowered,
         reopen_count: 0,
         clarify_asked: false,
         escalated: false,
@@ -241,6 +253,21 @@ pub fn open(
         summary,
         true,
     );
+    if let Some(lowered) = &ticket.urgency_lowered {
+        let text = format!(
+            "urgency lowered: text says {} ({} → {})",
+            lowered.cue, lowered.from, ticket.urgency
+        );
+        log(
+            &mut ticket,
+            now,
+            policy,
+            "itdesk",
+            LogKind::UrgencyChanged,
+            text,
+            false,
+        );
+    }
 
     let mut fx = Vec::new();
     let warnings = (!new.warnings.is_empty()).then(|| new.warnings.join("\n"));
@@ -393,20 +420,29 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if t.urgency == to {
                 return Err(Refusal::NoChange(format!("urgency is already {to}")));
             }
+            // The requester is told why; "don't inflate urgency" needs a why too.
+            let reason = reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or(Refusal::ReasonRequired("say why the urgency changes"))?;
             let from = t.urgency;
             t.urgency = to;
-            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
             log(
                 t,
                 now,
                 p,
                 &by,
                 LogKind::UrgencyChanged,
-                format!("urgency {from} → {to}{why}"),
+                format!("urgency {from} → {to}: {reason}"),
                 false,
             );
             t.ack_due = p.after(t.created_at, p.ack_target(to));
             t.eta = p.eta(to, t.sla_start) + Duration::minutes(t.paused_minutes);
+            t.revised_eta = None;
+            fx.push(Effect::notify_with(
+                NoticeKind::UrgencyChanged,
+                Audience::Requester,
+                reason,
+            ));
             if to == Urgency::Urgent && t.acknowledged_at.is_none() {
                 fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
                 arm(
@@ -444,6 +480,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p.calendar.format_local(eta)
             );
             t.eta = eta;
+            t.revised_eta = None;
             log(t, now, p, &by, LogKind::EtaChanged, text, true);
             fx.push(Effect::notify_with(
                 NoticeKind::EtaChanged,
@@ -697,160 +734,6 @@ fn requester_reply(
     Ok(())
 }
 
-fn timer(
-    t: &mut Ticket,
-    kind: TimerKind,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-    p: &Policy,
-    fx: &mut Vec<Effect>,
-) {
-    let slot = slot(&mut t.timers, kind);
-    if *slot != Some(due) {
-        return; // stale: the state it was armed for has changed
-    }
-    *slot = None;
-    match kind {
-        TimerKind::AckCheck => {
-            if t.acknowledged_at.is_none() && t.status.is_open() {
-                let text = format!(
-                    "not acknowledged; acknowledgement was due {}",
-                    p.calendar.format_local(t.ack_due)
-                );
-                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
-                fx.push(Effect::notify(NoticeKind::AckReminder, Audience::Group));
-            }
-        }
-        TimerKind::Repage => {
-            if t.acknowledged_at.is_none() && t.status.is_open() {
-                fx.push(Effect::notify(NoticeKind::UrgentPage, Audience::OnDuty));
-                arm(
-                    &mut t.timers.repage,
-                    TimerKind::Repage,
-                    p.after(now, p.repage_every),
-                    fx,
-                );
-            }
-        }
-        TimerKind::Progress => {
-            if t.status.is_open() && t.paused_since.is_none() {
-                fx.push(Effect::notify(NoticeKind::Progress, Audience::Requester));
-                // From `now`, not `due`: after downtime one update goes out, not one per missed interval.
-                arm(
-                    &mut t.timers.progress,
-                    TimerKind::Progress,
-                    p.after(now, p.progress_every),
-                    fx,
-                );
-            }
-        }
-        TimerKind::BreachWarning => {
-            if t.status.is_open() {
-                let text = format!("resolution due {}", p.calendar.format_local(t.eta));
-                log(t, now, p, "itdesk", LogKind::Reminder, text, false);
-                fx.push(Effect::notify(NoticeKind::BreachWarning, Audience::Group));
-            }
-        }
-        TimerKind::Breach => {
-            if t.status.is_open() {
-                let reason = format!(
-                    "resolution target {} passed",
-                    p.calendar.format_local(t.eta)
-                );
-                escalate(t, now, p, "itdesk", &reason);
-                fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
-            }
-        }
-        TimerKind::ConfirmReminder => {
-            if t.status == Status::Resolved {
-                log(
-                    t,
-                    now,
-                    p,
-                    "itdesk",
-                    LogKind::Reminder,
-                    "asked again to confirm and rate".into(),
-                    false,
-                );
-                fx.push(Effect::notify(
-                    NoticeKind::ConfirmReminder,
-                    Audience::Requester,
-                ));
-            }
-        }
-        TimerKind::AutoClose => {
-            if t.status == Status::Resolved {
-                close(
-                    t,
-                    now,
-                    p,
-                    "itdesk",
-                    CloseReason::NoAnswer,
-                    "closed without confirmation: no answer".into(),
-                    fx,
-                );
-            }
-        }
-    }
-}
-
-fn slot(timers: &mut Timers, kind: TimerKind) -> &mut Option<DateTime<Utc>> {
-    match kind {
-        TimerKind::AckCheck => &mut timers.ack_check,
-        TimerKind::Progress => &mut timers.progress,
-        TimerKind::BreachWarning => &mut timers.breach_warning,
-        TimerKind::Breach => &mut timers.breach,
-        TimerKind::Repage => &mut timers.repage,
-        TimerKind::ConfirmReminder => &mut timers.confirm_reminder,
-        TimerKind::AutoClose => &mut timers.auto_close,
-    }
-}
-
-fn arm(
-    slot: &mut Option<DateTime<Utc>>,
-    kind: TimerKind,
-    due: DateTime<Utc>,
-    fx: &mut Vec<Effect>,
-) {
-    *slot = Some(due);
-    fx.push(Effect::Wake { kind, due });
-}
-
-/// Progress updates and the deadline timers, for a ticket being worked on.
-fn arm_work_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
-    arm(
-        &mut t.timers.progress,
-        TimerKind::Progress,
-        p.after(now, p.progress_every),
-        fx,
-    );
-    arm_deadline_timers(t, now, p, fx);
-}
-
-fn arm_deadline_timers(t: &mut Ticket, now: DateTime<Utc>, p: &Policy, fx: &mut Vec<Effect>) {
-    let warn = p.breach_warning_at(t.sla_start, t.eta).max(now);
-    if warn < t.eta {
-        arm(
-            &mut t.timers.breach_warning,
-            TimerKind::BreachWarning,
-            warn,
-            fx,
-        );
-    } else {
-        t.timers.breach_warning = None;
-    }
-    let eta = t.eta;
-    arm(&mut t.timers.breach, TimerKind::Breach, eta.max(now), fx);
-}
-
-fn disarm_open_timers(timers: &mut Timers) {
-    timers.ack_check = None;
-    timers.progress = None;
-    timers.breach_warning = None;
-    timers.breach = None;
-    timers.repage = None;
-}
-
 fn require_open(t: &Ticket) -> Result<(), Refusal> {
     if t.status.is_open() {
         Ok(())
@@ -898,6 +781,9 @@ fn resume(t: &mut Ticket, now: DateTime<Utc>) {
         let waited = (now - since).num_minutes().max(0);
         t.paused_minutes += waited;
         t.eta += Duration::minutes(waited);
+        if let Some(revised) = &mut t.revised_eta {
+            *revised += Duration::minutes(waited);
+        }
     }
 }
 
@@ -930,6 +816,7 @@ fn reopen(
     t.paused_minutes = 0;
     t.paused_since = None;
     t.eta = p.eta(t.urgency, now);
+    t.revised_eta = None;
     log(t, now, p, by, LogKind::Reopened, reason.to_string(), true);
     fx.push(Effect::notify_with(
         NoticeKind::Reopened,

@@ -30,6 +30,7 @@ fn new_ticket(urgency: Urgency) -> NewTicket {
         source_message_id: Some("m1@example.com".into()),
         problem_type: ProblemType::Software,
         urgency,
+        urgency_lowered: None,
         expected_time: None,
         group: "software".into(),
         lang: Lang::ZhCn,
@@ -182,7 +183,7 @@ fn vague_request_asks_for_details_and_pauses_the_clock() {
     assert_eq!(t.timers.progress, Some(now + Duration::hours(6)));
 }
 
-/// open → progress ×3 → pre-breach warning → new ETA → resolved → reminder →
+/// open → progress ×2 → pre-breach warning → new ETA → resolved → reminder →
 /// rating → closed, with each notice at its time.
 #[test]
 fn whole_life_to_a_rated_close() {
@@ -209,21 +210,25 @@ fn whole_life_to_a_rated_close() {
     assert_eq!(t.status, Status::InProgress);
     assert_eq!(t.timers.ack_check, None, "acknowledged: no reminder");
 
-    for n in 1..=3 {
-        let due = t.timers.progress.unwrap();
-        assert_eq!(due, t0 + Duration::hours(4 * n));
+    // Every 4 working hours: 14:00, 18:00, then none at night — Tuesday 13:00.
+    for due in [at("2023-10-09 14:00"), at("2023-10-09 18:00")] {
+        assert_eq!(t.timers.progress, Some(due));
         let fx = fire(&mut t, TimerKind::Progress, due);
         assert_eq!(
             notices(&fx),
             vec![(NoticeKind::Progress, Audience::Requester)]
         );
     }
+    assert_eq!(t.timers.progress, Some(at("2023-10-10 13:00")));
     let warn_at = t.timers.breach_warning.unwrap();
     assert_eq!(warn_at, t0 + Duration::minutes(1152));
     let fx = fire(&mut t, TimerKind::BreachWarning, warn_at);
     assert_eq!(
         notices(&fx),
-        vec![(NoticeKind::BreachWarning, Audience::Group)]
+        vec![
+            (NoticeKind::BreachWarning, Audience::Group),
+            (NoticeKind::Delayed, Audience::Requester)
+        ]
     );
 
     let new_eta = t0 + Duration::hours(30);
@@ -437,7 +442,8 @@ fn missed_progress_updates_fire_once_after_downtime() {
     let t0 = at("2023-10-09 10:00");
     let (mut t, _) = open_at(Urgency::Low, t0);
     let due = t.timers.progress.unwrap();
-    // The daemon was down for 13 hours: one update, and the next one 4 h from now.
+    // The daemon was down for 13 hours (until 03:00): one update, and the next
+    // one 4 working hours from now.
     let now = due + Duration::hours(13);
     let fx = apply(
         &mut t,
@@ -452,8 +458,59 @@ fn missed_progress_updates_fire_once_after_downtime() {
     assert_eq!(notices(&fx).len(), 1);
     assert_eq!(
         wakes(&fx),
-        vec![(TimerKind::Progress, now + Duration::hours(4))]
+        vec![(TimerKind::Progress, at("2023-10-10 13:00"))]
     );
+}
+
+/// Progress updates count working hours: none at night, at the weekend or on
+/// a holiday; a wall-clock `progress_every` sends them around the clock.
+#[test]
+fn progress_updates_wait_for_working_hours() {
+    let monday = NaiveDate::from_ymd_opt(2023, 10, 16).unwrap();
+    let calendar = crate::core::calendar::Calendar::new(
+        chrono_tz::Asia::Shanghai,
+        &[
+            chrono::Weekday::Mon,
+            chrono::Weekday::Tue,
+            chrono::Weekday::Wed,
+            chrono::Weekday::Thu,
+            chrono::Weekday::Fri,
+        ],
+        chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        [monday],
+        [],
+    )
+    .unwrap();
+    let mut p = Policy {
+        calendar,
+        ..Policy::default()
+    };
+    let friday = at("2023-10-13 16:00");
+    let id = TicketId::new(friday.date_naive(), 1);
+    let (mut t, _) = open(id.clone(), new_ticket(Urgency::Low), friday, &p);
+    // Two working hours on Friday, none at the weekend or on Monday's holiday.
+    let due = t.timers.progress.unwrap();
+    assert_eq!(due, at("2023-10-17 11:00"));
+    let fx = apply(
+        &mut t,
+        Action::Timer {
+            kind: TimerKind::Progress,
+            due,
+        },
+        due,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Progress, Audience::Requester)]
+    );
+    assert_eq!(t.timers.progress, Some(at("2023-10-17 15:00")));
+
+    p.progress_every = crate::core::calendar::Span::parse("4h").unwrap();
+    let (t, _) = open(id, new_ticket(Urgency::Low), friday, &p);
+    assert_eq!(t.timers.progress, Some(at("2023-10-13 20:00")));
 }
 
 #[test]
@@ -691,6 +748,15 @@ fn transition_table() {
         (New, colleague(), Ok(New)),
         (Resolved, for_requester(), Ok(Closed)),
         (New, for_requester(), Err(Refusal::NotResolved(New))),
+        (
+            New,
+            Action::SetUrgency {
+                to: Urgency::Urgent,
+                by: by(),
+                reason: None,
+            },
+            Err(Refusal::ReasonRequired("say why the urgency changes")),
+        ),
     ];
     for (from, action, expected) in cases {
         let mut t = reach(from);
@@ -751,4 +817,196 @@ fn bad_rating_is_refused() {
     );
     assert_eq!(r, Err(Refusal::BadRating(9)));
     assert_eq!(t.status, Status::Resolved);
+}
+
+fn set_eta(t: &mut Ticket, eta: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Effect> {
+    let action = Action::SetEta {
+        eta,
+        reason: "等待厂商补丁".into(),
+        by: by(),
+    };
+    apply(t, action, now, &Policy::default()).unwrap()
+}
+
+fn requester_notices(fx: &[Effect]) -> Vec<NoticeKind> {
+    notices(fx)
+        .into_iter()
+        .filter(|(_, audience)| *audience == Audience::Requester)
+        .map(|(kind, _)| kind)
+        .collect()
+}
+
+/// SPEC §3: "told before it passes, with the reason and a new ETA". The
+/// target stays what the breach (and the statistics) measure against.
+#[test]
+fn the_requester_hears_before_the_breach_and_at_it_once_each() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Medium, t0);
+    let target = t.eta;
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 05:12"));
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::BreachWarning, Audience::Group),
+            (NoticeKind::Delayed, Audience::Requester)
+        ]
+    );
+    assert_eq!(t.eta, target, "the target does not move");
+    assert_eq!(t.revised_eta, Some(target + Duration::hours(24)));
+    assert_eq!(t.eta_told(), target + Duration::hours(24));
+
+    // Waiting on the requester in between re-arms the warning, which finds
+    // the requester already told.
+    let p = Policy::default();
+    let ask = Action::AskRequester {
+        by: by(),
+        text: "截图?".into(),
+    };
+    apply(&mut t, ask, at("2023-10-10 06:00"), &p).unwrap();
+    let answer = Action::RequesterMessage {
+        text: "截图附上".into(),
+    };
+    apply(&mut t, answer, at("2023-10-10 07:00"), &p).unwrap();
+    assert_eq!(t.revised_eta, Some(target + Duration::hours(25)));
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 07:00"));
+    assert_eq!(requester_notices(&fx), vec![]);
+
+    let fx = fire(&mut t, TimerKind::Breach, target + Duration::hours(1));
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::Breach, Audience::Lead),
+            (NoticeKind::Escalated, Audience::Requester)
+        ]
+    );
+    assert_eq!(t.status, Status::Escalated);
+    assert_eq!(
+        t.eta_told(),
+        target + Duration::hours(25),
+        "the ETA given before the breach stands"
+    );
+    assert!(
+        t.log
+            .iter()
+            .all(|e| !e.public || e.kind != LogKind::EtaChanged),
+        "what the requester was told is logged for staff only"
+    );
+}
+
+#[test]
+fn a_new_eta_from_staff_first_means_no_automatic_notice_for_the_old_target() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, fx0) = open_at(Urgency::Medium, t0);
+    let old_warning = t.timers.breach_warning.unwrap();
+    let old_breach = t.timers.breach.unwrap();
+    let fx = set_eta(&mut t, at("2023-10-12 18:00"), at("2023-10-09 15:00"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::EtaChanged]);
+    let p = Policy::default();
+    for (kind, due) in [
+        (TimerKind::BreachWarning, old_warning),
+        (TimerKind::Breach, old_breach),
+    ] {
+        assert!(wakes(&fx0).contains(&(kind, due)));
+        let fx = apply(&mut t, Action::Timer { kind, due }, due, &p).unwrap();
+        assert!(fx.is_empty(), "{kind:?} of the old target is stale");
+    }
+    assert_eq!(t.status, Status::New);
+}
+
+#[test]
+fn staff_acting_between_warning_and_breach_causes_no_duplicate() {
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Medium, t0);
+    let old_breach = t.timers.breach.unwrap();
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 05:12"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Delayed]);
+    let p = Policy::default();
+    apply(
+        &mut t,
+        Action::Claim { by: by() },
+        at("2023-10-10 06:00"),
+        &p,
+    )
+    .unwrap();
+    let new_eta = at("2023-10-10 16:00");
+    let fx = set_eta(&mut t, new_eta, at("2023-10-10 06:30"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::EtaChanged]);
+    assert_eq!((t.eta, t.revised_eta), (new_eta, None));
+    let stale = Action::Timer {
+        kind: TimerKind::Breach,
+        due: old_breach,
+    };
+    assert!(apply(&mut t, stale, old_breach, &p).unwrap().is_empty());
+    // The new target's warning and breach tell the requester once each.
+    let fx = fire(&mut t, TimerKind::BreachWarning, at("2023-10-10 14:00"));
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Delayed]);
+    let fx = fire(&mut t, TimerKind::Breach, new_eta);
+    assert_eq!(requester_notices(&fx), vec![NoticeKind::Escalated]);
+    assert!(t.timers.breach.is_none() && t.timers.breach_warning.is_none());
+}
+
+#[test]
+fn an_urgency_change_needs_a_reason_and_tells_the_requester_the_new_eta() {
+    let p = Policy::default();
+    let t0 = at("2023-10-09 10:00");
+    let (mut t, _) = open_at(Urgency::Low, t0);
+    for reason in [None, Some("  ".to_string())] {
+        let raise = Action::SetUrgency {
+            to: Urgency::Urgent,
+            by: by(),
+            reason,
+        };
+        assert_eq!(
+            apply(&mut t, raise, t0, &p),
+            Err(Refusal::ReasonRequired("say why the urgency changes"))
+        );
+    }
+    let raise = Action::SetUrgency {
+        to: Urgency::Urgent,
+        by: by(),
+        reason: Some("全部门无法打印".into()),
+    };
+    let fx = apply(&mut t, raise, t0 + Duration::minutes(5), &p).unwrap();
+    assert_eq!(
+        notices(&fx),
+        vec![
+            (NoticeKind::UrgencyChanged, Audience::Requester),
+            (NoticeKind::UrgentPage, Audience::OnDuty)
+        ]
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Notify(Notice { kind: NoticeKind::UrgencyChanged, text: Some(r), .. }) if r == "全部门无法打印"
+    )));
+    assert_eq!(t.eta, t0 + Duration::hours(4));
+    let entry = t.log.last().unwrap();
+    assert_eq!(entry.kind, LogKind::UrgencyChanged);
+    assert!(entry.text.contains("low → urgent: 全部门无法打印"));
+}
+
+#[test]
+fn a_lowered_urgency_is_logged_and_pages_nobody() {
+    let now = at("2023-10-09 10:00");
+    let mut new = new_ticket(Urgency::Low);
+    new.urgency_lowered = Some(UrgencyLowered {
+        from: Urgency::Urgent,
+        cue: "不影响工作".into(),
+    });
+    let (t, fx) = open(
+        TicketId::new(now.date_naive(), 1),
+        new,
+        now,
+        &Policy::default(),
+    );
+    assert_eq!(
+        notices(&fx),
+        vec![(NoticeKind::Accepted, Audience::Requester)]
+    );
+    let entry = t.log.last().unwrap();
+    assert_eq!(entry.kind, LogKind::UrgencyChanged);
+    assert_eq!(
+        entry.text,
+        "urgency lowered: text says 不影响工作 (urgent → low)"
+    );
+    assert!(!entry.public);
 }

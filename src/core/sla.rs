@@ -42,7 +42,8 @@ impl Default for Policy {
             resolve_high: Span::Elapsed { seconds: 8 * HOUR },
             resolve_medium: Span::Elapsed { seconds: 24 * HOUR },
             resolve_low: Span::WorkingDays { days: 3 },
-            progress_every: Span::Elapsed { seconds: 4 * HOUR },
+            // Working hours: no update at night, at weekends or on holidays.
+            progress_every: Span::WorkingMinutes { minutes: 4 * 60 },
             breach_warning_ratio: 0.8,
             repage_every: Span::Elapsed {
                 seconds: 10 * MINUTE,

@@ -138,6 +138,14 @@ impl Status {
     }
 }
 
+/// The requester asked for more urgency than their own words support
+/// (`[紧急] … 不影响工作`): what they asked for, and the words that say otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrgencyLowered {
+    pub from: Urgency,
+    pub cue: String,
+}
+
 /// 申请人信息.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
@@ -285,7 +293,14 @@ pub struct Ticket {
     pub request_date: NaiveDate,
     pub ack_due: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// The resolution target: the breach is measured against it and only
+    /// staff move it (with a reason the requester is told).
     pub eta: DateTime<Utc>,
+    /// A later completion time the requester was given because `eta` was
+    /// about to pass, or passed (the pre-breach notice, the escalation);
+    /// `None` while `eta` itself is what they were told.
+    #[serde(default)]
+    pub revised_eta: Option<DateTime<Utc>>,
     /// When the current resolution clock started: creation, or the last reopen.
     pub sla_start: DateTime<Utc>,
     /// Minutes spent waiting on the requester since `sla_start`; they extend the ETA.
@@ -303,6 +318,9 @@ pub struct Ticket {
     /// 备注.
     pub remarks: Vec<String>,
     pub lang: Lang,
+    /// Set when intake lowered the urgency the requester asked for.
+    #[serde(default)]
+    pub urgency_lowered: Option<UrgencyLowered>,
     pub reopen_count: u32,
     /// The one clarifying question after an unclear confirmation reply was asked.
     pub clarify_asked: bool,
@@ -320,6 +338,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// The completion time the requester was last given.
+    pub fn eta_told(&self) -> DateTime<Utc> {
+        self.revised_eta.unwrap_or(self.eta)
+    }
+
     pub fn last_public_log(&self) -> Option<&LogEntry> {
         self.log.iter().rev().find(|e| e.public)
     }

@@ -315,6 +315,7 @@ impl Engine {
             source_message_id: Some(req.message_id.clone()),
             problem_type: req.problem_type,
             urgency: req.urgency,
+            urgency_lowered: req.urgency_lowered,
             expected_time: req.expected_time,
             group: self.routing.group_for(req.problem_type).to_string(),
             lang: req.lang,

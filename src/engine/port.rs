@@ -208,7 +208,9 @@ impl super::Engine {
             at: self.clock.now(),
             origin,
             reason,
+            masked: crate::intake::redact::mask(&String::from_utf8_lossy(&raw)),
             raw,
+            sealed: false,
         })?;
         self.store.flush().await?;
         Ok(id)

@@ -11,7 +11,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::core::ticket::{ProblemType, Urgency};
+use crate::core::ticket::{ProblemType, Urgency, UrgencyLowered};
 
 /// A keyword in the subject counts this many times one in the body.
 const SUBJECT_WEIGHT: usize = 3;
@@ -32,6 +32,12 @@ pub struct Rules {
     pub vague_min_chars: usize,
     /// Words that say nothing about the problem ("电脑", "坏了", "help").
     pub vague_words: Vec<String>,
+    /// Text saying the impact is small ("不影响工作", "no rush"): without a
+    /// word from `impact_wide`, it lowers the urgency asked for to low.
+    pub impact_minor: Vec<String>,
+    /// Text saying many people or the business are stopped ("所有人",
+    /// "outage"): the urgency asked for stands.
+    pub impact_wide: Vec<String>,
     /// The tables above, compiled for matching at the first classification
     /// (so the fields are not to be changed after it: build new rules).
     #[serde(skip)]
@@ -58,6 +64,8 @@ impl std::fmt::Debug for Compiled {
 struct Tables {
     types: Table,
     urgency: Table,
+    /// `impact_minor` under "minor", `impact_wide` under "wide".
+    impact: Table,
     /// `vague_words` lower-cased, longest first.
     generic: Vec<String>,
 }
@@ -140,19 +148,19 @@ impl Default for Rules {
             (
                 "urgent",
                 "紧急, 非常紧急, 十万火急, 业务中断, 全部无法, 全部断, 所有人, 全公司, 整个部门, 无法工作, 停工, 停产,
-                 瘫痪, urgent, emergency, outage, down for everyone, all users, asap, critical, business stopped,
+                 瘫痪, urgent, emergency, outage, down for everyone, all users, critical, business stopped,
                  cannot work, can't work",
             ),
             (
                 "high",
-                "严重, 尽快, 影响工作, 很急, 着急, 急, high, serious, important, severe, as soon as possible,
-                 affecting work, blocking",
+                "严重, 影响工作, 很急, 着急, 急, high, serious, important, severe, affecting work, blocking",
             ),
             ("medium", ""),
             (
                 "low",
-                "不急, 不着急, 不紧急, 有空, 小问题, 方便时, low, minor, when you have time, no rush, not urgent,
-                 low priority, whenever",
+                "不急, 不着急, 不紧急, 有空, 有空再看, 小问题, 方便时, 不影响工作, 不影响使用, 不影响办公, 不影响业务,
+                 low, minor, when you have time, no rush, no hurry, not urgent, low priority, whenever,
+                 doesn't affect work, does not affect work, not affecting work, not blocking",
             ),
         ];
         let table = |entries: &[(&str, &str)]| {
@@ -167,6 +175,19 @@ impl Default for Rules {
             urgency: table(&urgency),
             default_urgency: Urgency::Medium,
             vague_min_chars: 4,
+            // "尽快" / "asap" ask for speed and say nothing of impact: they are in neither list.
+            impact_minor: words(
+                "不影响工作, 不影响使用, 不影响办公, 不影响业务, 暂不影响, 不耽误, 不急, 不着急, 不用着急, 不紧急,
+                 有空再看, 有空的时候, 有空, 方便时, 小问题, no rush, no hurry, not urgent, when you have time,
+                 whenever you can, doesn't affect work, does not affect work, not affecting work, not blocking,
+                 low priority",
+            ),
+            impact_wide: words(
+                "全部门无法, 全部门, 整个部门, 全公司, 所有人, 大家都, 全部同事, 多人, 生产停了, 生产线停, 停产, 停工,
+                 业务中断, 瘫痪, 无法工作, outage, down for everyone, everyone, all users, whole team,
+                 whole department, production down, production stopped, business stopped, cannot work,
+                 can't work",
+            ),
             vague_words: words(
                 "电脑, 笔记本, 系统, 软件, 东西, 机器, 坏掉了, 坏了, 有问题, 出问题, 问题, 故障, 不行, 不好用, 用不了,
                  不能用, 没反应, 异常, 帮忙, 帮助, 求助, 救命, 看看, 看一下, 处理, 一下, 麻烦, 尽快, 紧急, 请, 你好,
@@ -186,9 +207,14 @@ impl Rules {
             let mut generic: Vec<String> =
                 self.vague_words.iter().map(|w| w.to_lowercase()).collect();
             generic.sort_by_key(|w| std::cmp::Reverse(w.len()));
+            let impact = BTreeMap::from([
+                ("minor".to_string(), self.impact_minor.clone()),
+                ("wide".to_string(), self.impact_wide.clone()),
+            ]);
             Arc::new(Tables {
                 types: Table::new(&self.types),
                 urgency: Table::new(&self.urgency),
+                impact: Table::new(&impact),
                 generic,
             })
         })
@@ -214,6 +240,14 @@ impl Rules {
                 }
             }
         }
+        for (list, keywords) in [
+            ("impact_minor", &self.impact_minor),
+            ("impact_wide", &self.impact_wide),
+        ] {
+            if keywords.iter().any(|w| w.trim().is_empty()) {
+                problems.push(format!("empty keyword in {list}"));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -226,6 +260,9 @@ impl Rules {
 pub struct Classification {
     pub problem_type: ProblemType,
     pub urgency: Urgency,
+    /// The urgency asked for (marker or keyword), when the text says the
+    /// impact is smaller: `urgency` is then low.
+    pub urgency_lowered: Option<UrgencyLowered>,
     /// 期望解决时间 in the requester's own words.
     pub expected_time: Option<String>,
     pub vague: bool,
@@ -242,15 +279,37 @@ pub fn classify(rules: &Rules, subject: &str, body: &str) -> Classification {
     let problem_type = marked_type
         .or_else(|| best_key(&tables.types, &subject, body).and_then(problem_type_key))
         .unwrap_or(ProblemType::Other);
-    let urgency = marked_urgency
-        .or_else(|| best_key(&tables.urgency, &subject, body).and_then(urgency_key))
-        .unwrap_or(rules.default_urgency);
+    let asked =
+        marked_urgency.or_else(|| best_key(&tables.urgency, &subject, body).and_then(urgency_key));
+    let (urgency, urgency_lowered) = match minor_impact(&tables.impact, &subject, body) {
+        Some(cue) => match asked {
+            Some(from) if from != Urgency::Low => {
+                (Urgency::Low, Some(UrgencyLowered { from, cue }))
+            }
+            _ => (Urgency::Low, None),
+        },
+        None => (asked.unwrap_or(rules.default_urgency), None),
+    };
     Classification {
         problem_type,
         urgency,
+        urgency_lowered,
         expected_time: expected_time(&subject).or_else(|| expected_time(body)),
         vague: is_vague(rules, &tables.generic, &subject, body),
     }
+}
+
+/// The first words saying the impact is minor, unless others say it is wide.
+fn minor_impact(table: &Table, subject: &str, body: &str) -> Option<String> {
+    let text = format!("{subject}\n{body}").to_lowercase();
+    let hits = outermost(&matched_hits(table, &text));
+    if hits.iter().any(|(_, _, key)| *key == "wide") {
+        return None;
+    }
+    hits.iter()
+        .filter(|(_, _, key)| *key == "minor")
+        .min_by_key(|(start, _, _)| *start)
+        .map(|(start, end, _)| text[*start..*end].to_string())
 }
 
 fn problem_type_key(key: &str) -> Option<ProblemType> {
@@ -355,6 +414,14 @@ fn best_key<'a>(table: &'a Table, subject: &str, body: &str) -> Option<&'a str> 
 /// `word_matches`). A match inside a longer match is dropped, so "不紧急"
 /// counts as low and not also as "紧急".
 fn matched_keys<'a>(table: &'a Table, lower: &str) -> Vec<&'a str> {
+    outermost(&matched_hits(table, lower))
+        .into_iter()
+        .map(|(_, _, key)| key)
+        .collect()
+}
+
+/// Every keyword found as (start, end, key), at its first occurrence as a word.
+fn matched_hits<'a>(table: &'a Table, lower: &str) -> Vec<(usize, usize, &'a str)> {
     let Some(matcher) = &table.matcher else {
         return Vec::new();
     };
@@ -381,18 +448,18 @@ fn matched_keys<'a>(table: &'a Table, lower: &str) -> Vec<&'a str> {
             }
         }
     }
-    outermost(&hits)
+    hits
 }
 
-/// The keys of the hits (start, end, key) not inside a longer hit.
-fn outermost<'a>(hits: &[(usize, usize, &'a str)]) -> Vec<&'a str> {
+/// The hits (start, end, key) not inside a longer hit.
+fn outermost<'a>(hits: &[(usize, usize, &'a str)]) -> Vec<(usize, usize, &'a str)> {
     hits.iter()
         .filter(|(s, e, _)| {
             !hits
                 .iter()
                 .any(|(s2, e2, _)| s2 <= s && e <= e2 && (e2 - s2) > (e - s))
         })
-        .map(|(_, _, k)| *k)
+        .copied()
         .collect()
 }
 
@@ -592,6 +659,19 @@ mod tests {
             ),
             ("不急", "有空帮我看看显示器，不紧急", Hardware, Low),
             ("Question", "Where is the cafeteria?", Other, Medium),
+            // Asking for speed says nothing of impact.
+            (
+                "麻烦尽快看看",
+                "打印机卡纸，错误代码 E-05",
+                Hardware,
+                Medium,
+            ),
+            (
+                "Printer jam",
+                "Please fix ASAP, error E-05",
+                Hardware,
+                Medium,
+            ),
             ("VPN账号", "", Other, Medium),
         ];
         for (subject, body, problem_type, urgency) in cases {
@@ -599,6 +679,69 @@ mod tests {
             assert_eq!(
                 (c.problem_type, c.urgency),
                 (*problem_type, *urgency),
+                "{subject} / {body}"
+            );
+        }
+    }
+
+    /// SPEC §4 "don't inflate urgency": a marker the text contradicts is
+    /// lowered, with the words that contradict it; wide impact keeps it.
+    #[test]
+    fn a_marker_the_text_contradicts_is_lowered() {
+        let rules = Rules::default();
+        let lowered = |from, cue: &str| {
+            Some(UrgencyLowered {
+                from,
+                cue: cue.into(),
+            })
+        };
+        let cases: &[(&str, &str, Urgency, Option<UrgencyLowered>)] = &[
+            (
+                "[紧急] 键盘有个键不灵",
+                "不影响工作",
+                Low,
+                lowered(Urgent, "不影响工作"),
+            ),
+            (
+                "[紧急] 键盘有个键不灵 / 不影响工作",
+                "",
+                Low,
+                lowered(Urgent, "不影响工作"),
+            ),
+            (
+                "紧急程度：高",
+                "显示器偶尔闪一下，有空再看",
+                Low,
+                lowered(High, "有空再看"),
+            ),
+            (
+                "[urgent] printer",
+                "Jams now and then, no rush.",
+                Low,
+                lowered(Urgent, "no rush"),
+            ),
+            (
+                "CRM报错，影响工作",
+                "不过不急，下午再看也行",
+                Low,
+                lowered(High, "不急"),
+            ),
+            ("[紧急] 全部门无法上网", "不影响工作的只有我", Urgent, None),
+            (
+                "[urgent] mail outage",
+                "not urgent for me, but everyone else is down",
+                Urgent,
+                None,
+            ),
+            ("[紧急] CRM无法登录", "", Urgent, None),
+            ("[低] 键盘有个键不灵", "不影响工作", Low, None),
+            ("显示器有条线", "不影响工作", Low, None),
+        ];
+        for (subject, body, urgency, lowered) in cases {
+            let c = classify(&rules, subject, body);
+            assert_eq!(
+                (c.urgency, c.urgency_lowered.as_ref()),
+                (*urgency, lowered.as_ref()),
                 "{subject} / {body}"
             );
         }
@@ -702,6 +845,9 @@ mod tests {
             }
         }
         outermost(&hits)
+            .into_iter()
+            .map(|(_, _, key)| key)
+            .collect()
     }
 
     #[test]
@@ -758,11 +904,13 @@ mod tests {
         rules.types.insert("hardwre".into(), vec!["x".into()]);
         rules.urgency.insert("critical".into(), vec![]);
         rules.types.get_mut("network").unwrap().push(" ".into());
+        rules.impact_minor.push("".into());
         let err = rules.validate().unwrap_err();
         for needle in [
             "\"hardwre\"",
             "\"critical\"",
             "empty keyword in types.network",
+            "empty keyword in impact_minor",
         ] {
             assert!(err.contains(needle), "{err}");
         }

@@ -26,7 +26,7 @@ use self::auth::SenderAuth;
 use self::classify::{classify, Rules};
 use self::directory::Directory;
 use crate::core::id::TicketId;
-use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
+use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency, UrgencyLowered};
 
 /// A message as a channel adapter received it, before classification and masking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,8 @@ pub struct Request {
     pub body: String,
     pub problem_type: ProblemType,
     pub urgency: Urgency,
+    /// The urgency asked for, when the text says the impact is smaller.
+    pub urgency_lowered: Option<UrgencyLowered>,
     pub expected_time: Option<String>,
     /// Too little to act on: the requester is asked for details.
     pub vague: bool,
@@ -162,6 +164,7 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         lang: Lang::detect(&format!("{subject}\n{body}")),
         problem_type: class.problem_type,
         urgency: class.urgency,
+        urgency_lowered: class.urgency_lowered,
         expected_time: class.expected_time,
         vague: class.vague,
         attachments: msg.attachments.into_iter().map(masked_attachment).collect(),

@@ -64,6 +64,12 @@ pub fn evaluate(observed: &Observed, t: &Thresholds, now: DateTime<Utc>) -> Vec<
             );
         }
     }
+    if let Err(error) = &observed.store {
+        raise(
+            Condition::StoreFailing,
+            format!("The store cannot be used: {error}\nNo new mail becomes a ticket (it stays unread) and no notice goes out until it can; itdesk reopens the store by itself once writes work again."),
+        );
+    }
     if let Ok(census) = &observed.store {
         if census.dead_letters >= t.dead_letters {
             raise(

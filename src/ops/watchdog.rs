@@ -22,6 +22,8 @@ use crate::store::Store;
 
 /// How often conditions that nobody reports (dead letters, token expiry) are looked at.
 const LOOK_EVERY: Duration = Duration::from_secs(60);
+/// How often a failed store is tried again.
+const REOPEN_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Watchdog {
     pub health: Health,
@@ -39,18 +41,47 @@ impl Watchdog {
     pub async fn run(self, mut shutdown: Shutdown) {
         let mut limiter = RateLimiter::new(self.every);
         let mut active = BTreeSet::new();
+        let mut unsent = Vec::new();
         while !shutdown.is_set() {
-            self.look(&mut limiter, &mut active).await;
+            self.reopen_failed_store().await;
+            self.look(&mut limiter, &mut active, &mut unsent).await;
+            let pause = match self.store.failure() {
+                Some(_) => REOPEN_EVERY,
+                None => LOOK_EVERY,
+            };
             tokio::select! {
                 _ = self.health.changed() => {}
-                _ = tokio::time::sleep(LOOK_EVERY) => {}
+                _ = self.store.stopped() => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.wait() => {}
             }
         }
         debug!("alert watchdog stopped");
     }
 
-    async fn look(&self, limiter: &mut RateLimiter, active: &mut BTreeSet<Condition>) {
+    /// A store that stopped after a failed write is opened again as soon as
+    /// it takes writes: everything waiting on it then resumes by itself.
+    async fn reopen_failed_store(&self) {
+        let Some(failure) = self.store.failure() else {
+            return;
+        };
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.reopen()).await {
+            Ok(Ok(true)) => info!(%failure, "store reopened: writes work again"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => debug!(error = %e, "store not reopened yet"),
+            Err(e) => warn!(error = %e, "reopening the store did not finish"),
+        }
+    }
+
+    /// `unsent` holds alerts the engine could not queue yet (e.g. the store
+    /// itself was failing): they go out once it can.
+    async fn look(
+        &self,
+        limiter: &mut RateLimiter,
+        active: &mut BTreeSet<Condition>,
+        unsent: &mut Vec<(Condition, String)>,
+    ) {
         if let Some(path) = &self.token_file {
             // The token itself is never logged; only its expiry is kept.
             let expiry = std::fs::read_to_string(path)
@@ -79,10 +110,16 @@ impl Watchdog {
                 alarm.text.replace('\n', " ")
             );
             self.health.alert_raised(alarm.condition);
+            unsent.push((alarm.condition, alarm.text));
+        }
+        let mut still_unsent = Vec::new();
+        for (condition, text) in unsent.drain(..) {
             // The first line of the text is the notice's subject.
-            if let Err(e) = self.engine.alert(alarm.text).await {
-                warn!(error = %e, condition = alarm.condition.key(), "the alert could not be queued");
+            if let Err(e) = self.engine.alert(text.clone()).await {
+                warn!(error = %e, condition = condition.key(), "the alert could not be queued yet; trying again");
+                still_unsent.push((condition, text));
             }
         }
+        *unsent = still_unsent;
     }
 }

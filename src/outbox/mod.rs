@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 use crate::clock::Clock;
 use crate::config::{Config, OutboxConfig};
 use crate::core::calendar::Calendar;
+use crate::core::ticket::Ticket;
 use crate::engine::EngineHandle;
 use crate::health::Health;
 use crate::queue::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry};
@@ -144,7 +145,8 @@ impl Dispatcher {
                     .unwrap_or(Duration::ZERO)
                     .min(Duration::from_secs(60)),
                 Ok(None) => Duration::from_secs(60),
-                Err(_) => Duration::from_secs(1),
+                // The store is failing: the watchdog reopens it.
+                Err(_) => Duration::from_secs(5),
             };
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -208,9 +210,15 @@ impl Dispatcher {
                 return Ok(())
             }
         };
+        // Our own store failing is never the notice's fault: it stays queued
+        // as it is, and this pass ends with the error.
+        let ticket = match &entry.ticket {
+            Some(id) => self.store.ticket(id)?,
+            None => None,
+        };
         let result = match self.hold_back(&dest, staff) {
             Some(reason) => Err(DeliveryError::Permanent(reason)),
-            None => match self.message(&entry) {
+            None => match self.message(&entry, ticket.as_ref()) {
                 Ok(msg) => self.transports.send(&msg).await,
                 Err(reason) => Err(DeliveryError::Permanent(reason)),
             },
@@ -293,9 +301,13 @@ impl Dispatcher {
     }
 
     /// A notice rendered now, or a prepared message as it was queued.
-    fn message(&self, entry: &QueueEntry) -> Result<OutgoingMessage, String> {
+    fn message(
+        &self,
+        entry: &QueueEntry,
+        ticket: Option<&Ticket>,
+    ) -> Result<OutgoingMessage, String> {
         match &entry.body {
-            EntryBody::Notice(notice) => self.render(entry, notice),
+            EntryBody::Notice(notice) => self.render(entry, ticket, notice),
             EntryBody::Prepared(p) => Ok(OutgoingMessage {
                 kind: p.kind,
                 dest: p.dest.clone(),
@@ -316,20 +328,15 @@ impl Dispatcher {
     fn render(
         &self,
         entry: &QueueEntry,
+        ticket: Option<&Ticket>,
         notice: &OutgoingNotice,
     ) -> Result<OutgoingMessage, String> {
-        let ticket = match &entry.ticket {
-            Some(id) => Some(
-                self.store
-                    .ticket(id)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("ticket {id} no longer exists"))?,
-            ),
-            None => None,
-        };
+        if let (Some(id), None) = (&entry.ticket, ticket) {
+            return Err(format!("ticket {id} no longer exists"));
+        }
         let ctx = NoticeContext {
             helpdesk: self.helpdesk.clone(),
-            ticket: ticket.as_ref().map(|t| {
+            ticket: ticket.map(|t| {
                 let mut view = TicketView::new(t, notice.lang, &self.calendar);
                 if let Some(label) = self.group_labels.get(&t.group) {
                     view.group = label.clone();
@@ -354,7 +361,7 @@ impl Dispatcher {
             body: rendered.body,
             html: None,
             message_id: notice.message_id.clone(),
-            in_reply_to: ticket.as_ref().and_then(|t| t.source_message_id.clone()),
+            in_reply_to: ticket.and_then(|t| t.source_message_id.clone()),
             ticket: entry.ticket.clone(),
             lang: notice.lang,
         })

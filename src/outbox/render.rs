@@ -39,6 +39,9 @@ builtin_templates!(
     "need_more_info",
     "progress",
     "eta_changed",
+    "delayed",
+    "escalated",
+    "urgency_changed",
     "resolved_confirm",
     "confirm_reminder",
     "rating_thanks",
@@ -119,6 +122,13 @@ pub struct LogView {
     pub text: String,
 }
 
+/// What the requester asked for, and their words that say the impact is smaller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrgencyLoweredView {
+    pub asked_label: String,
+    pub cue: String,
+}
+
 /// The ticket as templates see it: labels in the notice's language, times formatted local.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TicketView {
@@ -132,6 +142,8 @@ pub struct TicketView {
     /// Machine key (`urgent`).
     pub urgency: String,
     pub urgency_label: String,
+    /// Intake set a lower urgency than the requester asked for.
+    pub urgency_lowered: Option<UrgencyLoweredView>,
     pub group: String,
     pub assignee: Option<String>,
     pub requester_name: String,
@@ -140,7 +152,10 @@ pub struct TicketView {
     pub subject: String,
     pub description: String,
     pub created_local: String,
+    /// The completion time the requester was last given.
     pub eta_local: String,
+    /// The resolution target the breach is measured against (staff notices).
+    pub target_local: String,
     pub ack_due_local: String,
     pub auto_close_local: Option<String>,
     pub expected_time: Option<String>,
@@ -167,6 +182,10 @@ impl TicketView {
             type_label: ticket.problem_type.label(lang).to_string(),
             urgency: ticket.urgency.key().to_string(),
             urgency_label: ticket.urgency.label(lang).to_string(),
+            urgency_lowered: ticket.urgency_lowered.as_ref().map(|l| UrgencyLoweredView {
+                asked_label: l.from.label(lang).to_string(),
+                cue: l.cue.clone(),
+            }),
             group: ticket.group.clone(),
             assignee: ticket.assignee.clone(),
             requester_name: ticket.requester.display().to_string(),
@@ -175,7 +194,8 @@ impl TicketView {
             subject: ticket.subject.clone(),
             description: ticket.description.clone(),
             created_local: local(ticket.created_at),
-            eta_local: local(ticket.eta),
+            eta_local: local(ticket.eta_told()),
+            target_local: local(ticket.eta),
             ack_due_local: local(ticket.ack_due),
             auto_close_local: ticket.timers.auto_close.map(local),
             expected_time: ticket.expected_time.clone(),
@@ -373,7 +393,7 @@ mod tests {
     use crate::core::id::TicketId;
     use crate::core::ticket::{
         Attachment, Channel, LogEntry, LogKind, ProblemType, Requester, Resolution, Status, Timers,
-        Urgency,
+        Urgency, UrgencyLowered,
     };
 
     fn utc(h: u32, m: u32) -> DateTime<Utc> {
@@ -412,6 +432,11 @@ mod tests {
             ack_due: utc(3, 0),
             acknowledged_at: Some(utc(2, 10)),
             eta: utc(10, 0),
+            revised_eta: None,
+            urgency_lowered: Some(UrgencyLowered {
+                from: Urgency::Urgent,
+                cue: "不影响工作".into(),
+            }),
             sla_start: utc(2, 0),
             paused_minutes: 0,
             paused_since: None,
@@ -479,6 +504,7 @@ mod tests {
                 ..Requester::default()
             },
             timers: Timers::default(),
+            urgency_lowered: None,
             ..sample_ticket()
         }
     }
@@ -593,6 +619,99 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Before the breach the requester hears why and a new ETA; the group
+    /// still sees the target.
+    #[test]
+    fn a_delay_tells_the_requester_why_and_the_new_eta() {
+        let r = Renderer::new(None).unwrap();
+        let ticket = Ticket {
+            status: Status::InProgress,
+            revised_eta: Some(utc(12, 0) + chrono::Duration::hours(24)),
+            ..sample_ticket()
+        };
+        for (lang, says) in [
+            (
+                Lang::ZhCn,
+                [
+                    "原定时间（2023-10-01 18:00）",
+                    "原因：排查和修复问题所需的时间超出了预期",
+                    "新的预计完成时间：2023-10-02 20:00",
+                ],
+            ),
+            (
+                Lang::En,
+                [
+                    "by 2023-10-01 18:00",
+                    "Reason: finding and fixing the cause",
+                    "New estimated completion: 2023-10-02 20:00",
+                ],
+            ),
+        ] {
+            let kind = NoticeKind::Delayed;
+            let out = r
+                .render(kind, lang, &ctx(&ticket, kind, lang, None, None))
+                .unwrap();
+            for needle in says {
+                assert!(
+                    out.body.contains(needle),
+                    "{needle:?} missing:\n{}",
+                    out.body
+                );
+            }
+            let kind = NoticeKind::BreachWarning;
+            let staff = r
+                .render(kind, lang, &ctx(&ticket, kind, lang, None, None))
+                .unwrap();
+            assert!(
+                staff.subject.contains("2023-10-01 18:00"),
+                "{}",
+                staff.subject
+            );
+            assert!(staff.body.contains("2023-10-02 20:00"), "{}", staff.body);
+        }
+        let unstarted = Ticket {
+            status: Status::New,
+            ..ticket
+        };
+        let out = render_ticket(&r, &unstarted, NoticeKind::Delayed, Lang::ZhCn);
+        assert!(out.body.contains("尚未开始处理"), "{}", out.body);
+    }
+
+    #[test]
+    fn a_lowered_urgency_is_said_in_the_acceptance() {
+        let r = Renderer::new(None).unwrap();
+        let ticket = Ticket {
+            urgency: Urgency::Low,
+            ..sample_ticket()
+        };
+        let zh = render_ticket(&r, &ticket, NoticeKind::Accepted, Lang::ZhCn);
+        assert!(
+            zh.body
+                .contains("您标注的紧急程度为“紧急”，但您在描述中提到“不影响工作”，因此按“低”处理"),
+            "{}",
+            zh.body
+        );
+        let en = render_ticket(&r, &ticket, NoticeKind::Accepted, Lang::En);
+        assert!(
+            en.body.contains(
+                "You marked it Urgent, but you wrote \"不影响工作\", so we set the urgency to Low"
+            ),
+            "{}",
+            en.body
+        );
+        let plain = Ticket {
+            urgency_lowered: None,
+            ..ticket
+        };
+        let zh = render_ticket(&r, &plain, NoticeKind::Accepted, Lang::ZhCn);
+        assert!(!zh.body.contains("您标注的紧急程度"), "{}", zh.body);
+    }
+
+    fn render_ticket(r: &Renderer, ticket: &Ticket, kind: NoticeKind, lang: Lang) -> Rendered {
+        r.render(kind, lang, &ctx(ticket, kind, lang, None, None))
+            .unwrap()
     }
 
     #[test]

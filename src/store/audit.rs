@@ -36,20 +36,22 @@ fn millis(at: DateTime<Utc>) -> u64 {
 
 impl Store {
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let t = self.t()?;
         // Time first, so the tree reads in order; the id keeps equal times apart.
         let mut key = Vec::with_capacity(16);
         key.extend_from_slice(&millis(entry.at).to_be_bytes());
         key.extend_from_slice(&self.generate_id()?.to_be_bytes());
         let _w = self.writing();
-        self.audit.insert(key, codec::encode(entry))?;
+        t.audit.insert(key, codec::encode(entry))?;
         Ok(())
     }
 
     /// The entries `q` asks for, oldest first.
     pub fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let t = self.t()?;
         let from = q.since.map_or(0, millis);
         let mut out = Vec::new();
-        for item in self.audit.range(from.to_be_bytes()..) {
+        for item in t.audit.range(from.to_be_bytes()..) {
             let (_, v) = item?;
             let entry: AuditEntry = codec::decode("audit entry", &v)?;
             let wanted = q

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::repair::Salvage;
 use super::{be_u64, Store, StoreError};
 
 const MAGIC: &str = "itdesk-backup";
@@ -62,7 +63,7 @@ pub enum BackupError {
     Truncated { path: PathBuf },
     #[error("backup {path} fails its checksum: its content changed after it was written — use another copy")]
     Checksum { path: PathBuf },
-    #[error("{dir} is not empty: restore writes only into an empty state directory, so nothing is overwritten — move it aside, or point [store].path at a new directory")]
+    #[error("{dir} holds a store: restore writes only where there is none, so nothing is overwritten — `itdesk restore --replace FILE` keeps the present store's files in {dir}/replaced-TIME and restores in their place; or point [store].path at a new directory")]
     NotEmpty { dir: PathBuf },
     #[error("cannot inspect the state directory {dir}: {source}")]
     Dir {
@@ -148,9 +149,10 @@ impl Store {
     /// Remembers a backup the admin made, so an erasure can name the backups
     /// that still hold what it erased.
     pub fn record_backup(&self, path: &Path, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let t = self.t()?;
         let key = format!("{BACKUP_PREFIX}{}", at.to_rfc3339());
         let _w = self.writing();
-        self.meta.insert(key, path.to_string_lossy().as_bytes())?;
+        t.meta.insert(key, path.to_string_lossy().as_bytes())?;
         Ok(())
     }
 
@@ -159,8 +161,9 @@ impl Store {
         &self,
         before: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, PathBuf)>, StoreError> {
+        let t = self.t()?;
         let mut out = Vec::new();
-        for item in self.meta.scan_prefix(BACKUP_PREFIX) {
+        for item in t.meta.scan_prefix(BACKUP_PREFIX) {
             let (k, v) = item?;
             let at = String::from_utf8_lossy(&k[BACKUP_PREFIX.len()..]).into_owned();
             let Ok(at) = DateTime::parse_from_rfc3339(&at) else {
@@ -179,25 +182,31 @@ impl Store {
     /// while the trees are read.
     pub fn backup(&self, path: &Path, now: DateTime<Utc>) -> Result<BackupSummary, BackupError> {
         let partial = partial_path(path);
-        let result = self.write_backup(&partial, now).and_then(|mut summary| {
-            std::fs::rename(&partial, path).map_err(|source| BackupError::Write {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            summary.file = path.to_path_buf();
-            Ok(summary)
-        });
+        let result = self
+            .write_backup(&partial, now, None)
+            .and_then(|mut summary| {
+                std::fs::rename(&partial, path).map_err(|source| BackupError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                summary.file = path.to_path_buf();
+                Ok(summary)
+            });
         if result.is_err() {
             let _ = std::fs::remove_file(&partial);
         }
         result
     }
 
-    fn write_backup(
+    /// With `salvage`, records that cannot be read or that it rejects are
+    /// left out (and counted there) instead of failing the backup.
+    pub(super) fn write_backup(
         &self,
         partial: &Path,
         now: DateTime<Utc>,
+        mut salvage: Option<&mut Salvage>,
     ) -> Result<BackupSummary, BackupError> {
+        let t = self.t()?;
         use std::os::unix::fs::OpenOptionsExt;
         let io = |source| BackupError::Write {
             path: partial.to_path_buf(),
@@ -226,12 +235,25 @@ impl Store {
                 next_id: self.generate_id()?,
             };
             write_line(&mut out, &header).map_err(io)?;
-            for name in self.db.tree_names() {
+            for name in t.db.tree_names() {
                 let tree_name = String::from_utf8_lossy(&name).into_owned();
-                let tree = self.db.open_tree(&name).map_err(StoreError::from)?;
+                let tree = t.db.open_tree(&name).map_err(StoreError::from)?;
                 let mut count = 0;
                 for item in tree.iter() {
-                    let (key, value) = item.map_err(StoreError::from)?;
+                    let (key, value) = match (item, salvage.as_deref_mut()) {
+                        (Ok(record), None) => record,
+                        (Err(e), None) => return Err(StoreError::from(e).into()),
+                        (Ok((key, value)), Some(salvage)) => {
+                            if !salvage.keep(&tree_name, &key, &value) {
+                                continue;
+                            }
+                            (key, value)
+                        }
+                        (Err(e), Some(salvage)) => {
+                            salvage.unreadable(&tree_name, &e);
+                            break;
+                        }
+                    };
                     write_line(
                         &mut out,
                         &Record {
@@ -286,6 +308,7 @@ impl Store {
             BackupError::Store(source) => partial(source),
             other => other,
         })?;
+        store.adopt_mark().map_err(partial)?;
         Ok(BackupSummary {
             file: file.to_path_buf(),
             created_at: header.created_at,
@@ -296,11 +319,11 @@ impl Store {
     }
 
     fn load(&self, file: &Path, next_id: u64) -> Result<(), BackupError> {
+        let t = self.t()?;
         // Opening the fresh store may have written bookkeeping of its own (e.g.
         // "statistics are ready"); the restored store is the backup and nothing else.
-        for name in self.db.tree_names() {
-            self.db
-                .open_tree(&name)
+        for name in t.db.tree_names() {
+            t.db.open_tree(&name)
                 .and_then(|t| t.clear())
                 .map_err(StoreError::from)?;
         }
@@ -313,6 +336,7 @@ impl Store {
             let (key, value) = decode_record(file, n + 1, &record)?;
             if !batches.contains_key(&record.tree) {
                 let tree = self
+                    .t()?
                     .db
                     .open_tree(record.tree.as_bytes())
                     .map_err(StoreError::from)?;
@@ -332,10 +356,10 @@ impl Store {
         for (tree, batch, _) in batches.into_values() {
             tree.apply_batch(batch).map_err(StoreError::from)?;
         }
-        self.meta
+        t.meta
             .insert(ID_BASE_KEY, &next_id.to_be_bytes())
             .map_err(StoreError::from)?;
-        self.db.flush().map_err(StoreError::from)?;
+        t.db.flush().map_err(StoreError::from)?;
         Ok(())
     }
 }
@@ -464,14 +488,23 @@ fn read_back_end(file: &Path) -> Result<End, BackupError> {
     verify(file).map(|(_, end)| end)
 }
 
+/// Empty of store files: the ID mark and kept copies of earlier stores may stay.
 fn ensure_empty(dir: &Path) -> Result<(), BackupError> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => match entries.next() {
-            None => Ok(()),
-            Some(_) => Err(BackupError::NotEmpty {
-                dir: dir.to_path_buf(),
-            }),
-        },
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|source| BackupError::Dir {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
+                if super::swap::is_store_file(&entry.file_name().to_string_lossy()) {
+                    return Err(BackupError::NotEmpty {
+                        dir: dir.to_path_buf(),
+                    });
+                }
+            }
+            Ok(())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(BackupError::NotEmpty {
             dir: dir.to_path_buf(),
@@ -524,6 +557,7 @@ mod tests {
             source_message_id: Some("m1@example.test".into()),
             problem_type: ProblemType::Network,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: None,
             group: "network".into(),
             lang: Lang::default(),
@@ -555,8 +589,8 @@ mod tests {
     /// Every tree's raw content, for comparing two stores exactly.
     fn dump(store: &Store) -> Dump {
         let mut out = BTreeMap::new();
-        for name in store.db.tree_names() {
-            let tree = store.db.open_tree(&name).unwrap();
+        for name in store.t().unwrap().db.tree_names() {
+            let tree = store.t().unwrap().db.open_tree(&name).unwrap();
             let items: Vec<_> = tree
                 .iter()
                 .map(|i| i.unwrap())
@@ -605,6 +639,8 @@ mod tests {
                 origin: "imap:INBOX uid 7".into(),
                 reason: "no sender".into(),
                 raw: b"garbage".to_vec(),
+                sealed: false,
+                masked: "garbage".into(),
             })
             .unwrap();
         store

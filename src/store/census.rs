@@ -21,8 +21,9 @@ pub struct Census {
 
 impl Store {
     pub fn census(&self) -> Result<Census, StoreError> {
+        let t = self.t()?;
         let mut census = Census::default();
-        for item in self.queue.iter() {
+        for item in t.queue.iter() {
             let (_, bytes) = item?;
             let entry: QueueEntry = codec::decode("queue entry", &bytes)?;
             census.first_due.get_or_insert(entry.due);
@@ -33,8 +34,8 @@ impl Store {
                 }
             }
         }
-        census.dead_letters = self.dead.len() as u64;
-        census.quarantined = self.quarantine.len() as u64;
+        census.dead_letters = t.dead.len() as u64;
+        census.quarantined = t.quarantine.len() as u64;
         Ok(census)
     }
 }

@@ -33,28 +33,29 @@ impl Store {
     /// Moves `channel`'s cursor to `cursor.handled`, unless it is already there
     /// or further.
     pub fn advance_chat_cursor(&self, channel: &str, cursor: ChatCursor) -> Result<(), StoreError> {
+        let t = self.t()?;
         let new = codec::encode(&cursor);
         let _w = self.writing();
         // An unreadable cursor is replaced: the new one is good.
-        self.chat_cursors
-            .fetch_and_update(channel, |old| match old {
-                Some(v)
-                    if codec::decode::<ChatCursor>(channel, v)
-                        .is_ok_and(|c| c.handled >= cursor.handled) =>
-                {
-                    Some(v.to_vec())
-                }
-                _ => Some(new.clone()),
-            })?;
+        t.chat_cursors.fetch_and_update(channel, |old| match old {
+            Some(v)
+                if codec::decode::<ChatCursor>(channel, v)
+                    .is_ok_and(|c| c.handled >= cursor.handled) =>
+            {
+                Some(v.to_vec())
+            }
+            _ => Some(new.clone()),
+        })?;
         Ok(())
     }
 
     /// Gives `channel` its first cursor; a cursor already there stays as it is
     /// (the channel's reader moves it).
     pub fn start_chat_cursor(&self, channel: &str, cursor: ChatCursor) -> Result<(), StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
         // Err(CompareAndSwapError) means the channel has a cursor: nothing to do.
-        let _ = self.chat_cursors.compare_and_swap(
+        let _ = t.chat_cursors.compare_and_swap(
             channel,
             None::<&[u8]>,
             Some(codec::encode(&cursor)),
@@ -64,8 +65,9 @@ impl Store {
 
     /// Forgets `channel`'s cursor: it will not be read back again.
     pub fn remove_chat_cursor(&self, channel: &str) -> Result<(), StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        self.chat_cursors.remove(channel)?;
+        t.chat_cursors.remove(channel)?;
         Ok(())
     }
 
@@ -73,7 +75,7 @@ impl Store {
     pub fn chat_cursors(
         &self,
     ) -> impl Iterator<Item = Result<(String, ChatCursor), StoreError>> + '_ {
-        self.chat_cursors.iter().map(|item| {
+        self.records(|t| &t.chat_cursors, b"").map(|item| {
             let (k, v) = item?;
             let channel = String::from_utf8_lossy(&k).into_owned();
             let cursor = codec::decode(&channel, &v)?;
@@ -108,7 +110,7 @@ mod tests {
                 )
                 .unwrap();
             store.advance_chat_cursor("11", at(9)).unwrap();
-            store.db.flush().unwrap();
+            store.t().unwrap().db.flush().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         // A channel's first cursor does not move one it has.

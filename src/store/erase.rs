@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::backup::{BackupError, BackupSummary};
-use super::{codec, Commit, Store, StoreError};
+use super::{codec, swap, Commit, Store, StoreError};
 use crate::core::ticket::Ticket;
 use crate::queue::{DeadLetter, Destination, EntryBody, Quarantined, QueueEntry};
 
@@ -48,6 +48,7 @@ pub struct Erased {
 impl Store {
     /// Erases (or with `dry_run` only counts) everything `e` names.
     pub fn erase(&self, e: &Erasure, dry_run: bool) -> Result<Erased, StoreError> {
+        let t = self.t()?;
         let mut done = Erased {
             tickets: e.tickets.len(),
             ..Erased::default()
@@ -89,52 +90,52 @@ impl Store {
                 done.threads += usize::from(self.unlink_thread(&ticket.id)?);
             }
         }
-        for item in self.message_ids.iter() {
+        for item in t.message_ids.iter() {
             let (k, v) = item?;
             // The index maps a Message-ID to its ticket's ID.
             if ids.contains(String::from_utf8_lossy(&v).as_ref()) {
                 done.message_ids += 1;
                 if !dry_run {
-                    self.message_ids.remove(k)?;
+                    t.message_ids.remove(k)?;
                 }
             }
         }
-        for item in self.queue.iter() {
+        for item in t.queue.iter() {
             let (k, v) = item?;
             let entry: QueueEntry = codec::decode("queue entry", &v)?;
             if about(&entry) {
                 done.queued += 1;
                 if !dry_run {
-                    self.queue.remove(k)?;
+                    t.queue.remove(k)?;
                 }
             }
         }
-        for item in self.dead.iter() {
+        for item in t.dead.iter() {
             let (k, v) = item?;
             let dead: DeadLetter = codec::decode("dead letter", &v)?;
             if about(&dead.entry) {
                 done.dead_letters += 1;
                 if !dry_run {
-                    self.dead.remove(k)?;
+                    t.dead.remove(k)?;
                 }
             }
         }
-        for item in self.quarantine.iter() {
+        for item in t.quarantine.iter() {
             let (k, v) = item?;
             let q: Quarantined = codec::decode("quarantined message", &v)?;
             if !e.people.is_empty() && person(&String::from_utf8_lossy(&q.raw)) {
                 done.quarantined += 1;
                 if !dry_run {
-                    self.quarantine.remove(k)?;
+                    t.quarantine.remove(k)?;
                 }
             }
         }
         for who in &e.people {
             let key = format!("suppress:{who}");
-            if self.meta.get(&key)?.is_some() {
+            if t.meta.get(&key)?.is_some() {
                 done.suppressions += 1;
                 if !dry_run {
-                    self.meta.remove(key)?;
+                    t.meta.remove(key)?;
                 }
             }
         }
@@ -142,103 +143,53 @@ impl Store {
         let gone: HashSet<&String> = e.tickets.iter().flat_map(|(_, shas)| shas).collect();
         if !gone.is_empty() {
             let mut kept: HashSet<String> = HashSet::new();
-            for t in self.tickets() {
-                let t = t?;
+            for ticket in self.tickets() {
+                let t = ticket?;
                 if !ids.contains(t.id.as_str()) {
                     kept.extend(t.attachments.into_iter().map(|a| a.sha256));
                 }
             }
             for sha in gone.into_iter().filter(|s| !kept.contains(*s)) {
-                if self.blobs.get(sha.as_bytes())?.is_some() {
+                if t.blobs.get(sha.as_bytes())?.is_some() {
                     done.attachments += 1;
                     if !dry_run {
-                        self.blobs.remove(sha.as_bytes())?;
+                        t.blobs.remove(sha.as_bytes())?;
                     }
                 }
             }
         }
         if !dry_run && done != Erased::default() {
-            self.meta.insert(REWRITE_PENDING, &b"1"[..])?;
+            t.meta.insert(REWRITE_PENDING, &b"1"[..])?;
         }
         Ok(done)
     }
 
     pub fn rewrite_pending(&self) -> Result<bool, StoreError> {
-        Ok(self.meta.get(REWRITE_PENDING)?.is_some())
+        let t = self.t()?;
+        Ok(t.meta.get(REWRITE_PENDING)?.is_some())
     }
 }
 
 /// Rewrites the store at `dir` into a fresh one, so that nothing erased or
 /// overwritten stays in its files: a backup, restored into a new store, whose
-/// files then take the old ones' place. Everything happens inside `dir` (the
-/// daemon may own nothing above it, e.g. systemd's StateDirectory). No process
-/// may hold the store meanwhile; a rewrite cut short is finished or undone by
-/// the next open of the store through this function.
+/// files then take the old ones' place (`swap.rs`). No process may hold the
+/// store meanwhile.
 pub fn rewrite(dir: &Path, now: DateTime<Utc>) -> Result<BackupSummary, BackupError> {
-    let io = |source| BackupError::Write {
+    swap::finish_interrupted(dir).map_err(|source| BackupError::Write {
         path: dir.to_path_buf(),
         source,
-    };
-    let (file, fresh, old) = (
-        dir.join(REWRITE_FILE),
-        dir.join(REWRITE_FRESH),
-        dir.join(REWRITE_OLD),
-    );
-    let moving_in = dir.join(REWRITE_MOVING_IN);
-    // A rewrite cut short: finish moving the fresh files in, or put the old back.
-    if moving_in.exists() {
-        move_entries(&fresh, dir).map_err(io)?;
-    } else if old.exists() {
-        move_entries(&old, dir).map_err(io)?;
-    }
-    for leftover in [&fresh, &old] {
-        if leftover.exists() {
-            std::fs::remove_dir_all(leftover).map_err(io)?;
-        }
-    }
-    for leftover in [&file, &moving_in] {
-        if leftover.exists() {
-            std::fs::remove_file(leftover).map_err(io)?;
-        }
-    }
+    })?;
+    let file = swap::backup_file(dir);
     {
         let store = Store::open(dir)?;
         store
+            .t()?
             .meta
             .remove(REWRITE_PENDING)
             .map_err(StoreError::from)?;
         store.backup(&file, now)?;
     }
-    let summary = Store::restore(&file, &fresh)?;
-    std::fs::create_dir(&old).map_err(io)?;
-    move_entries(dir, &old).map_err(io)?;
-    std::fs::File::create(&moving_in).map_err(io)?;
-    move_entries(&fresh, dir).map_err(io)?;
-    std::fs::remove_file(&moving_in).map_err(io)?;
-    std::fs::remove_dir_all(&old).map_err(io)?;
-    std::fs::remove_dir_all(&fresh).map_err(io)?;
-    std::fs::remove_file(&file).map_err(io)?;
-    Ok(summary)
-}
-
-/// The rewrite's own files inside the store directory.
-const REWRITE_FILE: &str = ".rewrite.backup";
-const REWRITE_FRESH: &str = ".rewrite.fresh";
-const REWRITE_OLD: &str = ".rewrite.old";
-/// Present while the fresh files move in: from then on, finish instead of undo.
-const REWRITE_MOVING_IN: &str = ".rewrite.moving-in";
-
-/// Moves every entry of `from` into `to`, except the rewrite's own.
-fn move_entries(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(".rewrite.") {
-            continue;
-        }
-        std::fs::rename(entry.path(), to.join(&name))?;
-    }
-    Ok(())
+    swap::swap_in(dir, &file, None)
 }
 
 #[cfg(test)]
@@ -257,7 +208,7 @@ mod tests {
         let store = Store::open(dir).unwrap();
         let id = crate::core::id::TicketId::parse(id).unwrap();
         assert!(store.ticket(&id).unwrap().is_some());
-        assert!(!dir.join(REWRITE_OLD).exists() && !dir.join(REWRITE_FRESH).exists());
+        assert!(!dir.join(swap::OLD).exists() && !dir.join(swap::FRESH).exists());
     }
 
     #[test]
@@ -270,15 +221,15 @@ mod tests {
         still_there(&dir, &id);
 
         // Cut short while the old files moved out: they are put back.
-        std::fs::create_dir(dir.join(REWRITE_OLD)).unwrap();
-        move_entries(&dir, &dir.join(REWRITE_OLD)).unwrap();
+        std::fs::create_dir(dir.join(swap::OLD)).unwrap();
+        swap::move_entries(&dir, &dir.join(swap::OLD)).unwrap();
         rewrite(&dir, now).unwrap();
         still_there(&dir, &id);
 
         // Cut short while the fresh files moved in: the move is finished.
-        std::fs::create_dir(dir.join(REWRITE_FRESH)).unwrap();
-        move_entries(&dir, &dir.join(REWRITE_FRESH)).unwrap();
-        std::fs::File::create(dir.join(REWRITE_MOVING_IN)).unwrap();
+        std::fs::create_dir(dir.join(swap::FRESH)).unwrap();
+        swap::move_entries(&dir, &dir.join(swap::FRESH)).unwrap();
+        std::fs::File::create(dir.join(swap::MOVING_IN)).unwrap();
         rewrite(&dir, now).unwrap();
         still_there(&dir, &id);
     }

@@ -21,13 +21,17 @@ mod census;
 mod codec;
 mod cursors;
 mod erase;
+mod integrity;
 mod queue;
+mod repair;
+mod seal;
 mod stats;
+mod swap;
 mod threads;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -42,7 +46,10 @@ pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
 pub use cursors::{ChatCursor, ChatPlace};
 pub use erase::{rewrite, Erased, Erasure};
+pub use integrity::{Damaged, Mark, MARK_FILE};
 pub use queue::QueueKey;
+pub use repair::{Replaced, Salvage};
+pub use seal::KEY_FILE as QUARANTINE_KEY_FILE;
 pub use stats::ScanCount;
 pub use threads::ThreadLink;
 
@@ -58,6 +65,27 @@ pub enum StoreError {
     CounterMoved { date: NaiveDate, expected: u64 },
     #[error("ticket {0} already exists")]
     Exists(TicketId),
+    #[error("the store stopped after a write failed ({0}); it reopens by itself once writes work again — check free space and permissions of [store].path")]
+    Failed(String),
+    #[error("cannot write the ID mark {path}: {source} — check free space and permissions of [store].path")]
+    Mark {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Damaged(#[from] integrity::Damaged),
+    #[error("quarantined mail cannot be sealed or opened with {path}: {reason}")]
+    Seal { path: PathBuf, reason: String },
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed (the disk, not the data).
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Io(_) | StoreError::Failed(_) | StoreError::Mark { .. }
+        )
+    }
 }
 
 /// One decision of the engine, written atomically.
@@ -77,8 +105,35 @@ pub struct Commit<'a> {
     pub consumed: Option<QueueKey>,
 }
 
+/// The open store. Clones share one sled database.
+///
+/// After a write fails (a full disk, an I/O error) sled refuses every later
+/// write and may still show, from memory, changes that never reached the
+/// disk; so from then on the store answers every call with
+/// `StoreError::Failed` until `reopen` has read it back from disk.
 #[derive(Clone)]
 pub struct Store {
+    path: PathBuf,
+    /// The open database; `None` between dropping a failed one and reopening.
+    open: Arc<RwLock<Option<Arc<Trees>>>>,
+    /// Why the store stopped answering, until it is reopened.
+    failure: Arc<Mutex<Option<String>>>,
+    /// Told when the store stops answering.
+    failed: Arc<tokio::sync::Notify>,
+    /// Shared by writers, held alone by a backup.
+    gate: Arc<RwLock<()>>,
+    /// One `flush` at a time (see there); holds how many flush requests
+    /// the last finished flush covered.
+    flushing: Arc<tokio::sync::Mutex<u64>>,
+    /// Flush requests so far; a request's number is taken after its commit.
+    flush_requests: Arc<AtomicU64>,
+    /// The ID mark beside the data (`integrity.rs`).
+    mark: Arc<integrity::MarkKeeper>,
+    /// Seals quarantined mail (`seal.rs`).
+    sealer: Arc<seal::Sealer>,
+}
+
+struct Trees {
     db: sled::Db,
     tickets: sled::Tree,
     counters: sled::Tree,
@@ -97,15 +152,61 @@ pub struct Store {
     chat_cursors: sled::Tree,
     /// Who read or changed which ticket (`audit.rs`).
     audit: sled::Tree,
-    /// Shared by writers, held alone by a backup.
-    gate: Arc<RwLock<()>>,
-    /// One `flush` at a time (see there); holds how many flush requests
-    /// the last finished flush covered.
-    flushing: Arc<tokio::sync::Mutex<u64>>,
-    /// Flush requests so far; a request's number is taken after its commit.
-    flush_requests: Arc<AtomicU64>,
     /// Added to sled's ID generator; non-zero in a restored store.
     id_base: u64,
+}
+
+/// How long an open waits for the lock a dropped database of this process
+/// may still hold: sled releases it from a background thread.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_db(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(500))
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+impl Trees {
+    fn open(path: &Path) -> Result<Trees, StoreError> {
+        let db = open_db(path).map_err(|source| match source {
+            sled::Error::Corruption { .. } => integrity::unreadable(path, &source).into(),
+            source => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        let meta = db.open_tree("meta")?;
+        Ok(Trees {
+            tickets: db.open_tree("tickets")?,
+            counters: db.open_tree("counters")?,
+            message_ids: db.open_tree("message_ids")?,
+            queue: db.open_tree("queue")?,
+            dead: db.open_tree("dead_letters")?,
+            blobs: db.open_tree("blobs")?,
+            id_base: backup::id_base(&meta)?,
+            meta,
+            quarantine: db.open_tree("quarantine")?,
+            threads: db.open_tree("threads")?,
+            chat_cursors: db.open_tree("chat_cursors")?,
+            audit: db.open_tree("audit")?,
+            stats: db.open_tree("stats")?,
+            stats_open: db.open_tree("stats_open")?,
+            db,
+        })
+    }
 }
 
 /// The store holds personal data: its directory 0700, its files 0600, also
@@ -131,39 +232,101 @@ fn private(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// Opens the store without checking it; the daemon and the CLI use
+    /// `open_checked` (`integrity.rs`).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let meta = db.open_tree("meta")?;
+        let trees = Trees::open(path)?;
+        let mark = integrity::MarkKeeper::load(path, &trees)?;
         let store = Store {
-            tickets: db.open_tree("tickets")?,
-            counters: db.open_tree("counters")?,
-            message_ids: db.open_tree("message_ids")?,
-            queue: db.open_tree("queue")?,
-            dead: db.open_tree("dead_letters")?,
-            blobs: db.open_tree("blobs")?,
-            id_base: backup::id_base(&meta)?,
-            meta,
-            quarantine: db.open_tree("quarantine")?,
-            threads: db.open_tree("threads")?,
-            chat_cursors: db.open_tree("chat_cursors")?,
-            audit: db.open_tree("audit")?,
-            stats: db.open_tree("stats")?,
-            stats_open: db.open_tree("stats_open")?,
+            path: path.to_path_buf(),
+            open: Arc::new(RwLock::new(Some(Arc::new(trees)))),
+            failure: Arc::default(),
+            failed: Arc::default(),
             gate: Arc::default(),
             flushing: Arc::default(),
             flush_requests: Arc::default(),
-            db,
+            mark: Arc::new(mark),
+            sealer: Arc::new(seal::Sealer::new(path)),
         };
         store.mark_stats_ready_if_empty()?;
         private(path)?;
         Ok(store)
+    }
+
+    /// The open trees, or why there are none.
+    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+        if let Some(reason) = self.failure() {
+            return Err(StoreError::Failed(reason));
+        }
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        open.clone()
+            .ok_or_else(|| StoreError::Failed("the store is being reopened".into()))
+    }
+
+    /// Every record of one tree whose key starts with `prefix`, in key order.
+    fn records(
+        &self,
+        tree: fn(&Trees) -> &sled::Tree,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> {
+        let (records, failed) = match self.t() {
+            Ok(t) => (Some(tree(&t).scan_prefix(prefix)), None),
+            Err(e) => (None, Some(Err(e))),
+        };
+        failed.into_iter().chain(
+            records
+                .into_iter()
+                .flatten()
+                .map(|r| r.map_err(StoreError::from)),
+        )
+    }
+
+    /// Why the store stopped answering, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stops the store answering after a failed write (see `Store`).
+    fn fail(&self, error: sled::Error) -> StoreError {
+        self.stop_answering(error.to_string());
+        StoreError::Io(error)
+    }
+
+    fn stop_answering(&self, reason: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if failure.is_none() {
+            *failure = Some(reason);
+            self.failed.notify_one();
+        }
+    }
+
+    /// Returns once the store has stopped answering (at once if it has
+    /// since the last call).
+    pub async fn stopped(&self) {
+        self.failed.notified().await
+    }
+
+    /// After a failure: drops the database and opens it again from disk.
+    /// `Ok(false)` when the store had not failed. Fails (and is tried again
+    /// later) while writes still fail or a reader still holds the old one.
+    pub fn reopen(&self) -> Result<bool, StoreError> {
+        if self.failure().is_none() {
+            return Ok(false);
+        }
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        *open = None;
+        let trees = Trees::open(&self.path)?;
+        // A write proves the disk takes writes again.
+        trees.meta.insert("store:reopened", &[1u8][..])?;
+        trees.db.flush()?;
+        self.mark.reload(&trees)?;
+        *open = Some(Arc::new(trees));
+        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(true)
     }
 
     /// Makes everything committed so far survive a crash or power loss.
@@ -173,24 +336,32 @@ impl Store {
     /// who asked while a flush ran share the next one (group commit): a flush
     /// covers every request numbered before it started.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let t = self.t()?;
         let request = self.flush_requests.fetch_add(1, Ordering::SeqCst) + 1;
         let mut covered = self.flushing.lock().await;
         if *covered >= request {
             return Ok(());
         }
         let starting = self.flush_requests.load(Ordering::SeqCst);
-        self.db.flush_async().await?;
+        let mark = self.mark.current();
+        t.db.flush_async().await.map_err(|e| self.fail(e))?;
+        if let Err(e) = self.mark.write(mark) {
+            self.stop_answering(e.to_string());
+            return Err(e);
+        }
         *covered = starting;
         Ok(())
     }
 
     /// A fresh, never reused number (sled persists its ID generator).
     pub fn generate_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()? + self.id_base)
+        let t = self.t()?;
+        Ok(t.db.generate_id()? + t.id_base)
     }
 
     pub fn ticket(&self, id: &TicketId) -> Result<Option<Ticket>, StoreError> {
-        match self.tickets.get(ticket_key(id))? {
+        let t = self.t()?;
+        match t.tickets.get(ticket_key(id))? {
             Some(bytes) => Ok(Some(codec::decode(id.as_str(), &bytes)?)),
             None => Ok(None),
         }
@@ -198,18 +369,19 @@ impl Store {
 
     /// All tickets in ID order (date, then serial).
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket, StoreError>> + '_ {
-        self.tickets.iter().map(|item| {
+        self.records(|t| &t.tickets, b"").map(|item| {
             let (_, bytes) = item?;
             codec::decode("ticket", &bytes)
         })
     }
 
-    pub fn ticket_count(&self) -> usize {
-        self.tickets.len()
+    pub fn ticket_count(&self) -> Result<usize, StoreError> {
+        Ok(self.t()?.tickets.len())
     }
 
     pub fn ticket_for_message(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
         Ok(self
+            .t()?
             .message_ids
             .get(message_id)?
             .and_then(|v| TicketId::parse(&String::from_utf8_lossy(&v))))
@@ -218,6 +390,7 @@ impl Store {
     /// Whether any Message-ID index key starts with `prefix`.
     pub fn has_message_id_prefix(&self, prefix: &str) -> Result<bool, StoreError> {
         Ok(self
+            .t()?
             .message_ids
             .scan_prefix(prefix)
             .next()
@@ -228,6 +401,7 @@ impl Store {
     /// The next daily serial for `date`; the commit that uses it checks it again.
     pub fn next_serial(&self, date: NaiveDate) -> Result<u64, StoreError> {
         Ok(self
+            .t()?
             .counters
             .get(counter_key(date))?
             .map(|v| be_u64(&v))
@@ -236,6 +410,7 @@ impl Store {
     }
 
     pub fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
+        let t = self.t()?;
         let ticket_bytes = c.ticket.map(|t| (ticket_key(&t.id), codec::encode(t)));
         let entries: Vec<(QueueKey, Vec<u8>)> = c
             .enqueue
@@ -246,15 +421,16 @@ impl Store {
         let _w = self.writing();
         let stats_write = c.ticket.map(stats::StatsWrite::of);
         let trees = (
-            &self.tickets,
-            &self.counters,
-            &self.message_ids,
-            &self.queue,
-            &self.stats,
-            &self.stats_open,
+            &t.tickets,
+            &t.counters,
+            &t.message_ids,
+            &t.queue,
+            &t.stats,
+            &t.stats_open,
+            &t.meta,
         );
         let result = trees.transaction(
-            |(tickets, counters, message_ids, queue, stats, stats_open)| {
+            |(tickets, counters, message_ids, queue, stats, stats_open, meta)| {
                 if let Some((date, serial)) = c.new_serial {
                     let key = counter_key(date);
                     let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
@@ -306,61 +482,69 @@ impl Store {
                 if let Some(key) = &c.consumed {
                     queue.remove(&key.0)?;
                 }
-                Ok(())
+                Ok(integrity::count_commit(meta)?)
             },
         );
-        result.map_err(|e| match e {
+        let commits = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Io(e),
-        })
+            TransactionError::Storage(e) => self.fail(e),
+        })?;
+        let issued = c.new_serial.and(c.ticket).map(|t| &t.id);
+        self.mark.committed(commits, issued);
+        Ok(())
     }
 
     /// Stores an attachment once by content hash; safe to repeat.
     pub fn put_blob(&self, sha256: &str, data: &[u8]) -> Result<(), StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        if !self.blobs.contains_key(sha256)? {
-            self.blobs.insert(sha256, data)?;
+        if !t.blobs.contains_key(sha256)? {
+            t.blobs.insert(sha256, data)?;
         }
         Ok(())
     }
 
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.blobs.get(sha256)?.map(|v| v.to_vec()))
+        let t = self.t()?;
+        Ok(t.blobs.get(sha256)?.map(|v| v.to_vec()))
     }
 
     /// Puts a whole ticket back (import, restore). Refuses to overwrite.
     pub fn import(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let t = self.t()?;
         let (date, serial) = (ticket.id.date(), ticket.id.serial());
         let key = counter_key(date);
         let id_key = ticket_key(&ticket.id);
         let _w = self.writing();
         let stats_write = stats::StatsWrite::of(ticket);
-        let result = (&self.tickets, &self.counters, &self.stats, &self.stats_open).transaction(
-            |(tickets, counters, stats, stats_open)| {
-                if tickets.get(id_key)?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Exists(
-                        ticket.id.clone(),
-                    )));
-                }
-                tickets.insert(&id_key, codec::encode(ticket))?;
-                stats_write.apply(stats, stats_open)?;
-                // Keep the counter ahead of every imported serial, so IDs are never reused.
-                let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
-                if serial > current {
-                    counters.insert(&key, &serial.to_be_bytes())?;
-                }
-                Ok(())
-            },
-        );
-        result.map_err(|e| match e {
+        let trees = (&t.tickets, &t.counters, &t.stats, &t.stats_open, &t.meta);
+        let result = trees.transaction(|(tickets, counters, stats, stats_open, meta)| {
+            if tickets.get(id_key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(StoreError::Exists(
+                    ticket.id.clone(),
+                )));
+            }
+            tickets.insert(&id_key, codec::encode(ticket))?;
+            stats_write.apply(stats, stats_open)?;
+            // Keep the counter ahead of every imported serial, so IDs are never reused.
+            let current = counters.get(key)?.map(|v| be_u64(&v)).unwrap_or(0);
+            if serial > current {
+                counters.insert(&key, &serial.to_be_bytes())?;
+            }
+            Ok(integrity::count_commit(meta)?)
+        });
+        let commits = result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Io(e),
-        })
+            TransactionError::Storage(e) => self.fail(e),
+        })?;
+        self.mark.committed(commits, Some(&ticket.id));
+        Ok(())
     }
 
     /// The earliest queue entry, due or not.
     pub fn first_entry(&self) -> Result<Option<(QueueKey, QueueEntry)>, StoreError> {
-        match self.queue.first()? {
+        let t = self.t()?;
+        match t.queue.first()? {
             Some((k, v)) => Ok(Some((
                 QueueKey(key_array(&k)),
                 codec::decode("queue entry", &v)?,
@@ -370,7 +554,7 @@ impl Store {
     }
 
     pub fn entries(&self) -> impl Iterator<Item = Result<(QueueKey, QueueEntry), StoreError>> + '_ {
-        self.queue.iter().map(|item| {
+        self.records(|t| &t.queue, b"").map(|item| {
             let (k, v) = item?;
             Ok((QueueKey(key_array(&k)), codec::decode("queue entry", &v)?))
         })
@@ -378,17 +562,19 @@ impl Store {
 
     /// Removes a delivered notice. Done only after the transport accepted it.
     pub fn complete(&self, key: &QueueKey) -> Result<(), StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        self.queue.remove(key.0)?;
+        t.queue.remove(key.0)?;
         Ok(())
     }
 
     /// Moves an entry to a later due time (retry with backoff), atomically.
     pub fn reschedule(&self, key: &QueueKey, entry: &QueueEntry) -> Result<(), StoreError> {
+        let t = self.t()?;
         let new_key = QueueKey::of(entry);
         let bytes = codec::encode(entry);
         let _w = self.writing();
-        self.queue
+        t.queue
             .transaction(|q| {
                 q.remove(&key.0)?;
                 q.insert(&new_key.0, bytes.as_slice())?;
@@ -399,9 +585,10 @@ impl Store {
 
     /// Moves an entry to the dead-letter list, atomically.
     pub fn bury(&self, key: &QueueKey, dead: &DeadLetter) -> Result<(), StoreError> {
+        let t = self.t()?;
         let bytes = codec::encode(dead);
         let _w = self.writing();
-        (&self.queue, &self.dead)
+        (&t.queue, &t.dead)
             .transaction(|(q, d)| {
                 q.remove(&key.0)?;
                 d.insert(&dead.entry.id.to_be_bytes(), bytes.as_slice())?;
@@ -411,7 +598,7 @@ impl Store {
     }
 
     pub fn dead_letters(&self) -> impl Iterator<Item = Result<DeadLetter, StoreError>> + '_ {
-        self.dead.iter().map(|item| {
+        self.records(|t| &t.dead, b"").map(|item| {
             let (_, v) = item?;
             codec::decode("dead letter", &v)
         })
@@ -419,8 +606,9 @@ impl Store {
 
     /// Puts a dead letter back in the queue, due at `now`, with its attempts reset.
     pub fn resurrect(&self, entry_id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        let Some(bytes) = self.dead.get(entry_id.to_be_bytes())? else {
+        let Some(bytes) = t.dead.get(entry_id.to_be_bytes())? else {
             return Ok(false);
         };
         let dead: DeadLetter = codec::decode("dead letter", &bytes)?;
@@ -429,7 +617,7 @@ impl Store {
         entry.attempts = 0;
         let key = QueueKey::of(&entry);
         let entry_bytes = codec::encode(&entry);
-        (&self.queue, &self.dead)
+        (&t.queue, &t.dead)
             .transaction(|(q, d)| {
                 d.remove(&entry_id.to_be_bytes())?;
                 q.insert(&key.0, entry_bytes.as_slice())?;
@@ -443,12 +631,14 @@ impl Store {
 impl Store {
     /// Small bookkeeping values (e.g. an IMAP mailbox's UIDVALIDITY).
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.meta.get(key)?.map(|v| v.to_vec()))
+        let t = self.t()?;
+        Ok(t.meta.get(key)?.map(|v| v.to_vec()))
     }
 
     pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        self.meta.insert(key, value)?;
+        t.meta.insert(key, value)?;
         Ok(())
     }
 
@@ -468,31 +658,55 @@ impl Store {
     }
 
     /// Keeps a message that could not be processed, so it is never lost and
-    /// never blocks the messages behind it.
+    /// never blocks the messages behind it; sealed (`seal.rs`).
     pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
+        let t = self.t()?;
+        let stored = Quarantined {
+            raw: self.sealer.seal(&item.raw)?,
+            sealed: true,
+            ..item.clone()
+        };
         let _w = self.writing();
-        self.quarantine
-            .insert(item.id.to_be_bytes(), codec::encode(item))?;
+        t.quarantine
+            .insert(item.id.to_be_bytes(), codec::encode(&stored))?;
         Ok(())
     }
 
     pub fn quarantined(&self) -> impl Iterator<Item = Result<Quarantined, StoreError>> + '_ {
-        self.quarantine.iter().map(|item| {
+        self.records(|t| &t.quarantine, b"").map(|item| {
             let (_, v) = item?;
-            codec::decode("quarantined message", &v)
+            self.unseal(codec::decode("quarantined message", &v)?)
         })
     }
 
     pub fn quarantined_item(&self, id: u64) -> Result<Option<Quarantined>, StoreError> {
-        match self.quarantine.get(id.to_be_bytes())? {
-            Some(v) => Ok(Some(codec::decode("quarantined message", &v)?)),
+        let t = self.t()?;
+        match t.quarantine.get(id.to_be_bytes())? {
+            Some(v) => Ok(Some(
+                self.unseal(codec::decode("quarantined message", &v)?)?,
+            )),
             None => Ok(None),
         }
     }
 
+    /// Opens a sealed message; without the key it stays sealed, and empty.
+    fn unseal(&self, mut item: Quarantined) -> Result<Quarantined, StoreError> {
+        if item.sealed {
+            match self.sealer.open(&item.raw)? {
+                Some(raw) => {
+                    item.raw = raw;
+                    item.sealed = false;
+                }
+                None => item.raw.clear(),
+            }
+        }
+        Ok(item)
+    }
+
     pub fn release(&self, id: u64) -> Result<bool, StoreError> {
+        let t = self.t()?;
         let _w = self.writing();
-        Ok(self.quarantine.remove(id.to_be_bytes())?.is_some())
+        Ok(t.quarantine.remove(id.to_be_bytes())?.is_some())
     }
 }
 

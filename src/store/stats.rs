@@ -97,13 +97,15 @@ impl Store {
     /// until `rebuild_stats`.
     pub fn stats_ready(&self) -> Result<bool, StoreError> {
         Ok(self
+            .t()?
             .meta
             .get(READY_KEY)?
             .is_some_and(|v| v.as_ref() == [VERSION]))
     }
 
     pub(super) fn mark_stats_ready_if_empty(&self) -> Result<(), StoreError> {
-        if self.tickets.is_empty() && !self.stats_ready()? {
+        let t = self.t()?;
+        if t.tickets.is_empty() && !self.stats_ready()? {
             self.set_meta(READY_KEY, &[VERSION])?;
         }
         Ok(())
@@ -113,15 +115,16 @@ impl Store {
     /// (each ticket read inside it, so a change committed meanwhile is never
     /// overwritten by an older record). Returns how many tickets it read.
     pub fn rebuild_stats(&self) -> Result<u64, StoreError> {
+        let t = self.t()?;
         let mut done = 0u64;
         let mut start: Option<sled::IVec> = None;
         loop {
             let range = match &start {
-                Some(after) => self.tickets.range::<&[u8], _>((
+                Some(after) => t.tickets.range::<&[u8], _>((
                     std::ops::Bound::Excluded(after.as_ref()),
                     std::ops::Bound::Unbounded,
                 )),
-                None => self.tickets.range::<&[u8], _>(..),
+                None => t.tickets.range::<&[u8], _>(..),
             };
             let keys: Vec<sled::IVec> =
                 range.keys().take(REBUILD_BATCH).collect::<Result<_, _>>()?;
@@ -129,8 +132,8 @@ impl Store {
                 break;
             };
             let _w = self.writing();
-            let result = (&self.tickets, &self.stats, &self.stats_open).transaction(
-                |(tickets, stats, open)| {
+            let result =
+                (&t.tickets, &t.stats, &t.stats_open).transaction(|(tickets, stats, open)| {
                     for key in &keys {
                         if let Some(bytes) = tickets.get(key)? {
                             let ticket: Ticket = codec::decode("ticket", &bytes)
@@ -139,8 +142,7 @@ impl Store {
                         }
                     }
                     Ok(())
-                },
-            );
+                });
             result.map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Io(e),
@@ -156,6 +158,7 @@ impl Store {
     /// statistics store this way). Not for live data: it bypasses the
     /// one-transaction rule that keeps records and tickets in step.
     pub fn load_stats(&self, records: &[(TicketId, StatsRecord)]) -> Result<(), StoreError> {
+        let t = self.t()?;
         let mut stats = sled::Batch::default();
         let mut open = sled::Batch::default();
         for (id, record) in records {
@@ -168,8 +171,8 @@ impl Store {
             }
         }
         let _w = self.writing();
-        self.stats.apply_batch(stats)?;
-        self.stats_open.apply_batch(open)?;
+        t.stats.apply_batch(stats)?;
+        t.stats_open.apply_batch(open)?;
         Ok(())
     }
 
@@ -181,6 +184,7 @@ impl Store {
         last: NaiveDate,
         mut f: impl FnMut(&Rec<'_>),
     ) -> Result<ScanCount, StoreError> {
+        let t = self.t()?;
         let mut count = ScanCount::default();
         let mut visit = |key: &[u8], bytes: &[u8]| match split_key(key)
             .and_then(|(day, serial)| Rec::decode(day, serial, bytes))
@@ -195,13 +199,13 @@ impl Store {
         lo[..8].copy_from_slice(&counter_key(first));
         let mut hi = [0xffu8; 16];
         hi[..8].copy_from_slice(&counter_key(last));
-        for item in self.stats.range(lo..=hi) {
+        for item in t.stats.range(lo..=hi) {
             let (key, bytes) = item?;
             visit(&key, &bytes);
         }
-        for item in self.stats_open.range(..lo) {
+        for item in t.stats_open.range(..lo) {
             let (key, _) = item?;
-            if let Some(bytes) = self.stats.get(&key)? {
+            if let Some(bytes) = t.stats.get(&key)? {
                 visit(&key, &bytes);
             }
         }
@@ -239,6 +243,7 @@ mod tests {
             source_message_id: None,
             problem_type: ProblemType::Network,
             urgency: Urgency::High,
+            urgency_lowered: None,
             expected_time: None,
             group: "network".into(),
             lang: Lang::En,
@@ -364,9 +369,9 @@ mod tests {
                 .unwrap();
         }
         // As a store from before the records existed: tickets only.
-        store.stats.clear().unwrap();
-        store.stats_open.clear().unwrap();
-        store.meta.remove(READY_KEY).unwrap();
+        store.t().unwrap().stats.clear().unwrap();
+        store.t().unwrap().stats_open.clear().unwrap();
+        store.t().unwrap().meta.remove(READY_KEY).unwrap();
         assert!(!store.stats_ready().unwrap());
         assert_eq!(scan(&store, d, d).len(), 0);
         assert_eq!(store.rebuild_stats().unwrap(), 600, "more than two batches");

@@ -22,6 +22,7 @@ pub(crate) fn new_ticket() -> NewTicket {
         source_message_id: None,
         problem_type: ProblemType::Other,
         urgency: Urgency::Low,
+        urgency_lowered: None,
         expected_time: None,
         group: "g".into(),
         lang: Lang::En,
@@ -71,7 +72,7 @@ fn serials_are_per_day_grow_past_999_and_survive_restarts() {
             commit_next(&store, d1);
         }
         assert_eq!(commit_next(&store, d1).as_str(), "IT202310011000");
-        store.db.flush().unwrap();
+        store.t().unwrap().db.flush().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(
@@ -104,7 +105,7 @@ fn a_stale_serial_is_refused_and_changes_nothing() {
         })
         .unwrap_err();
     assert!(matches!(err, StoreError::CounterMoved { .. }), "{err}");
-    assert_eq!(store.ticket_count(), 1);
+    assert_eq!(store.ticket_count().unwrap(), 1);
 }
 
 #[test]
@@ -145,7 +146,7 @@ fn a_recovered_id_raises_the_counter_and_is_never_given_twice() {
     recover(3).unwrap();
     assert!(matches!(recover(4), Err(StoreError::Exists(_))));
     assert!(matches!(recover(1), Err(StoreError::Exists(_))));
-    assert_eq!(store.ticket_count(), 3);
+    assert_eq!(store.ticket_count().unwrap(), 3);
     assert_eq!(commit_next(&store, d).as_str(), "IT20231001005");
 }
 

@@ -28,10 +28,11 @@ fn by_ticket(id: &TicketId) -> Vec<u8> {
 
 impl Store {
     pub fn link_thread(&self, ticket: &TicketId, link: &ThreadLink) -> Result<(), StoreError> {
+        let t = self.t()?;
         let record = codec::encode(link);
         let (thread_key, ticket_key) = (by_thread(&link.thread), by_ticket(ticket));
         let _w = self.writing();
-        self.threads
+        t.threads
             .transaction(|t| {
                 t.insert(thread_key.as_slice(), ticket.as_str().as_bytes())?;
                 t.insert(ticket_key.as_slice(), record.as_slice())?;
@@ -42,6 +43,7 @@ impl Store {
 
     pub fn ticket_for_thread(&self, thread: &str) -> Result<Option<TicketId>, StoreError> {
         Ok(self
+            .t()?
             .threads
             .get(by_thread(thread))?
             .and_then(|v| TicketId::parse(&String::from_utf8_lossy(&v))))
@@ -49,19 +51,19 @@ impl Store {
 
     /// Every thread that reaches a ticket (a relinked ticket's old ones too).
     pub fn threads(&self) -> impl Iterator<Item = Result<(String, TicketId), StoreError>> + '_ {
-        self.threads
-            .scan_prefix(b"thread:")
+        self.records(|t| &t.threads, b"thread:")
             .filter_map(|item| match item {
                 Ok((k, v)) => {
                     let thread = String::from_utf8_lossy(&k["thread:".len()..]).into_owned();
                     TicketId::parse(&String::from_utf8_lossy(&v)).map(|id| Ok((thread, id)))
                 }
-                Err(e) => Some(Err(e.into())),
+                Err(e) => Some(Err(e)),
             })
     }
 
     pub fn thread_of(&self, ticket: &TicketId) -> Result<Option<ThreadLink>, StoreError> {
-        match self.threads.get(by_ticket(ticket))? {
+        let t = self.t()?;
+        match t.threads.get(by_ticket(ticket))? {
             Some(v) => Ok(Some(codec::decode("thread link", &v)?)),
             None => Ok(None),
         }
@@ -71,11 +73,12 @@ impl Store {
 impl Store {
     /// Forgets the ticket's thread, both directions.
     pub(super) fn unlink_thread(&self, ticket: &TicketId) -> Result<bool, StoreError> {
+        let t = self.t()?;
         let Some(link) = self.thread_of(ticket)? else {
             return Ok(false);
         };
-        self.threads.remove(by_thread(&link.thread))?;
-        self.threads.remove(by_ticket(ticket))?;
+        t.threads.remove(by_thread(&link.thread))?;
+        t.threads.remove(by_ticket(ticket))?;
         Ok(true)
     }
 }

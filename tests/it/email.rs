@@ -1224,7 +1224,8 @@ fn a_bounced_notice_stops_further_notices_to_that_address() {
             "The printer on floor 2 shows offline since 9:00, error E-05.\n",
         ),
     );
-    wait_until("one ticket", WAIT, || sb.tickets().len() == 1);
+    // Through Postfix's queue: slower than an APPEND on a loaded machine.
+    wait_until("one ticket", WAIT * 3, || sb.tickets().len() == 1);
     let id = str_of(&sb.tickets()[0], "id").to_string();
     wait_until("the DSN for our notice on the ticket", WAIT * 3, || {
         !log_entries(&sb.ticket(&id), "bounce").is_empty()

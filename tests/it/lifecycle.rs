@@ -158,8 +158,9 @@ fn created(outcome: IntakeOutcome) -> itdesk::core::id::TicketId {
 
 const GROUPS: &str = "[groups.software]\nlabel = \"软件组\"\nemail = [\"software@example.test\"]\n[groups.hardware]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n[escalation]\nemail = [\"lead@example.test\"]\n[outbox]\nmax_notices_per_recipient_per_hour = 100\n";
 
-/// open → progress ×3 → pre-breach warning → new ETA → resolved → reminder →
-/// rating → closed: each notice at its time, with its content.
+/// open → progress ×2 → pre-breach warning (group and requester) → new ETA →
+/// resolved → reminder → rating → closed: each notice at its time, with its
+/// content.
 #[tokio::test]
 async fn a_whole_life_with_a_fake_clock() {
     let sb = Sandbox::new(GROUPS);
@@ -192,7 +193,8 @@ async fn a_whole_life_with_a_fake_clock() {
         },
     )
     .await;
-    for (n, hour) in [(1, 14), (2, 18), (3, 22)] {
+    // Every 4 working hours: 14:00 and 18:00, then nothing at night.
+    for (n, hour) in [(1, 14), (2, 18)] {
         let sent = desk.at(local(9, hour, 0)).await;
         let progress = to_requester(&sent);
         assert_eq!(
@@ -206,13 +208,28 @@ async fn a_whole_life_with_a_fake_clock() {
             progress[0].body
         );
     }
+    assert!(desk.at(local(9, 22, 0)).await.is_empty());
     // 80 % of 24 h after 10:00 is 05:12 the next day: the group is warned.
+    // The requester is told too, in advance: the reason and a new ETA.
     let sent = desk.at(local(10, 5, 12)).await;
     assert!(
         sent.iter()
             .any(|m| m.dest.to_string() == "email:software@example.test"
                 && m.body.contains("2023-10-10 10:00")),
         "{sent:?}"
+    );
+    let delayed = to_requester(&sent);
+    assert_eq!(delayed.len(), 1, "{sent:?}");
+    assert!(
+        delayed[0].subject.contains("无法按时完成")
+            && delayed[0]
+                .body
+                .contains("原因：排查和修复问题所需的时间超出了预期")
+            && delayed[0]
+                .body
+                .contains("新的预计完成时间：2023-10-11 10:00"),
+        "{}",
+        delayed[0].body
     );
 
     let new_eta = local(10, 16, 0);
@@ -442,4 +459,99 @@ async fn ids_use_the_local_date() {
     );
     assert_eq!(id.as_str(), "IT20231002001");
     assert_eq!(desk.ticket(&id).request_date.to_string(), "2023-10-02");
+}
+
+fn to_group(msgs: &[OutgoingMessage]) -> Vec<&OutgoingMessage> {
+    msgs.iter()
+        .filter(|m| m.dest.to_string() == "email:software@example.test")
+        .collect()
+}
+
+/// SPEC §3 "acknowledged within 1 hour": nobody claims the ticket, so at the
+/// hour (15 minutes when urgent) its group is reminded, once.
+#[tokio::test]
+async fn an_unacknowledged_ticket_reminds_its_group_at_the_hour() {
+    let sb = Sandbox::new(GROUPS);
+    let mut desk = Desk::new(&sb);
+    for (subject, due) in [
+        ("CRM 登录报错", local(9, 11, 0)),
+        ("[紧急] CRM 全部门无法登录", local(9, 10, 15)),
+    ] {
+        desk.clock.set(local(9, 10, 0));
+        let id = created(desk.mail(subject, "登录CRM提示数据库连接超时").await);
+        desk.at(local(9, 10, 0)).await;
+        let early = desk.at(due - chrono::Duration::minutes(1)).await;
+        assert!(to_group(&early).is_empty(), "{subject}: {early:?}");
+        let sent = desk.at(due).await;
+        let reminder = to_group(&sent);
+        assert_eq!(reminder.len(), 1, "{subject}: {sent:?}");
+        assert!(
+            reminder[0]
+                .subject
+                .contains(&format!("[{id}] Not acknowledged yet")),
+            "{}",
+            reminder[0].subject
+        );
+        let later = desk.at(due + chrono::Duration::hours(2)).await;
+        assert!(
+            to_group(&later)
+                .iter()
+                .all(|m| !m.subject.contains("Not acknowledged")),
+            "one reminder: {later:?}"
+        );
+        desk.act(
+            &id,
+            Action::Resolve {
+                by: "李四".into(),
+                fix: "重启服务".into(),
+            },
+        )
+        .await;
+        desk.at(due + chrono::Duration::hours(2)).await;
+    }
+}
+
+/// Progress counts working hours by default: a ticket left open over a
+/// weekend and a holiday hears nothing until work resumes, and never at night.
+#[tokio::test]
+async fn no_progress_notice_outside_working_hours() {
+    let sb = Sandbox::new(&format!(
+        "{GROUPS}[calendar]\nholidays = [\"2023-10-16\"]\n"
+    ));
+    let mut desk = Desk::new(&sb);
+    let friday = local(13, 16, 0);
+    desk.clock.set(friday);
+    let id = created(desk.mail("CRM 登录报错", "登录CRM提示数据库连接超时").await);
+    desk.act(
+        &id,
+        Action::Step {
+            by: "李四".into(),
+            text: "联系厂商".into(),
+        },
+    )
+    .await;
+    let mut progress = Vec::new();
+    let mut at = friday;
+    while at <= local(17, 18, 0) {
+        for m in to_requester(&desk.at(at).await) {
+            if m.subject.contains("处理进展") {
+                progress.push(at);
+            }
+        }
+        at += chrono::Duration::minutes(15);
+    }
+    let shown: Vec<String> = progress
+        .iter()
+        .map(|t| {
+            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+                .to_string()
+        })
+        .collect();
+    // Friday 16:00–18:00 and Tuesday 09:00–11:00 are four working hours;
+    // the weekend and Monday's holiday count for nothing.
+    assert_eq!(
+        progress,
+        vec![local(17, 11, 0), local(17, 15, 0)],
+        "{shown:?}"
+    );
 }

@@ -5,7 +5,9 @@
 mod cli;
 mod config;
 mod crash;
+mod damage;
 mod discord;
+mod disk_full;
 mod email;
 mod fake_discord;
 mod identity;
@@ -14,6 +16,7 @@ mod mailrig;
 mod oauth;
 mod ops;
 mod privacy;
+mod process;
 mod recover;
 mod resilience;
 mod secrets;

@@ -21,7 +21,7 @@ use crate::support::{wait_until, Sandbox};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -30,11 +30,11 @@ fn free_port() -> u16 {
 }
 
 /// A plain HTTP/1.1 GET: (status, body).
-fn get(port: u16, path: &str) -> (u16, String) {
+pub fn get(port: u16, path: &str) -> (u16, String) {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics endpoint");
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     write!(
         stream,
@@ -55,7 +55,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn healthz(port: u16) -> (u16, Value) {
+pub fn healthz(port: u16) -> (u16, Value) {
     let (status, body) = get(port, "/healthz");
     (
         status,
@@ -524,8 +524,7 @@ fn restore_refuses_a_non_empty_state_dir_and_a_running_daemon() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("is not empty")
-            && err.contains("restore writes only into an empty state directory"),
+        err.contains("holds a store") && err.contains("restore --replace"),
         "{err}"
     );
     assert_eq!(

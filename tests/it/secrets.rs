@@ -159,3 +159,142 @@ fn text_attachments_are_masked_and_binary_ones_kept() {
         "2023-10-02 09:00 登录失败 用户 zhangsan 密码：[已隐藏]\r\n"
     );
 }
+
+/// Every file below `dir`, as lossy text.
+fn files_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            text += &files_text(&path);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            text += &String::from_utf8_lossy(&bytes);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A backup's records with their base64 values decoded.
+fn backup_text(file: &Path) -> String {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(file).expect("backup");
+    let mut out = String::new();
+    for line in text.lines() {
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        for field in ["key", "value"] {
+            if let Some(b64) = record[field].as_str() {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .expect("base64 in a backup record");
+                out += &String::from_utf8_lossy(&bytes);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The seeded mails as our rig's requesters send them; a third without a
+/// sender is quarantined as it came.
+fn seeded_mails() -> Vec<Vec<u8>> {
+    let fixture = |name: &str, from: &str, to: &str| {
+        std::fs::read_to_string(fixture_dir().join(name))
+            .expect("fixture mail")
+            .replace(from, to)
+            .replace("helpdesk@example.com", "helpdesk@example.test")
+    };
+    let plain = fixture("plain.eml", "zhangwei@example.com", "alice@example.test");
+    let html = fixture("html.eml", "lina@example.com", "tech@example.test");
+    let nameless: String = plain
+        .lines()
+        .filter(|l| !l.starts_with("From:"))
+        .map(|l| l.replace("seeded-secrets-plain", "seeded-secrets-nameless") + "\n")
+        .collect();
+    [plain, html, nameless]
+        .into_iter()
+        .map(String::into_bytes)
+        .collect()
+}
+
+#[test]
+fn no_seeded_secret_reaches_the_store_a_backup_an_export_the_trace_log_or_a_notice() {
+    use crate::mailrig::MailRig;
+    use crate::support::{wait_until, Sandbox};
+    use std::time::Duration;
+
+    const WAIT: Duration = Duration::from_secs(60);
+    let secrets = secrets();
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config(""));
+    let daemon = sb.start_daemon_with(&[], &[("ITDESK_LOG", "trace")]);
+    rig.append_all("helpdesk@example.test", "INBOX", &seeded_mails());
+    wait_until("two tickets and one quarantined mail", WAIT, || {
+        sb.tickets().len() == 2
+            && sb
+                .cli_json(&["quarantine", "list", "--json"])
+                .as_array()
+                .is_some_and(|q| q.len() == 1)
+    });
+    wait_until("the accepted notices delivered", WAIT, || {
+        sb.queued_notices().is_empty()
+            && rig.count("alice", "INBOX") + rig.count("tech", "INBOX") >= 2
+    });
+
+    let out = sb.dir.path();
+    let backup = out.join("all.itdesk");
+    sb.cli_ok(&["backup", backup.to_str().unwrap()]);
+    let export = out.join("export.jsonl");
+    let files = out.join("attachments");
+    sb.cli_ok(&[
+        "export",
+        "--output",
+        export.to_str().unwrap(),
+        "--with-attachments",
+        files.to_str().unwrap(),
+    ]);
+    let quarantined = sb.cli_json(&["quarantine", "list", "--json"]);
+    let id = quarantined[0]["id"].to_string();
+    let shown = sb.cli_ok(&["quarantine", "show", &id]);
+    assert!(
+        shown.contains("[masked]"),
+        "quarantine show prints the message, masked: {shown}"
+    );
+    let log = daemon.log.clone();
+    daemon.stop();
+
+    let notices: String = ["alice", "tech"]
+        .iter()
+        .flat_map(|u| rig.messages(u, "INBOX"))
+        .map(|m| format!("{}\n{}\n", m.subject, m.body))
+        .collect();
+    let places = [
+        ("the store's files", files_text(&out.join("state"))),
+        ("the backup", backup_text(&backup)),
+        ("the export", std::fs::read_to_string(&export).unwrap()),
+        ("the exported attachments", files_text(&files)),
+        ("quarantine show", shown),
+        ("the trace log", std::fs::read_to_string(&log).unwrap()),
+        ("the notices", notices),
+    ];
+    // The scans read plain text where it is: the tickets' words are there.
+    for (place, text) in &places[..3] {
+        assert!(text.contains("VPN"), "{place} was not read as text");
+    }
+    assert!(!places[3].1.is_empty(), "the attachments were exported");
+    assert!(places[5].1.contains("TRACE"), "the log is at trace level");
+    let mut report = Vec::new();
+    for (place, text) in &places {
+        let leaks = leaked(&secrets, text);
+        if !leaks.is_empty() {
+            report.push(format!("{place}: {leaks:?}"));
+        }
+    }
+    assert!(report.is_empty(), "secrets leaked:\n{}", report.join("\n"));
+    // The retry needs the message as it came: the seal opens.
+    let retry = sb.cli(&["quarantine", "retry", &id]);
+    let err = String::from_utf8_lossy(&retry.stderr);
+    assert!(err.contains("still cannot be processed"), "{err}");
+}
