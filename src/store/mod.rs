@@ -489,7 +489,12 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => self.fail(e),
         })?;
-        let issued = c.new_serial.and(c.ticket).map(|t| &t.id);
+        // A recovered ID was handed out before the restore: the mark holds it too.
+        let issued = c
+            .new_serial
+            .or(c.recovered_serial)
+            .and(c.ticket)
+            .map(|t| &t.id);
         self.mark.committed(commits, issued);
         Ok(())
     }

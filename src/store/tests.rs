@@ -147,6 +147,11 @@ fn a_recovered_id_raises_the_counter_and_is_never_given_twice() {
     assert!(matches!(recover(4), Err(StoreError::Exists(_))));
     assert!(matches!(recover(1), Err(StoreError::Exists(_))));
     assert_eq!(store.ticket_count().unwrap(), 3);
+    assert_eq!(
+        store.mark.current().last_id,
+        Some(TicketId::new(d, 4)),
+        "the ID mark holds a recovered ID"
+    );
     assert_eq!(commit_next(&store, d).as_str(), "IT20231001005");
 }
 
