@@ -253,12 +253,18 @@ fn init_logging(format: LogFormat) {
         // Invariant: constant, well-formed directives.
         filter = filter.add_directive(directive.parse().expect("valid log directive"));
     }
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.finish().with(crate::store::SledReports).init(),
+        LogFormat::Json => builder
+            .json()
+            .finish()
+            .with(crate::store::SledReports)
+            .init(),
     }
 }
 

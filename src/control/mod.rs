@@ -364,7 +364,11 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
     match req {
         ControlRequest::QuarantineList => {
             let items = ctx.store.quarantined().collect::<Result<Vec<_>, _>>()?;
-            Ok(Value::Array(items.iter().map(|q| json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "size": q.raw.len() })).collect()))
+            Ok(Value::Array(items.iter().map(|q| match q.sealed {
+                // Its key is not in this store directory (a backup restored elsewhere).
+                true => json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "sealed": true }),
+                false => json!({ "id": q.id, "at": q.at, "origin": q.origin, "reason": q.reason, "size": q.raw.len() }),
+            }).collect()))
         }
         ControlRequest::QuarantineShow { id } => {
             let q = item(id)?;

@@ -72,7 +72,7 @@ static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
 /// after it stays).
 static PASSPHRASE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?i)(?P<label>{JOINED}(?:{EN_PHRASE})s?(?-u:\b)|密码短语)(?P<sep>{SEPARATOR})(?P<value>"[^"\n]*"|'[^'\n]*'|{marker}|[^\r\n]+)"#,
+        r#"(?i)(?P<label>{JOINED}(?:{EN_PHRASE})s?(?-u:\b)|密码短语)(?P<sep>{SEPARATOR})(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|{marker}|[^\r\n]+)"#,
         marker = regex::escape(MASK_EN) + "|" + &regex::escape(MASK_ZH)
     ))
     .expect("static regex")
@@ -81,7 +81,7 @@ static PASSPHRASE: LazyLock<Regex> = LazyLock::new(|| {
 /// `label<sep>value`, the value one word, or a quoted or bracketed string.
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?i)(?P<label>{JOINED}(?:[a-z0-9]*(?:{EN_LONG})|{EN_SHORT})s?(?-u:\b)|{ZH})(?P<sep>{SEPARATOR})(?P<value>"[^"\n]*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s，。；！？、,;"'）)]+)"#
+        r#"(?i)(?P<label>{JOINED}(?:[a-z0-9]*(?:{EN_LONG})|{EN_SHORT})s?(?-u:\b)|{ZH})(?P<sep>{SEPARATOR})(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\[[^\]\n]*\]|[^\s，。；！？、,;"'）)]+)"#
     ))
     .expect("static regex")
 });
@@ -101,6 +101,15 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 static XML_ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?i)<(?P<label>{JOINED}(?:[a-z0-9]*(?:{EN_LONG})|{EN_SHORT}|{EN_PHRASE})s?)>[^<\n]+<"
+    ))
+    .expect("static regex")
+});
+
+/// A setting named by one attribute and given by another, as .NET and Java
+/// config files write it: `<add key="DbPassword" value="S3cret!"/>`.
+static XML_KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?P<label>(?-u:\b)(?:key|name)\s*=\s*["'][^"'\n]*(?:{EN_LONG}|{EN_SHORT}|{EN_PHRASE})["']\s+value\s*=\s*)(?P<quote>["'])[^"'\n]*["']"#
     ))
     .expect("static regex")
 });
@@ -160,6 +169,9 @@ pub fn mask(text: &str) -> String {
     let text = BARE.replace_all(&text, mask_bare);
     let text =
         XML_ELEMENT.replace_all(&text, |c: &Captures| format!("<{}>{MASK_EN}<", &c["label"]));
+    let text = XML_KEY_VALUE.replace_all(&text, |c: &Captures| {
+        format!("{}{q}{MASK_EN}{q}", &c["label"], q = &c["quote"])
+    });
     let text = BEARER.replace_all(&text, |c: &Captures| format!("{} {MASK_EN}", &c["scheme"]));
     let text = TOKENS.replace_all(&text, TOKEN_MASK);
     let text = replace_checked(&text, &ID_CANDIDATE, |m| {
@@ -326,6 +338,16 @@ mod tests {
             ("pwd=abc", "pwd=[masked]"),
             ("passwd: s3cr3t", "passwd: [masked]"),
             (r#"{"password": "a b c"}"#, r#"{"password": [masked]}"#),
+            // An escaped quote does not end the value.
+            (r#"{"password": "ab\"Cd9x"}"#, r#"{"password": [masked]}"#),
+            (
+                r#"<add key="DbPassword" value="S3cret!x"/>"#,
+                r#"<add key="DbPassword" value="[masked]"/>"#,
+            ),
+            (
+                "<setting name='smtp.pass' value='Mail4Ever'/>",
+                "<setting name='smtp.pass' value='[masked]'/>",
+            ),
             (
                 "api_key=0123456789abcdef0123456789abcdef",
                 "api_key=[masked]",

@@ -122,8 +122,13 @@ impl Store {
         }
         for item in t.quarantine.iter() {
             let (k, v) = item?;
-            let q: Quarantined = codec::decode("quarantined message", &v)?;
-            if !e.people.is_empty() && person(&String::from_utf8_lossy(&q.raw)) {
+            let q = self.unseal(codec::decode::<Quarantined>("quarantined message", &v)?)?;
+            // Without its key a sealed message is known by its masked text.
+            let text = match q.sealed {
+                true => q.masked,
+                false => String::from_utf8_lossy(&q.raw).into_owned(),
+            };
+            if !e.people.is_empty() && person(&text) {
                 done.quarantined += 1;
                 if !dry_run {
                     t.quarantine.remove(k)?;
@@ -209,6 +214,41 @@ mod tests {
         let id = crate::core::id::TicketId::parse(id).unwrap();
         assert!(store.ticket(&id).unwrap().is_some());
         assert!(!dir.join(swap::OLD).exists() && !dir.join(swap::FRESH).exists());
+    }
+
+    #[test]
+    fn a_sealed_quarantined_mail_goes_with_its_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (id, from) in [(1, "alice@example.test"), (2, "bob@example.test")] {
+            let raw = format!("From: {from}\r\n\r\npassword: hunter2hunter2\r\n");
+            store
+                .quarantine(&Quarantined {
+                    id,
+                    at: Utc::now(),
+                    origin: "imap:INBOX".into(),
+                    reason: "test".into(),
+                    raw: raw.into_bytes(),
+                    sealed: false,
+                    masked: String::new(),
+                })
+                .unwrap();
+        }
+        let stored = store
+            .t()
+            .unwrap()
+            .quarantine
+            .get(1u64.to_be_bytes())
+            .unwrap();
+        let stored: Quarantined = codec::decode("test", &stored.unwrap()).unwrap();
+        assert!(stored.sealed && !String::from_utf8_lossy(&stored.raw).contains("alice"));
+        let erasure = Erasure {
+            tickets: Vec::new(),
+            people: vec!["alice@example.test".into()],
+        };
+        assert_eq!(store.erase(&erasure, false).unwrap().quarantined, 1);
+        let left: Vec<u64> = store.quarantined().map(|q| q.unwrap().id).collect();
+        assert_eq!(left, [2], "bob's stays, and opens");
     }
 
     #[test]

@@ -256,9 +256,23 @@ impl Store {
         let mut findings = Findings::default();
         precheck(path, &mut findings);
         findings.into_result(path)?;
-        let store = Store::open(path)?;
-        store.check()?;
-        Ok(store)
+        take_sled_reports();
+        let opened = Store::open(path).and_then(|store| store.check().map(|()| store));
+        // What sled repaired by itself on the way (e.g. blobs it dropped) is
+        // said by us too; whether it cost data, the check above decides.
+        let reports = take_sled_reports();
+        for report in &reports {
+            tracing::warn!(%report, path = %path.display(), "sled reported while opening the store");
+        }
+        match opened {
+            Err(StoreError::Damaged(mut damaged)) => {
+                damaged
+                    .damages
+                    .extend(reports.iter().map(|r| format!("sled reported: {r}")));
+                Err(StoreError::Damaged(damaged))
+            }
+            opened => opened,
+        }
     }
 
     /// The whole check: `Err(Damaged)` lists what is wrong.
@@ -415,6 +429,62 @@ fn check_stats(t: &Trees, findings: &mut Findings) {
         if !t.stats.contains_key(&key).unwrap_or(false) {
             let id = id_of_key(&key).map(|id| id.to_string()).unwrap_or_default();
             findings.add(format!("ticket {id} has no statistics record"));
+        }
+    }
+}
+
+/// What sled said (warnings and errors) since the last `take_sled_reports`.
+static SLED_REPORTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// Reports kept at most, should sled repeat itself.
+const SLED_REPORTS_KEPT: usize = 64;
+
+fn take_sled_reports() -> Vec<String> {
+    std::mem::take(&mut *SLED_REPORTS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Catches sled's warnings and errors (its `log` records, as they reach
+/// `tracing`), so that a checked open can say what sled dropped or repaired
+/// on its own. The daemon's and the CLI's subscriber add it.
+pub struct SledReports;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SledReports {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() > tracing::Level::WARN {
+            return;
+        }
+        let mut fields = ReportFields::default();
+        event.record(&mut fields);
+        let target = fields
+            .target
+            .as_deref()
+            .unwrap_or(event.metadata().target());
+        if !target.starts_with("sled") {
+            return;
+        }
+        let mut reports = SLED_REPORTS.lock().unwrap_or_else(|e| e.into_inner());
+        if reports.len() < SLED_REPORTS_KEPT {
+            reports.push(fields.message);
+        }
+    }
+}
+
+#[derive(Default)]
+struct ReportFields {
+    message: String,
+    /// A bridged `log` record's own target.
+    target: Option<String>,
+}
+
+impl tracing::field::Visit for ReportFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "log.target" {
+            self.target = Some(value.to_string());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
         }
     }
 }

@@ -46,7 +46,7 @@ pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
 pub use cursors::{ChatCursor, ChatPlace};
 pub use erase::{rewrite, Erased, Erasure};
-pub use integrity::{Damaged, Mark, MARK_FILE};
+pub use integrity::{Damaged, Mark, SledReports, MARK_FILE};
 pub use queue::QueueKey;
 pub use repair::{Replaced, Salvage};
 pub use seal::KEY_FILE as QUARANTINE_KEY_FILE;
