@@ -135,6 +135,19 @@ impl Core {
             warn!("engine did not drain within {DRAIN_DEADLINE:?}; unfinished commands will be redone at next start");
         }
         store.flush().await?;
+        let path = store.path().to_path_buf();
+        drop(store);
+        // Lets the next start skip the full check if nothing touches the files.
+        match tokio::task::spawn_blocking(move || crate::store::record_clean_stop(&path)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                info!("the store was still open at the end: the next start checks it in full")
+            }
+            Ok(Err(e)) => {
+                warn!(error = %e, "a clean stop could not be recorded: the next start checks the store in full")
+            }
+            Err(e) => warn!(error = %e, "recording a clean stop did not finish"),
+        }
         Ok(())
     }
 }

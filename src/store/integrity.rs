@@ -39,6 +39,9 @@ const LISTED: usize = 12;
 pub struct Mark {
     pub last_id: Option<TicketId>,
     pub commits: u64,
+    /// sled's files as the last clean stop left them (`clean_stop.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_stop: Option<super::clean_stop::Fingerprint>,
 }
 
 impl Mark {
@@ -82,11 +85,7 @@ struct MarkState {
 impl MarkKeeper {
     pub(super) fn load(dir: &Path, trees: &Trees) -> Result<MarkKeeper, StoreError> {
         let path = dir.join(MARK_FILE);
-        let found = match std::fs::read(&path) {
-            Ok(bytes) => Some(serde_json::from_slice::<Mark>(&bytes).map_err(|e| e.to_string())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => Some(Err(e.to_string())),
-        };
+        let found = read_mark(dir);
         let written = match &found {
             Some(Ok(mark)) => mark.clone(),
             _ => Mark::default(),
@@ -127,6 +126,21 @@ impl MarkKeeper {
         }
     }
 
+    /// Writes the mark without the clean stop's record, if it had one.
+    pub(super) fn forget_clean_stop(&self) -> Result<(), StoreError> {
+        let current = self.current();
+        let mut state = self.lock();
+        if state.written.clean_stop.is_none() {
+            return Ok(());
+        }
+        write_mark(&self.path, &current, true).map_err(|source| StoreError::Mark {
+            path: self.path.clone(),
+            source,
+        })?;
+        state.written = current;
+        Ok(())
+    }
+
     pub(super) fn current(&self) -> Mark {
         self.lock().current.clone()
     }
@@ -147,6 +161,20 @@ impl MarkKeeper {
         state.written = mark;
         Ok(())
     }
+}
+
+/// The mark file in `dir`: `None` when there is none.
+pub(super) fn read_mark(dir: &Path) -> Option<Result<Mark, String>> {
+    match std::fs::read(dir.join(MARK_FILE)) {
+        Ok(bytes) => Some(serde_json::from_slice::<Mark>(&bytes).map_err(|e| e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(Err(e.to_string())),
+    }
+}
+
+pub(super) fn write_mark_file(dir: &Path, mark: &Mark) -> Result<(), StoreError> {
+    let path = dir.join(MARK_FILE);
+    write_mark(&path, mark, true).map_err(|source| StoreError::Mark { path, source })
 }
 
 fn write_mark(path: &Path, mark: &Mark, sync: bool) -> std::io::Result<()> {
@@ -176,7 +204,11 @@ fn stored_mark(trees: &Trees) -> Result<Mark, StoreError> {
         Some((key, _)) => id_of_key(&key),
         None => None,
     };
-    Ok(Mark { last_id, commits })
+    Ok(Mark {
+        last_id,
+        commits,
+        clean_stop: None,
+    })
 }
 
 fn id_of_key(key: &[u8]) -> Option<TicketId> {
@@ -256,8 +288,18 @@ impl Store {
         let mut findings = Findings::default();
         precheck(path, &mut findings);
         findings.into_result(path)?;
+        let untouched = super::clean_stop::untouched_since_clean_stop(path)?;
         take_sled_reports();
-        let opened = Store::open(path).and_then(|store| store.check().map(|()| store));
+        let opened = Store::open(path).and_then(|store| {
+            match untouched {
+                true => store.check_mark_only()?,
+                false => store.check()?,
+            }
+            // From now on the files change: the next start checks in full
+            // unless this run, too, ends in a clean stop.
+            store.mark.forget_clean_stop()?;
+            Ok(store)
+        });
         // What sled repaired by itself on the way (e.g. blobs it dropped) is
         // said by us too; whether it cost data, the check above decides.
         let reports = take_sled_reports();
@@ -285,6 +327,14 @@ impl Store {
         if self.stats_ready().unwrap_or(false) {
             check_stats(&t, &mut findings);
         }
+        Ok(findings.into_result(&self.path)?)
+    }
+
+    /// The check after a clean stop whose files are untouched: the mark only.
+    fn check_mark_only(&self) -> Result<(), StoreError> {
+        let t = self.t()?;
+        let mut findings = Findings::default();
+        self.check_mark(&t, &mut findings)?;
         Ok(findings.into_result(&self.path)?)
     }
 

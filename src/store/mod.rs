@@ -18,6 +18,7 @@
 mod audit;
 mod backup;
 mod census;
+mod clean_stop;
 mod codec;
 mod cursors;
 mod erase;
@@ -44,6 +45,7 @@ use crate::queue::{DeadLetter, Quarantined, QueueEntry};
 pub use audit::{AuditEntry, AuditQuery};
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;
+pub use clean_stop::record_clean_stop;
 pub use cursors::{ChatCursor, ChatPlace};
 pub use erase::{rewrite, Erased, Erasure};
 pub use integrity::{Damaged, Mark, SledReports, MARK_FILE};
@@ -251,6 +253,11 @@ impl Store {
         store.mark_stats_ready_if_empty()?;
         private(path)?;
         Ok(store)
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The open trees, or why there are none.
