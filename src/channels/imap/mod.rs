@@ -294,12 +294,7 @@ impl ImapIntake {
             AfterProcessing::Seen => "UNSEEN",
             AfterProcessing::Move => "ALL",
         };
-        let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query))
-            .await?
-            .map_err(|e| protocol("SEARCH", e))?
-            .into_iter()
-            .collect();
-        uids.sort_unstable();
+        let uids = search_uids(session, query).await?;
         if !uids.is_empty() {
             debug!(count = uids.len(), "unprocessed messages");
         }
@@ -635,6 +630,17 @@ fn uid_set(uids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// `UID SEARCH query`, in UID order (the order the mail came in).
+async fn search_uids(session: &mut Session<Stream>, query: &str) -> Result<Vec<u32>, ImapError> {
+    let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query))
+        .await?
+        .map_err(|e| protocol("SEARCH", e))?
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    Ok(uids)
 }
 
 fn protocol(op: &'static str, e: impl std::fmt::Display) -> ImapError {

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tracing::info;
 
 use super::{
-    cut_message, cut_query, fetch, login, oversize_note, protocol, timed, to_request, uid_set,
+    cut_message, cut_query, fetch, login, oversize_note, search_uids, timed, to_request, uid_set,
     units, ImapError, Stream, Unit, FETCH_TIMEOUT, SIZES_CHUNK,
 };
 use crate::clock::Clock;
@@ -345,14 +345,7 @@ async fn search_since(
     session: &mut Session<Stream>,
     since: NaiveDate,
 ) -> Result<Vec<u32>, ImapError> {
-    let query = format!("SINCE {}", imap_date(since));
-    let mut uids: Vec<u32> = timed("SEARCH", session.uid_search(query))
-        .await?
-        .map_err(|e| protocol("SEARCH", e))?
-        .into_iter()
-        .collect();
-    uids.sort_unstable();
-    Ok(uids)
+    search_uids(session, &format!("SINCE {}", imap_date(since))).await
 }
 
 /// A date as IMAP SEARCH writes it (RFC 3501 `date`): `1-Oct-2023`.
