@@ -66,11 +66,15 @@ impl Watchdog {
             return;
         };
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.reopen()).await {
-            Ok(Ok(true)) => info!(%failure, "store reopened: writes work again"),
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => debug!(error = %e, "store not reopened yet"),
-            Err(e) => warn!(error = %e, "reopening the store did not finish"),
+        let attempt = tokio::task::spawn_blocking(move || store.reopen());
+        // An attempt that hangs (sled on a disk still full) goes on alone;
+        // the watchdog keeps looking, and the next attempt waits for it.
+        match tokio::time::timeout(REOPEN_EVERY * 6, attempt).await {
+            Ok(Ok(Ok(true))) => info!(%failure, "store reopened: writes work again"),
+            Ok(Ok(Ok(false))) => {}
+            Ok(Ok(Err(e))) => debug!(error = %e, "store not reopened yet"),
+            Ok(Err(e)) => warn!(error = %e, "reopening the store did not finish"),
+            Err(_) => warn!("reopening the store is taking long; still trying"),
         }
     }
 

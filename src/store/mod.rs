@@ -122,6 +122,8 @@ pub struct Store {
     failure: Arc<Mutex<Option<String>>>,
     /// Told when the store stops answering.
     failed: Arc<tokio::sync::Notify>,
+    /// Held while a `reopen` runs.
+    reopening: Arc<Mutex<()>>,
     /// Shared by writers, held alone by a backup.
     gate: Arc<RwLock<()>>,
     /// One `flush` at a time (see there); holds how many flush requests
@@ -244,6 +246,7 @@ impl Store {
             open: Arc::new(RwLock::new(Some(Arc::new(trees)))),
             failure: Arc::default(),
             failed: Arc::default(),
+            reopening: Arc::default(),
             gate: Arc::default(),
             flushing: Arc::default(),
             flush_requests: Arc::default(),
@@ -323,15 +326,19 @@ impl Store {
         if self.failure().is_none() {
             return Ok(false);
         }
-        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
-        *open = None;
+        // One attempt at a time: on a disk still full, sled may take long.
+        let Ok(_one) = self.reopening.try_lock() else {
+            return Ok(false);
+        };
+        // The failed database goes first (sled locks its files), and no lock
+        // of ours is held while sled opens: every call meanwhile gets `Failed`.
+        self.open.write().unwrap_or_else(|e| e.into_inner()).take();
         let trees = Trees::open(&self.path)?;
         // A write proves the disk takes writes again.
         trees.meta.insert("store:reopened", &[1u8][..])?;
         trees.db.flush()?;
         self.mark.reload(&trees)?;
-        *open = Some(Arc::new(trees));
+        *self.open.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(trees));
         *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(true)
     }
