@@ -60,7 +60,7 @@ pub enum StoreError {
     #[error("cannot open the store at {path}: {source} — is another itdesk process using it? (sled allows one process; use the CLI, which talks to the running daemon)")]
     Open { path: PathBuf, source: sled::Error },
     #[error("store I/O failed: {0} — check disk space and permissions of [store].path")]
-    Io(#[from] sled::Error),
+    Io(sled::Error),
     #[error("stored record {key} is unreadable: {reason} — the store may be from a newer itdesk version")]
     Corrupt { key: String, reason: String },
     #[error("ID counter for {date} moved while committing (expected {expected}); retry")]
@@ -78,6 +78,26 @@ pub enum StoreError {
     Damaged(#[from] integrity::Damaged),
     #[error("quarantined mail cannot be sealed or opened with {path}: {reason}")]
     Seal { path: PathBuf, reason: String },
+}
+
+/// A write sled could not do leaves it refusing every later one, wherever in
+/// the store it happened; this process's store then stops answering (see
+/// `Store`) until it is reopened. A file sled cannot find is damage, not
+/// this (the check at start finds it).
+static WRITE_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> StoreError {
+        if let sled::Error::Io(e) = &error {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                WRITE_FAILURE
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert_with(|| error.to_string());
+            }
+        }
+        StoreError::Io(error)
+    }
 }
 
 impl StoreError {
@@ -293,10 +313,18 @@ impl Store {
 
     /// Why the store stopped answering, if it did.
     pub fn failure(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if failure.is_none() {
+            if let Some(reason) = WRITE_FAILURE
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                *failure = Some(reason);
+                self.failed.notify_one();
+            }
+        }
+        failure.clone()
     }
 
     /// Stops the store answering after a failed write (see `Store`).

@@ -35,6 +35,25 @@ fn mount(args: &[&str], dir: &Path) {
     assert!(out.status.success(), "mount {args:?}: {out:?}");
 }
 
+/// `/healthz`, or `None` when it does not answer within 10 s.
+fn probe(port: u16) -> Option<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n")?.1;
+    Some((status, serde_json::from_str(body).ok()?))
+}
+
 /// Unmounts the small disk however the test ends.
 struct Tmpfs<'a>(&'a Path);
 
@@ -60,7 +79,9 @@ fn a_full_disk_loses_nothing_buries_nothing_and_recovers_by_itself() {
     rig.append_all(HELPDESK, "INBOX", &(0..N).map(request).collect::<Vec<_>>());
     let deadline = std::time::Instant::now() + LONG;
     loop {
-        let (status, body) = healthz(port);
+        let Some((status, body)) = probe(port) else {
+            panic!("/healthz did not answer:\n{}", daemon.log_text());
+        };
         if status == 503 && body["store"].get("error").is_some() {
             break;
         }
