@@ -83,3 +83,22 @@ fn check_config_warns_about_a_password_file_others_can_read() {
         "{out:?}"
     );
 }
+
+#[test]
+fn check_config_refuses_a_broken_template_override_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("en")).unwrap();
+    std::fs::write(
+        dir.path().join("en/accepted.txt"),
+        "Subject: [{{ ticket.id }}] accepted\n\nHello,\n{% if ticket.eta_local %}\nETA {{ ticket.eta_local }\n",
+    )
+    .unwrap();
+    let sb = Sandbox::new(&format!(
+        "[outbox]\ntemplates_dir = \"{}\"\n",
+        dir.path().display()
+    ));
+    let out = sb.cli(&["check-config"]);
+    assert!(!out.status.success(), "a broken override passed: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("en/accepted.txt:5)"), "file and line: {err}");
+}
