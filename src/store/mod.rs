@@ -22,7 +22,9 @@ mod clean_stop;
 mod codec;
 mod cursors;
 mod erase;
+mod failure;
 mod integrity;
+mod quarantine;
 mod queue;
 mod repair;
 mod seal;
@@ -40,7 +42,7 @@ use sled::Transactional;
 
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
-use crate::queue::{DeadLetter, Quarantined, QueueEntry};
+use crate::queue::QueueEntry;
 
 pub use audit::{AuditEntry, AuditQuery};
 pub use backup::{BackupError, BackupSummary};
@@ -78,26 +80,6 @@ pub enum StoreError {
     Damaged(#[from] integrity::Damaged),
     #[error("quarantined mail cannot be sealed or opened with {path}: {reason}")]
     Seal { path: PathBuf, reason: String },
-}
-
-/// A write sled could not do leaves it refusing every later one, wherever in
-/// the store it happened; this process's store then stops answering (see
-/// `Store`) until it is reopened. A file sled cannot find is damage, not
-/// this (the check at start finds it).
-static WRITE_FAILURE: Mutex<Option<String>> = Mutex::new(None);
-
-impl From<sled::Error> for StoreError {
-    fn from(error: sled::Error) -> StoreError {
-        if let sled::Error::Io(e) = &error {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                WRITE_FAILURE
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert_with(|| error.to_string());
-            }
-        }
-        StoreError::Io(error)
-    }
 }
 
 impl StoreError {
@@ -309,66 +291,6 @@ impl Store {
                 .flatten()
                 .map(|r| r.map_err(StoreError::from)),
         )
-    }
-
-    /// Why the store stopped answering, if it did.
-    pub fn failure(&self) -> Option<String> {
-        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-        if failure.is_none() {
-            if let Some(reason) = WRITE_FAILURE
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
-                *failure = Some(reason);
-                self.failed.notify_one();
-            }
-        }
-        failure.clone()
-    }
-
-    /// Stops the store answering after a failed write (see `Store`).
-    fn fail(&self, error: sled::Error) -> StoreError {
-        self.stop_answering(error.to_string());
-        StoreError::Io(error)
-    }
-
-    fn stop_answering(&self, reason: String) {
-        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-        if failure.is_none() {
-            *failure = Some(reason);
-            self.failed.notify_one();
-        }
-    }
-
-    /// Returns once the store has stopped answering (at once if it has
-    /// since the last call).
-    pub async fn stopped(&self) {
-        self.failed.notified().await
-    }
-
-    /// After a failure: drops the database and opens it again from disk.
-    /// `Ok(false)` when the store had not failed. Fails (and is tried again
-    /// later) while writes still fail or a reader still holds the old one.
-    pub fn reopen(&self) -> Result<bool, StoreError> {
-        if self.failure().is_none() {
-            return Ok(false);
-        }
-        // One attempt at a time: on a disk still full, sled may take long.
-        let Ok(_one) = self.reopening.try_lock() else {
-            return Ok(false);
-        };
-        // The failed database goes first (sled locks its files), and no lock
-        // of ours is held while sled opens: every call meanwhile gets `Failed`.
-        self.open.write().unwrap_or_else(|e| e.into_inner()).take();
-        let trees = Trees::open(&self.path)?;
-        // A write proves the disk takes writes again.
-        trees.meta.insert("store:reopened", &[1u8][..])?;
-        trees.db.flush()?;
-        self.mark.reload(&trees)?;
-        *self.open.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(trees));
-        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        Ok(true)
     }
 
     /// Makes everything committed so far survive a crash or power loss.
@@ -587,92 +509,6 @@ impl Store {
         self.mark.committed(commits, Some(&ticket.id));
         Ok(())
     }
-
-    /// The earliest queue entry, due or not.
-    pub fn first_entry(&self) -> Result<Option<(QueueKey, QueueEntry)>, StoreError> {
-        let t = self.t()?;
-        match t.queue.first()? {
-            Some((k, v)) => Ok(Some((
-                QueueKey(key_array(&k)),
-                codec::decode("queue entry", &v)?,
-            ))),
-            None => Ok(None),
-        }
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = Result<(QueueKey, QueueEntry), StoreError>> + '_ {
-        self.records(|t| &t.queue, b"").map(|item| {
-            let (k, v) = item?;
-            Ok((QueueKey(key_array(&k)), codec::decode("queue entry", &v)?))
-        })
-    }
-
-    /// Removes a delivered notice. Done only after the transport accepted it.
-    pub fn complete(&self, key: &QueueKey) -> Result<(), StoreError> {
-        let t = self.t()?;
-        let _w = self.writing();
-        t.queue.remove(key.0)?;
-        Ok(())
-    }
-
-    /// Moves an entry to a later due time (retry with backoff), atomically.
-    pub fn reschedule(&self, key: &QueueKey, entry: &QueueEntry) -> Result<(), StoreError> {
-        let t = self.t()?;
-        let new_key = QueueKey::of(entry);
-        let bytes = codec::encode(entry);
-        let _w = self.writing();
-        t.queue
-            .transaction(|q| {
-                q.remove(&key.0)?;
-                q.insert(&new_key.0, bytes.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(storage_error)
-    }
-
-    /// Moves an entry to the dead-letter list, atomically.
-    pub fn bury(&self, key: &QueueKey, dead: &DeadLetter) -> Result<(), StoreError> {
-        let t = self.t()?;
-        let bytes = codec::encode(dead);
-        let _w = self.writing();
-        (&t.queue, &t.dead)
-            .transaction(|(q, d)| {
-                q.remove(&key.0)?;
-                d.insert(&dead.entry.id.to_be_bytes(), bytes.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(storage_error)
-    }
-
-    pub fn dead_letters(&self) -> impl Iterator<Item = Result<DeadLetter, StoreError>> + '_ {
-        self.records(|t| &t.dead, b"").map(|item| {
-            let (_, v) = item?;
-            codec::decode("dead letter", &v)
-        })
-    }
-
-    /// Puts a dead letter back in the queue, due at `now`, with its attempts reset.
-    pub fn resurrect(&self, entry_id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let t = self.t()?;
-        let _w = self.writing();
-        let Some(bytes) = t.dead.get(entry_id.to_be_bytes())? else {
-            return Ok(false);
-        };
-        let dead: DeadLetter = codec::decode("dead letter", &bytes)?;
-        let mut entry = dead.entry;
-        entry.due = now;
-        entry.attempts = 0;
-        let key = QueueKey::of(&entry);
-        let entry_bytes = codec::encode(&entry);
-        (&t.queue, &t.dead)
-            .transaction(|(q, d)| {
-                d.remove(&entry_id.to_be_bytes())?;
-                q.insert(&key.0, entry_bytes.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(storage_error)?;
-        Ok(true)
-    }
 }
 
 impl Store {
@@ -702,58 +538,6 @@ impl Store {
             .meta(&format!("suppress:{}", address.to_lowercase()))?
             .and_then(|v| DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v)).ok())
             .map(|t| t.with_timezone(&Utc)))
-    }
-
-    /// Keeps a message that could not be processed, so it is never lost and
-    /// never blocks the messages behind it; sealed (`seal.rs`).
-    pub fn quarantine(&self, item: &Quarantined) -> Result<(), StoreError> {
-        let t = self.t()?;
-        let stored = Quarantined {
-            raw: self.sealer.seal(&item.raw)?,
-            sealed: true,
-            ..item.clone()
-        };
-        let _w = self.writing();
-        t.quarantine
-            .insert(item.id.to_be_bytes(), codec::encode(&stored))?;
-        Ok(())
-    }
-
-    pub fn quarantined(&self) -> impl Iterator<Item = Result<Quarantined, StoreError>> + '_ {
-        self.records(|t| &t.quarantine, b"").map(|item| {
-            let (_, v) = item?;
-            self.unseal(codec::decode("quarantined message", &v)?)
-        })
-    }
-
-    pub fn quarantined_item(&self, id: u64) -> Result<Option<Quarantined>, StoreError> {
-        let t = self.t()?;
-        match t.quarantine.get(id.to_be_bytes())? {
-            Some(v) => Ok(Some(
-                self.unseal(codec::decode("quarantined message", &v)?)?,
-            )),
-            None => Ok(None),
-        }
-    }
-
-    /// Opens a sealed message; without the key it stays sealed, and empty.
-    fn unseal(&self, mut item: Quarantined) -> Result<Quarantined, StoreError> {
-        if item.sealed {
-            match self.sealer.open(&item.raw)? {
-                Some(raw) => {
-                    item.raw = raw;
-                    item.sealed = false;
-                }
-                None => item.raw.clear(),
-            }
-        }
-        Ok(item)
-    }
-
-    pub fn release(&self, id: u64) -> Result<bool, StoreError> {
-        let t = self.t()?;
-        let _w = self.writing();
-        Ok(t.quarantine.remove(id.to_be_bytes())?.is_some())
     }
 }
 
