@@ -155,7 +155,7 @@ impl Core {
 /// Runs the daemon until `shutdown` fires.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let renderer = Arc::new(Renderer::new(config.outbox.templates_dir.as_deref())?);
+    let renderer = Arc::new(load_templates(&config)?);
     let imap_password = match &config.imap {
         Some(imap) if imap.auth == ImapAuth::Login => Some(resolve_secret(
             "imap",
@@ -273,6 +273,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     core.stop().await?;
     info!("stopped cleanly");
     Ok(())
+}
+
+/// The notice templates as `run` loads them; `check-config` loads them too.
+pub fn load_templates(config: &Config) -> Result<Renderer, RenderError> {
+    Renderer::new(config.outbox.templates_dir.as_deref())
 }
 
 pub fn email_limits(config: &Config) -> EmailLimits {

@@ -288,7 +288,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig => {
             config.check_secrets()?;
             // What `run` loads at start: a broken override fails here first.
-            crate::outbox::render::Renderer::new(config.outbox.templates_dir.as_deref())?;
+            app::load_templates(&config)?;
             for warning in config.exposed_secrets() {
                 eprintln!("warning: {warning}");
             }
