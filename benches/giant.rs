@@ -23,7 +23,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{median, request, Daemon, MailRig, HELPDESK};
-use futures::TryStreamExt;
 use serde_json::Value;
 
 const ALICE: &str = "alice@example.test";
@@ -331,55 +330,29 @@ struct Notice {
 
 /// Looks for new mail in `user`'s INBOX every 10 ms until told to stop.
 fn watch(rig: &MailRig, user: &str, seen: mpsc::Sender<Notice>, stop: mpsc::Receiver<()>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let mut s = rig.login(user).await;
-        s.select("INBOX").await.expect("SELECT");
-        let mut last = 0u32;
-        while stop.try_recv().is_err() {
-            let fetched: Vec<_> = s
-                .uid_fetch(format!("{}:*", last + 1), "(UID BODY.PEEK[HEADER])")
-                .await
-                .expect("FETCH")
-                .try_collect()
-                .await
-                .expect("FETCH");
-            let now = Instant::now();
-            for f in &fetched {
-                // `N:*` names the last message even when it is older than N.
-                let Some(uid) = f.uid.filter(|&u| u > last) else {
-                    continue;
-                };
-                last = last.max(uid);
-                let header = f.header().unwrap_or_default();
-                let parsed = mail_parser::MessageParser::default().parse_headers(header);
-                let Some(parsed) = parsed else { continue };
-                let in_reply_to = parsed.in_reply_to().as_text().map(|id| {
-                    id.trim()
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .to_string()
-                });
-                let raw_subject = parsed
-                    .headers_raw()
-                    .find(|(name, _)| name.eq_ignore_ascii_case("Subject"))
-                    .map(|(_, value)| value.replace(['\r', '\n'], "").trim().len())
-                    .unwrap_or(0);
-                if let Some(mid) = in_reply_to {
-                    let _ = seen.send(Notice {
-                        in_reply_to: mid,
-                        at: now,
-                        subject_chars: parsed.subject().unwrap_or_default().chars().count(),
-                        subject_header_bytes: raw_subject,
-                    });
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+    common::watch_headers(rig, user, stop, |header, now| {
+        let Some(parsed) = mail_parser::MessageParser::default().parse_headers(header) else {
+            return;
+        };
+        let in_reply_to = parsed.in_reply_to().as_text().map(|id| {
+            id.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        });
+        let raw_subject = parsed
+            .headers_raw()
+            .find(|(name, _)| name.eq_ignore_ascii_case("Subject"))
+            .map(|(_, value)| value.replace(['\r', '\n'], "").trim().len())
+            .unwrap_or(0);
+        if let Some(mid) = in_reply_to {
+            let _ = seen.send(Notice {
+                in_reply_to: mid,
+                at: now,
+                subject_chars: parsed.subject().unwrap_or_default().chars().count(),
+                subject_header_bytes: raw_subject,
+            });
         }
-        let _ = s.logout().await;
     });
 }
 

@@ -13,7 +13,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{median, message_id, quantile, request, Daemon, MailRig, HELPDESK};
-use futures::TryStreamExt;
 
 const ALICE: &str = "alice@example.test";
 /// How long the last notice may take before the bench gives up.
@@ -133,41 +132,15 @@ fn one_run(n: usize, per_second: f64, imap: &str, run: usize) -> Vec<f64> {
 
 /// Looks for new mail in alice's INBOX every 10 ms until told to stop.
 fn watch(rig: &MailRig, seen: mpsc::Sender<(String, Instant)>, stop: mpsc::Receiver<()>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let mut s = rig.login(ALICE).await;
-        s.select("INBOX").await.expect("SELECT");
-        let mut last = 0u32;
-        while stop.try_recv().is_err() {
-            let fetched: Vec<_> = s
-                .uid_fetch(format!("{}:*", last + 1), "(UID BODY.PEEK[HEADER])")
-                .await
-                .expect("FETCH")
-                .try_collect()
-                .await
-                .expect("FETCH");
-            let now = Instant::now();
-            for f in &fetched {
-                // `N:*` names the last message even when it is older than N.
-                let Some(uid) = f.uid.filter(|&u| u > last) else {
-                    continue;
-                };
-                last = last.max(uid);
-                let header = String::from_utf8_lossy(f.header().unwrap_or_default()).into_owned();
-                let in_reply_to = header.lines().find_map(|l| l.strip_prefix("In-Reply-To:"));
-                if let Some(mid) = in_reply_to
-                    .and_then(|v| v.split('<').nth(1))
-                    .and_then(|v| v.split('>').next())
-                {
-                    let _ = seen.send((mid.to_string(), now));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+    common::watch_headers(rig, ALICE, stop, |header, now| {
+        let header = String::from_utf8_lossy(header);
+        let in_reply_to = header.lines().find_map(|l| l.strip_prefix("In-Reply-To:"));
+        if let Some(mid) = in_reply_to
+            .and_then(|v| v.split('<').nth(1))
+            .and_then(|v| v.split('>').next())
+        {
+            let _ = seen.send((mid.to_string(), now));
         }
-        let _ = s.logout().await;
     });
 }
 

@@ -300,3 +300,43 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
+
+/// Looks for new mail in `user`'s INBOX every 10 ms until `stop` says so, and
+/// hands each new message's header block to `seen`, with when it was seen.
+pub fn watch_headers(
+    rig: &MailRig,
+    user: &str,
+    stop: std::sync::mpsc::Receiver<()>,
+    mut seen: impl FnMut(&[u8], Instant),
+) {
+    use futures::TryStreamExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut s = rig.login(user).await;
+        s.select("INBOX").await.expect("SELECT");
+        let mut last = 0u32;
+        while stop.try_recv().is_err() {
+            let fetched: Vec<_> = s
+                .uid_fetch(format!("{}:*", last + 1), "(UID BODY.PEEK[HEADER])")
+                .await
+                .expect("FETCH")
+                .try_collect()
+                .await
+                .expect("FETCH");
+            let now = Instant::now();
+            for f in &fetched {
+                // `N:*` names the last message even when it is older than N.
+                let Some(uid) = f.uid.filter(|&u| u > last) else {
+                    continue;
+                };
+                last = last.max(uid);
+                seen(f.header().unwrap_or_default(), now);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = s.logout().await;
+    });
+}
