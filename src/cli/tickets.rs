@@ -229,7 +229,11 @@ pub(super) async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Resu
                 (true, _) => println!("{}", json_text(&answer)?),
                 (_, true) => print!(
                     "{}",
-                    crate::record::markdown(&ticket, &config.policy().calendar, config.default_lang())
+                    crate::record::markdown(
+                        &ticket,
+                        &config.policy().calendar,
+                        config.default_lang()
+                    )
                 ),
                 _ => print_ticket(config, &ticket),
             }

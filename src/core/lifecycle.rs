@@ -13,11 +13,11 @@ use super::effect::{Audience, Effect, NoticeKind, TimerKind};
 mod timers;
 use super::id::TicketId;
 use super::sla::Policy;
-use super::words::{Said, Warning};
 use super::ticket::{
     Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
     Requester, Resolution, Status, Ticket, Timers, Urgency, UrgencyLowered,
 };
+use super::words::{Said, Warning};
 #[cfg(test)]
 use timers::slot;
 use timers::{arm, arm_deadline_timers, arm_work_timers, disarm_open_timers, timer};

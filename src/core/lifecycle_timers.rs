@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{close, escalate, log};
 use crate::core::effect::{Audience, Effect, NoticeKind, TimerKind};
 use crate::core::sla::Policy;
-use crate::core::words::Said;
 use crate::core::ticket::{CloseReason, LogKind, Status, Ticket, Timers};
+use crate::core::words::Said;
 
 pub(super) fn timer(
     t: &mut Ticket,

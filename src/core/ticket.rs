@@ -406,7 +406,10 @@ mod tests {
             ("印表機無法列印", Written::Chinese),
             ("Outlook 打不开 since Monday", Written::Chinese),
             ("The printer jams, error E-05", Written::English),
-            ("My laptop cannot connect to the Wi-Fi since this morning", Written::English),
+            (
+                "My laptop cannot connect to the Wi-Fi since this morning",
+                Written::English,
+            ),
             ("VPN error 809", Written::Unclear),
             ("Cisco AnyConnect VPN error 809 SAP GUI", Written::Unclear),
             ("help", Written::Unclear),

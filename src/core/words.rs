@@ -149,7 +149,9 @@ impl NotKept {
             (NotKept::OverTotal { limit }, Lang::ZhCn) => {
                 format!("超过全部附件合计 {} 的上限", size(*limit, lang))
             }
-            (NotKept::NotFetched, Lang::En) => "it could not be fetched; please send it again".into(),
+            (NotKept::NotFetched, Lang::En) => {
+                "it could not be fetched; please send it again".into()
+            }
             (NotKept::NotFetched, Lang::ZhCn) => "无法获取该文件，请重新发送".into(),
         }
     }

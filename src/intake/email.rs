@@ -19,9 +19,7 @@ use mail_parser::{
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use super::{
-    auth, Automated, Bounce, InboundAttachment, InboundMessage, NotKept, Sender, Warning,
-};
+use super::{auth, Automated, Bounce, InboundAttachment, InboundMessage, NotKept, Sender, Warning};
 use crate::core::ticket::Channel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

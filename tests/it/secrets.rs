@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
+use itdesk::core::ticket::Lang;
 use itdesk::intake::classify::Rules;
 use itdesk::intake::directory::Directory;
 use itdesk::intake::email::{parse_email, EmailLimits};
-use itdesk::core::ticket::Lang;
 use itdesk::intake::{prepare, redact, InboundMessage, Request, Warning};
 
 fn fixture_dir() -> PathBuf {
