@@ -329,7 +329,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             for t in &tickets {
                 if format == ExportFormat::Markdown {
                     let ticket: Ticket = serde_json::from_value(t.clone())?;
-                    text.push_str(&crate::record::markdown(&ticket, &config.policy().calendar));
+                    text.push_str(&crate::record::markdown(
+                        &ticket,
+                        &config.policy().calendar,
+                        config.default_lang(),
+                    ));
                     text.push_str("\n---\n\n");
                 } else {
                     text.push_str(&json_line(t));

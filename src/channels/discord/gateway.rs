@@ -45,7 +45,9 @@ use crate::engine::{
 use crate::health::{GatewayState, Health};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
-use crate::intake::{prepare, redact, InboundAttachment, InboundMessage, Request, Sender};
+use crate::intake::{
+    prepare, redact, InboundAttachment, InboundMessage, NotKept, Request, Sender, Warning,
+};
 use crate::shutdown::Shutdown;
 
 /// A chat ticket's subject is the first line of the message, this long at most.
@@ -863,27 +865,32 @@ impl Worker {
                 .clone()
                 .unwrap_or_else(|| "application/octet-stream".into());
             let data = if size > self.settings.max_attachment_bytes {
-                warnings.push(format!(
-                    "The attachment {} ({size} bytes) is larger than the limit and was not kept.",
-                    a.filename
-                ));
+                warnings.push(Warning::AttachmentNotKept {
+                    name: a.filename.clone(),
+                    size,
+                    why: NotKept::TooLarge {
+                        limit: self.settings.max_attachment_bytes,
+                    },
+                });
                 Vec::new()
             } else {
                 match tokio::time::timeout(ATTACHMENT_TIMEOUT, a.download()).await {
                     Ok(Ok(data)) => data,
                     Ok(Err(e)) => {
                         warn!(attachment = %a.filename, error = %e, "cannot fetch an attachment from Discord");
-                        warnings.push(format!(
-                            "The attachment {} could not be fetched; please send it again.",
-                            a.filename
-                        ));
+                        warnings.push(Warning::AttachmentNotKept {
+                            name: a.filename.clone(),
+                            size,
+                            why: NotKept::NotFetched,
+                        });
                         Vec::new()
                     }
                     Err(_) => {
-                        warnings.push(format!(
-                            "The attachment {} could not be fetched in time; please send it again.",
-                            a.filename
-                        ));
+                        warnings.push(Warning::AttachmentNotKept {
+                            name: a.filename.clone(),
+                            size,
+                            why: NotKept::NotFetched,
+                        });
                         Vec::new()
                     }
                 }
