@@ -49,8 +49,9 @@ impl CheckConfigCmd {
     pub fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
         let config = &ctx.config;
         config.check_secrets()?;
-        // What `run` loads at start: a broken override fails here first.
-        app::load_templates(config)?;
+        // What `run` loads at start: a broken override fails here first (a
+        // config failure, as in `run`).
+        app::load_templates(config).map_err(app::AppError::from)?;
         let warnings = config.exposed_secrets();
         let channels: Vec<&str> = [
             config.imap.as_ref().map(|_| "imap"),

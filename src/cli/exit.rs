@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use crate::app::AppError;
 use crate::config::ConfigError;
 use crate::control::{engine_code, store_code, ControlError, ErrorCode};
-use crate::engine::EngineError;
 use crate::store::StoreError;
 
 /// Every exit status, as the man page and `--help` list them.
@@ -74,9 +73,6 @@ fn classify(e: &anyhow::Error) -> ErrorCode {
         }
         if let Some(c) = cause.downcast_ref::<StoreError>() {
             return store_code(c);
-        }
-        if let Some(c) = cause.downcast_ref::<EngineError>() {
-            return engine_code(c);
         }
         if cause.is::<ConfigError>() {
             return ErrorCode::Config;
