@@ -4,21 +4,30 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use clap::Subcommand;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::json;
 
-use super::{parse_id, parse_lang, request};
+use super::session::request;
+use super::{fail, parse_id, parse_lang, Ctx};
 use crate::app;
 use crate::config::Config;
-use crate::control::ControlRequest;
+use crate::control::{ControlRequest, ErrorCode};
 use crate::core::effect::NoticeKind;
+use crate::core::id::TicketId;
 use crate::core::ticket::{Lang, Ticket};
 use crate::outbox::render::samples::{sample_context, sample_ticket};
 use crate::outbox::render::{builtin_templates, kind_named, NoticeContext};
 use crate::queue::{Destination, OutgoingNotice};
 
+#[derive(Args)]
+pub struct TemplatesCmd {
+    #[command(subcommand)]
+    action: TemplatesAction,
+}
+
 #[derive(Subcommand)]
-pub enum TemplatesCommand {
+enum TemplatesAction {
     /// Render one notice kind as it would go out, with the templates the config
     /// names (overrides included): from a sample ticket, or a real one.
     Preview {
@@ -28,8 +37,8 @@ pub enum TemplatesCommand {
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
         /// A ticket from the store (read as notices read it: already masked).
-        #[arg(long)]
-        ticket: Option<String>,
+        #[arg(long, value_parser = parse_id)]
+        ticket: Option<TicketId>,
         /// The notice's own text (a relayed message, a reason), if the kind shows one.
         #[arg(long)]
         text: Option<String>,
@@ -44,15 +53,30 @@ pub enum TemplatesCommand {
     },
 }
 
-pub async fn templates(config: &Config, cmd: TemplatesCommand) -> anyhow::Result<()> {
-    match cmd {
-        TemplatesCommand::Preview {
-            kind,
-            lang,
-            ticket,
-            text,
-        } => preview(config, &kind, lang, ticket.as_deref(), text).await,
-        TemplatesCommand::Export { dir, force } => export(&dir, force),
+impl TemplatesCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        match self.action {
+            TemplatesAction::Preview {
+                kind,
+                lang,
+                ticket,
+                text,
+            } => {
+                let (subject, body) = preview(&ctx.config, &kind, lang, ticket, text).await?;
+                ctx.emit(&json!({ "subject": subject, "body": body }), |_| {
+                    println!("Subject: {subject}\n\n{body}")
+                })
+            }
+            TemplatesAction::Export { dir, force } => {
+                let written = export(&dir, force)?;
+                ctx.emit(&json!({ "dir": dir, "written": written }), |_| {
+                    println!(
+                        "{written} templates written to {}; point [outbox] templates_dir at it, then `itdesk check-config`",
+                        dir.display()
+                    )
+                })
+            }
+        }
     }
 }
 
@@ -60,20 +84,26 @@ async fn preview(
     config: &Config,
     kind: &str,
     lang: Option<Lang>,
-    ticket: Option<&str>,
+    ticket: Option<TicketId>,
     text: Option<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(String, String)> {
     let Some(kind) = kind_named(kind) else {
         let known: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.template()).collect();
-        bail!("no template {kind:?}: use one of {}", known.join(", "));
+        return Err(fail(
+            ErrorCode::NotFound,
+            format!("no template {kind:?}: use one of {}", known.join(", ")),
+        ));
     };
     let settings = app::load_templates(config)?;
     let (ctx, lang) = match ticket {
         Some(_) if matches!(kind, NoticeKind::Digest) => {
-            bail!("a digest is about no single ticket: preview it without --ticket")
+            return Err(fail(
+                ErrorCode::Usage,
+                "a digest is about no single ticket: preview it without --ticket",
+            ));
         }
         Some(id) => {
-            let answer = request(config, ControlRequest::Show { id: parse_id(id)? }).await?;
+            let answer = request(config, ControlRequest::Show { id }).await?;
             let ticket: Ticket = serde_json::from_value(answer)
                 .context("the daemon answered with something that is not a ticket")?;
             let lang = lang.unwrap_or(ticket.lang);
@@ -102,11 +132,11 @@ async fn preview(
         }
     };
     let out = settings.renderer.render(kind, lang, &ctx)?;
-    println!("Subject: {}\n\n{}", out.subject, out.body.trim_end());
-    Ok(())
+    Ok((out.subject, out.body.trim_end().to_string()))
 }
 
-fn export(dir: &Path, force: bool) -> anyhow::Result<()> {
+/// Writes the built-ins under `dir`; how many files.
+fn export(dir: &Path, force: bool) -> anyhow::Result<usize> {
     let files = builtin_templates();
     if !force {
         let existing: Vec<String> = files
@@ -116,11 +146,14 @@ fn export(dir: &Path, force: bool) -> anyhow::Result<()> {
             .map(|p| p.display().to_string())
             .collect();
         if !existing.is_empty() {
-            bail!(
-                "{} template file(s) exist already (first: {}); nothing written — use --force to overwrite them",
-                existing.len(),
-                existing[0]
-            );
+            return Err(fail(
+                ErrorCode::Refused,
+                format!(
+                    "{} template file(s) exist already (first: {}); nothing written — use --force to overwrite them",
+                    existing.len(),
+                    existing[0]
+                ),
+            ));
         }
     }
     for (rel, source) in files {
@@ -132,10 +165,5 @@ fn export(dir: &Path, force: bool) -> anyhow::Result<()> {
         std::fs::write(&path, source)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    println!(
-        "{} templates written to {}; point [outbox] templates_dir at it, then `itdesk check-config`",
-        files.len(),
-        dir.display()
-    );
-    Ok(())
+    Ok(files.len())
 }

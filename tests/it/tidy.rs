@@ -162,7 +162,7 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "app", "channels", "clock", "config", "control", "core", "intake", "record",
+            "app", "channels", "clock", "config", "control", "core", "intake", "queue", "record",
             "shutdown", "stats", "store",
         ],
     ),
