@@ -184,6 +184,9 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         transports.email = Some(Arc::new(SmtpChannel::new(smtp, password, sent_copies)?));
     }
     let core = Core::start(&config, clock.clone())?;
+    if transports.email.is_some() {
+        core.health.track_smtp();
+    }
 
     // Every task of the daemon, in the order they stop: what takes work in
     // (mail, chat, the CLI, the ops endpoints), then the outbox; the engine

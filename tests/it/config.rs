@@ -31,6 +31,7 @@ fn broken_configs_name_the_key_and_what_is_wrong() {
         ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"nobody\"\n", &["smtp.from", "email address"]),
         ("[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"X\"\nburst_poll_ms = 1\n", &["imap.burst_poll_ms", "at least 10", "burst_seconds = 0"]),
         ("[smtp]\nhost = \"127.0.0.1\"\nfrom = \"h@example.test\"\nsave_sent = \"Sent\"\n", &["smtp.save_sent", "[imap]"]),
+        ("[alerts]\nwebhook_url = \"hooks.example.com/x\"\n", &["alerts.webhook_url", "http:// or https://"]),
         ("[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"X\"\n[smtp]\nhost = \"127.0.0.1\"\nfrom = \"h@example.test\"\nsave_sent = \" \"\n", &["smtp.save_sent", "name a mailbox"]),
     ];
     for (extra, expected) in cases {

@@ -162,8 +162,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "app", "channels", "clock", "config", "control", "core", "intake", "queue", "record",
-            "shutdown", "stats", "store",
+            "app", "channels", "clock", "config", "control", "core", "intake", "outbox", "queue",
+            "record", "shutdown", "stats", "store",
         ],
     ),
 ];
