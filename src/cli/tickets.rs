@@ -142,10 +142,16 @@ pub(super) enum TicketCommand {
         #[command(flatten)]
         actor: Actor,
     },
+    /// To the lead, or with --to to an outside contact ([contacts.NAME]),
+    /// who is mailed the ticket's masked summary.
     Escalate {
         id: String,
+        /// Why (required: the escalation is logged with it).
         #[arg(long)]
         reason: String,
+        /// An outside contact's name from [contacts.NAME], e.g. a vendor.
+        #[arg(long)]
+        to: Option<String>,
         #[command(flatten)]
         actor: Actor,
     },
@@ -303,8 +309,23 @@ pub(super) async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Resu
             let eta = parse_local(config, &eta)?;
             act(&id, actor, Change::Eta { eta, reason })?
         }
-        TicketCommand::Escalate { id, reason, actor } => {
-            act(&id, actor, Change::Escalate { reason })?
+        TicketCommand::Escalate {
+            id,
+            reason,
+            to,
+            actor,
+        } => {
+            if reason.trim().is_empty() {
+                anyhow::bail!("--reason must say why the ticket is escalated");
+            }
+            match to {
+                Some(contact) if !config.contacts.contains_key(&contact) => anyhow::bail!(
+                    "no outside contact {contact:?}: add [contacts.{contact}] email = \"…\" to {}",
+                    config.source.display()
+                ),
+                Some(contact) => act(&id, actor, Change::EscalateTo { contact, reason })?,
+                None => act(&id, actor, Change::Escalate { reason })?,
+            }
         }
         TicketCommand::Resolve { id, fix, actor } => act(&id, actor, Change::Resolve { fix })?,
         TicketCommand::Reopen { id, reason, actor } => act(&id, actor, Change::Reopen { reason })?,

@@ -58,6 +58,7 @@ builtin_templates!(
     "alert",
     "new_ticket",
     "ticket_card",
+    "contact_escalation",
 );
 
 #[derive(Debug, thiserror::Error)]
@@ -407,6 +408,7 @@ mod tests {
         let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         Ticket {
             copied: Vec::new(),
+            contacts: Vec::new(),
             erased_at: None,
             id: TicketId::new(date, 1),
             status: Status::Resolved,
