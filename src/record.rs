@@ -104,6 +104,7 @@ pub fn log_kind_label(kind: LogKind, lang: Lang) -> &'static str {
         LogKind::Reminder => ("reminder", "提醒"),
         LogKind::Bounce => ("bounce", "退信"),
         LogKind::ThirdParty => ("third party", "第三方来信"),
+        LogKind::Contact => ("outside contact", "外部联系人"),
     };
     match lang {
         Lang::En => en,

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 
 use super::session::{request, Flow, Session};
 use super::tickets_print::{fetch_attachment, print_ticket, ListPrinter};
-use super::{output, parse_id, parse_status, parse_type, parse_urgency, Ctx};
-use crate::control::{Change, ControlRequest, TicketFilter, PAGE_LIMIT};
+use super::{fail, output, parse_id, parse_status, parse_type, parse_urgency, Ctx};
+use crate::control::{Change, ControlRequest, ErrorCode, TicketFilter, PAGE_LIMIT};
 use crate::core::id::TicketId;
 use crate::core::ticket::{ProblemType, Status, Ticket, Urgency};
 
@@ -212,13 +212,17 @@ enum Action {
         #[command(flatten)]
         actor: Actor,
     },
-    /// Hand the ticket to [escalation].
+    /// To the lead, or with --to to an outside contact ([contacts.NAME]),
+    /// who is mailed the ticket's masked summary.
     Escalate {
         #[command(flatten)]
         on: On,
-        /// Why.
+        /// Why (required: the escalation is logged with it).
         #[arg(long)]
         reason: String,
+        /// An outside contact's name from [contacts.NAME], e.g. a vendor.
+        #[arg(long)]
+        to: Option<String>,
         #[command(flatten)]
         actor: Actor,
     },
@@ -378,7 +382,12 @@ impl TicketsCmd {
                 let eta = parse_local(ctx, &eta)?;
                 (on, actor, Change::Eta { eta, reason })
             }
-            Action::Escalate { on, reason, actor } => (on, actor, Change::Escalate { reason }),
+            Action::Escalate {
+                on,
+                reason,
+                to,
+                actor,
+            } => (on, actor, escalation(ctx, reason, to)?),
             Action::Resolve { on, fix, actor } => (on, actor, Change::Resolve { fix }),
             Action::Reopen { on, reason, actor } => (on, actor, Change::Reopen { reason }),
             Action::Close { on, reason, actor } => (on, actor, Change::Close { reason }),
@@ -398,6 +407,27 @@ impl TicketsCmd {
             change,
         };
         print_answer(ctx, request(&ctx.config, req).await?)
+    }
+}
+
+/// To the lead, or to a configured outside contact; always with a reason.
+fn escalation(ctx: &Ctx, reason: String, to: Option<String>) -> anyhow::Result<Change> {
+    if reason.trim().is_empty() {
+        return Err(fail(
+            ErrorCode::Usage,
+            "--reason must say why the ticket is escalated",
+        ));
+    }
+    match to {
+        Some(contact) if !ctx.config.contacts.contains_key(&contact) => Err(fail(
+            ErrorCode::NotFound,
+            format!(
+                "no outside contact {contact:?}: add [contacts.{contact}] email = \"…\" to {}",
+                ctx.config.source.display()
+            ),
+        )),
+        Some(contact) => Ok(Change::EscalateTo { contact, reason }),
+        None => Ok(Change::Escalate { reason }),
     }
 }
 

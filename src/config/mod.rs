@@ -64,6 +64,10 @@ pub struct Config {
     pub on_duty: Contacts,
     #[serde(default)]
     pub escalation: Contacts,
+    /// Outside contacts (vendors) a ticket can be escalated to by name:
+    /// `itdesk tickets escalate ID --to NAME`.
+    #[serde(default)]
+    pub contacts: BTreeMap<String, ContactConfig>,
     #[serde(default)]
     pub outbox: OutboxConfig,
     /// Weekly and monthly statistics digests; absent = off.
@@ -391,6 +395,32 @@ pub struct GroupConfig {
     pub email: Vec<String>,
     /// Discord channel (id) where this group's tickets get a thread each.
     pub chat_channel: Option<String>,
+    /// Who a new ticket is given to automatically; absent = nobody (staff
+    /// claim or assign by hand).
+    pub assign: Option<AssignRule>,
+    /// The people `assign` chooses from, by the name they work tickets under.
+    pub members: Vec<String>,
+    /// Members who are away (leave, training): skipped by `assign`.
+    pub away: Vec<String>,
+}
+
+/// How `[groups.X] assign` picks a member for a new ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssignRule {
+    /// Each in turn.
+    RoundRobin,
+    /// Whoever has the fewest open tickets (ties: the first listed).
+    LeastOpen,
+}
+
+/// An outside contact (a vendor's support desk).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactConfig {
+    pub email: String,
+    /// Shown in the handling log; default the contact's key.
+    pub name: Option<String>,
 }
 
 /// The Discord bot. Ids are Discord snowflakes written as strings.
@@ -641,6 +671,24 @@ impl Config {
         }
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store", "path", "must not be empty".into()));
+        }
+        for (name, g) in &self.groups {
+            if g.assign.is_some() && g.members.is_empty() {
+                return Err(invalid(
+                    &format!("groups.{name}"),
+                    "assign",
+                    "needs members = [\"…\"] to choose from".into(),
+                ));
+            }
+        }
+        for (name, c) in &self.contacts {
+            if !c.email.contains('@') {
+                return Err(invalid(
+                    &format!("contacts.{name}"),
+                    "email",
+                    format!("must be an email address, got {:?}", c.email),
+                ));
+            }
         }
         if let Some(imap) = &self.imap {
             check_plain("imap", &imap.host, imap.security, imap.allow_plain)

@@ -52,6 +52,13 @@ pub enum Change {
     Escalate {
         reason: String,
     },
+    /// Escalate to an outside contact (`[contacts.NAME]`, e.g. a vendor):
+    /// they are mailed the ticket's masked summary and their reply comes
+    /// back as an internal entry.
+    EscalateTo {
+        contact: String,
+        reason: String,
+    },
     Resolve {
         fix: String,
     },
@@ -91,6 +98,10 @@ impl Change {
                 reason: f(&reason),
             },
             Change::Escalate { reason } => Change::Escalate { reason: f(&reason) },
+            Change::EscalateTo { contact, reason } => Change::EscalateTo {
+                contact,
+                reason: f(&reason),
+            },
             Change::Resolve { fix } => Change::Resolve { fix: f(&fix) },
             Change::Reopen { reason } => Change::Reopen { reason: f(&reason) },
             Change::Close { reason } => Change::Close { reason: f(&reason) },
@@ -124,6 +135,11 @@ impl Change {
             },
             Change::Eta { eta, reason } => Action::SetEta { eta, reason, by },
             Change::Escalate { reason } => Action::Escalate { by, reason },
+            Change::EscalateTo { contact, reason } => Action::EscalateTo {
+                by,
+                contact,
+                reason,
+            },
             Change::Resolve { fix } => Action::Resolve { by, fix },
             Change::Reopen { reason } => Action::Reopen { by, reason },
             Change::Close { reason } => Action::Close { by, reason },

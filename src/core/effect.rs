@@ -58,6 +58,9 @@ pub enum NoticeKind {
     TicketCard,
     /// A new ticket, by mail to its group's addresses; a reply works the ticket.
     NewTicket,
+    /// To an outside contact (a vendor): the ticket's masked summary and why
+    /// it is escalated to them; their reply comes back to the ticket.
+    ContactEscalation,
 }
 
 impl NoticeKind {
@@ -87,6 +90,7 @@ impl NoticeKind {
             NoticeKind::Alert => "alert",
             NoticeKind::TicketCard => "ticket_card",
             NoticeKind::NewTicket => "new_ticket",
+            NoticeKind::ContactEscalation => "contact_escalation",
         }
     }
 
@@ -114,6 +118,7 @@ impl NoticeKind {
         NoticeKind::Alert,
         NoticeKind::TicketCard,
         NoticeKind::NewTicket,
+        NoticeKind::ContactEscalation,
     ];
 }
 
@@ -127,6 +132,8 @@ pub enum Audience {
     Group,
     OnDuty,
     Lead,
+    /// The outside contact the ticket was last escalated to (`Ticket::contacts`).
+    Contact,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

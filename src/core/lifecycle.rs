@@ -145,6 +145,24 @@ pub enum Action {
         by: String,
         reason: String,
     },
+    /// Escalate to an outside contact (a vendor) by the name it has in the
+    /// config; the engine knows their address.
+    EscalateTo {
+        by: String,
+        contact: String,
+        reason: String,
+    },
+    /// The group's rule (`[groups.X] assign`) picked a handler for a new
+    /// ticket: not an acknowledgement, nobody has looked yet.
+    SystemAssign {
+        to: String,
+    },
+    /// An outside contact the ticket was escalated to answered: an internal
+    /// entry for staff, never relayed to the requester.
+    ContactMessage {
+        contact: String,
+        text: String,
+    },
     Resolve {
         by: String,
         fix: String,
@@ -242,6 +260,7 @@ pub fn open(
         reopen_count: 0,
         clarify_asked: false,
         escalated: false,
+        contacts: Vec::new(),
         related: new.related,
         copied: new.copied,
         erased_at: None,
@@ -521,6 +540,49 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 NoticeKind::StaffUpdate,
                 Audience::Lead,
                 reason,
+            ));
+        }
+        Action::EscalateTo {
+            by,
+            contact,
+            reason,
+        } => {
+            require_open(t)?;
+            if reason.trim().is_empty() {
+                return Err(Refusal::ReasonRequired("say why it goes to the contact"));
+            }
+            let text = Said::EscalatedTo {
+                contact: &contact,
+                reason: &reason,
+            }
+            .text(p.staff_lang);
+            escalate(t, now, p, &by, &text);
+            if !t.contacts.contains(&contact) {
+                t.contacts.push(contact);
+            }
+            fx.push(Effect::notify_with(
+                NoticeKind::ContactEscalation,
+                Audience::Contact,
+                reason,
+            ));
+        }
+        Action::SystemAssign { to } => {
+            require_open(t)?;
+            t.assignee = Some(to.clone());
+            let text = Said::AssignedBySystem(&to).text(p.staff_lang);
+            log(t, now, p, "itdesk", LogKind::Assigned, text, false);
+        }
+        Action::ContactMessage { contact, text } => {
+            let said = Said::ContactReplied {
+                contact: &contact,
+                text: &text,
+            }
+            .text(p.staff_lang);
+            log(t, now, p, &contact, LogKind::Contact, text, false);
+            fx.push(Effect::notify_with(
+                NoticeKind::StaffUpdate,
+                Audience::Group,
+                said,
             ));
         }
         Action::Resolve { by, fix } => {

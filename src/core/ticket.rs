@@ -251,6 +251,8 @@ pub enum LogKind {
     /// Mail about the ticket from someone who is neither its requester nor
     /// staff: kept for staff, never shown to the requester.
     ThirdParty,
+    /// An outside contact's (a vendor's) answer: internal.
+    Contact,
 }
 
 /// One line of 处理过程: local time to the minute, who, what.
@@ -372,6 +374,11 @@ pub struct Ticket {
     /// The one clarifying question after an unclear confirmation reply was asked.
     pub clarify_asked: bool,
     pub escalated: bool,
+    /// Outside contacts (`[contacts.NAME]`) the ticket was escalated to, by
+    /// name; the last is the one a contact notice goes to. Their replies are
+    /// theirs, not a stranger's.
+    #[serde(default)]
+    pub contacts: Vec<String>,
     /// A closed ticket this one continues.
     pub related: Option<TicketId>,
     /// Colleagues the requester copied (`Cc`) on the request: they may add

@@ -1,6 +1,6 @@
 //! Who is speaking on a ticket (SPEC §5), decided before the engine acts: its
 //! requester, a colleague the requester copied, a technician (a staff
-//! address), or a stranger. A sender whose `From` failed DMARC at the trusted
+//! address), an outside contact it was escalated to, or a stranger. A sender whose `From` failed DMARC at the trusted
 //! mail server is a stranger whatever the address says.
 
 use super::Routing;
@@ -16,6 +16,9 @@ pub enum Role {
     Colleague,
     /// A group's, on-duty's or the lead's address: works the ticket.
     Technician,
+    /// An outside contact (a vendor) the ticket was escalated to: their
+    /// answer is an internal entry for staff.
+    Contact,
     /// Anyone else: kept for staff, changes nothing, learns nothing.
     Stranger,
 }
@@ -49,6 +52,8 @@ pub fn role(req: &Request, ticket: &Ticket, routing: &Routing, copied_may_confir
                 Role::Requester
             } else if routing.is_staff(address) {
                 Role::Technician
+            } else if routing.contacts.on_ticket(ticket, address).is_some() {
+                Role::Contact
             } else if ticket
                 .copied
                 .iter()

@@ -130,6 +130,14 @@ impl Engine {
                         text: req.body.clone(),
                     }
                 }
+                Role::Contact => Action::ContactMessage {
+                    contact: self
+                        .routing
+                        .contacts
+                        .on_ticket(&ticket, &from)
+                        .unwrap_or_else(|| from.clone()),
+                    text: req.body.clone(),
+                },
                 Role::Colleague => Action::ColleagueMessage {
                     from,
                     text: req.body.clone(),
@@ -325,7 +333,14 @@ impl Engine {
             warnings: req.warnings,
             related,
         };
-        let (ticket, mut effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        let (mut ticket, mut effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        if original.is_none() {
+            if let Some(to) = self.assigner.pick(&ticket.group, &self.store)? {
+                let more =
+                    lifecycle::apply(&mut ticket, Action::SystemAssign { to }, now, &self.policy);
+                effects.extend(more.unwrap_or_default());
+            }
+        }
         if original.is_some() {
             effects
                 .retain(|e| !matches!(e, Effect::Notify(n) if n.audience == Audience::Requester));

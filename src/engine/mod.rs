@@ -6,6 +6,7 @@
 //! Invariant: no other task writes tickets. Being the only writer, the engine can
 //! read-then-write without races; sled transactions make each decision atomic.
 
+mod assign;
 mod erase;
 mod identity;
 mod intake;
@@ -265,6 +266,8 @@ pub struct Engine {
     requesters: port::Requesters,
     policy: Policy,
     routing: Routing,
+    /// `[groups.X] assign`: who a new ticket goes to.
+    assigner: assign::Assigner,
     clock: Arc<dyn Clock>,
     /// Wakes the outbox dispatcher when new entries were queued.
     outbox_wake: Arc<Notify>,
@@ -289,6 +292,7 @@ impl Engine {
             requesters: port::Requesters::default(),
             policy: config.policy(),
             routing: Routing::from_config(config),
+            assigner: assign::Assigner::from_config(config),
             clock,
             outbox_wake,
             health,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::assign::Contacts;
 use super::rota::Rota;
 use crate::config::{Config, RoutingConfig};
 use crate::core::effect::{Audience, Notice, NoticeKind};
@@ -21,6 +22,8 @@ pub struct Routing {
     staff_lang: Lang,
     message_id_domain: String,
     chat: Option<ChatRouting>,
+    /// `[contacts.NAME]`: outside contacts tickets are escalated to.
+    pub contacts: Contacts,
 }
 
 /// Where staff are reached in chat.
@@ -45,6 +48,7 @@ impl Routing {
             lead: config.escalation.email.clone(),
             staff_lang: config.default_lang(),
             message_id_domain: config.helpdesk.message_id_domain.clone(),
+            contacts: Contacts::from_config(config),
             chat: config
                 .discord
                 .as_ref()
@@ -119,6 +123,7 @@ impl Routing {
                 }
                 dests
             }
+            Audience::Contact => self.contacts.destination(ticket).into_iter().collect(),
         }
     }
 

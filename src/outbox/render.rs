@@ -65,6 +65,7 @@ builtin_templates!(
     "alert",
     "new_ticket",
     "ticket_card",
+    "contact_escalation",
 );
 
 #[derive(Debug, thiserror::Error)]

@@ -30,6 +30,7 @@ pub fn sample_ticket() -> Ticket {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
     Ticket {
         copied: Vec::new(),
+        contacts: Vec::new(),
         erased_at: None,
         id: TicketId::new(date, 1),
         status: Status::Resolved,
