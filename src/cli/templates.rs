@@ -46,6 +46,7 @@ enum TemplatesAction {
     /// Write the built-in templates to DIR/{en,zh-CN}/KIND.txt, to edit and
     /// point [outbox] templates_dir at.
     Export {
+        /// Where to write them (made if missing).
         dir: PathBuf,
         /// Overwrite files that exist.
         #[arg(long)]
