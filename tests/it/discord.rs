@@ -239,7 +239,7 @@ fn a_dm_opens_a_ticket_with_a_thread_and_is_answered_by_dm() {
     assert_eq!(commands.body[0]["name"], "ticket");
 
     chat.fake.dm(ALICE, "补充：换成手机热点也不行");
-    chat.wait_dm(ALICE, &format!("Added to your ticket {id}"));
+    chat.wait_dm(ALICE, &format!("已补充到服务单 {id}"));
     assert!(chat
         .log_texts(&id)
         .iter()
@@ -572,7 +572,7 @@ fn with_several_open_tickets_the_bot_asks_which() {
     let custom_id = format!("pick:{question}:{first}");
     let press = chat.fake.press(ALICE, dm, ask, &custom_id);
     assert!(
-        content(&chat.fake.response(press)).contains(&format!("Added to {first}")),
+        content(&chat.fake.response(press)).contains(&format!("已补充到 {first}")),
         "picked after a restart"
     );
     let reread = format!("/channels/{dm}/messages/{question}");
@@ -585,7 +585,7 @@ fn with_several_open_tickets_the_bot_asks_which() {
     );
     assert_eq!(chat.log_count(&first, "三楼那台"), 1);
     let again = chat.fake.press(ALICE, dm, ask, &custom_id);
-    assert!(content(&chat.fake.response(again)).contains(&format!("Already in {first}")));
+    assert!(content(&chat.fake.response(again)).contains(&format!("已在 {first} 中")));
     assert_eq!(
         chat.log_count(&first, "三楼那台"),
         1,
@@ -673,7 +673,7 @@ fn after_a_reconnect_or_a_lost_heartbeat_nothing_is_lost_or_doubled() {
     };
     assert_eq!(acks("服务单已受理"), 1, "one accepted notice");
     wait_until("both follow-ups acknowledged", WAIT, || {
-        acks("Added to your ticket") == 2
+        acks("已补充到服务单") == 2
     });
     assert!(
         chat.fake.called(
@@ -822,8 +822,8 @@ fn read_back_after_a_restart(kill: bool) {
             .any(|l| l.contains("换了浏览器"))
     });
     chat.wait_dm(ALICE, "请先清一下浏览器缓存再试");
-    chat.wait_dm(ALICE, "Added to your ticket");
-    chat.wait_dm(BOB, "Added to your ticket");
+    chat.wait_dm(ALICE, "已补充到服务单");
+    chat.wait_dm(BOB, "已补充到服务单");
     wait_until("the new mention answered", WAIT, || {
         chat.fake.bot_posts(HELP_CHANNEL).len() == 2
     });
@@ -860,7 +860,7 @@ fn read_back_after_a_restart(kill: bool) {
             count(&log, "换了浏览器"),
             count(&log, "请先清一下浏览器缓存"),
             count(&dms, "服务单已受理"),
-            count(&dms, "Added to your ticket"),
+            count(&dms, "已补充到服务单"),
             count(&dms, "请先清一下浏览器缓存"),
             chat.fake.bot_posts(HELP_CHANNEL).len(),
             chat.log_count(&bob_ticket, "证书是昨天过期的"),

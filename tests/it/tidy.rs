@@ -136,7 +136,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "channels",
         &[
-            "clock", "config", "core", "engine", "health", "intake", "outbox", "queue", "shutdown",
+            "clock", "config", "core", "engine", "health", "intake", "outbox", "queue", "record",
+            "shutdown",
         ],
     ),
     (
