@@ -23,7 +23,8 @@ use crate::health::Health;
 use crate::intake::directory::{Directory, DirectoryError};
 use crate::intake::email::EmailLimits;
 use crate::ops::{self, http::HttpError};
-use crate::outbox::render::{RenderError, Renderer};
+use crate::outbox::live::{self, LiveNotices, NoticeSettings};
+use crate::outbox::render::RenderError;
 use crate::outbox::transport::Transports;
 use crate::outbox::{Dispatcher, DispatcherParts};
 use crate::shutdown::Shutdown;
@@ -156,7 +157,7 @@ impl Core {
 /// Runs the daemon until `shutdown` fires.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let renderer = Arc::new(load_templates(&config)?);
+    let notices = LiveNotices::new(load_templates(&config)?);
     let imap_password = match &config.imap {
         Some(imap) if imap.auth == ImapAuth::Login => Some(resolve_secret(
             "imap",
@@ -247,7 +248,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         DispatcherParts {
             store: core.store.clone(),
             engine: core.engine.clone(),
-            renderer,
+            notices: notices.clone(),
             transports,
             clock,
             wake: core.outbox_wake.clone(),
@@ -256,6 +257,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     );
     let mut outbox = JoinSet::new();
     outbox.spawn(dispatcher.run(shutdown.clone()));
+    intake_tasks.spawn(live::reload_on_hangup(
+        notices,
+        config.source.clone(),
+        shutdown.clone(),
+    ));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
 
     let mut stop = shutdown.clone();
@@ -275,9 +281,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The notice templates as `run` loads them; `check-config` loads them too.
-pub fn load_templates(config: &Config) -> Result<Renderer, RenderError> {
-    Renderer::new(config.outbox.templates_dir.as_deref())
+/// The notice templates as `run` (and a SIGHUP reload) loads them, rendered
+/// against the sample tickets; `check-config` loads them the same way.
+pub fn load_templates(config: &Config) -> Result<NoticeSettings, RenderError> {
+    NoticeSettings::load(config)
 }
 
 pub fn email_limits(config: &Config) -> EmailLimits {

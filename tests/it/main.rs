@@ -18,6 +18,7 @@ mod ops;
 mod privacy;
 mod process;
 mod recover;
+mod requesters;
 mod resilience;
 mod secrets;
 mod stats;

@@ -153,7 +153,7 @@ impl<A: ChatApp> Worker<A> {
                 let Some(mut request) = pending else {
                     return Answer::Private(self.replies.plain(lang, "message_gone"));
                 };
-                let lang = request.lang;
+                let lang = request.lang.unwrap_or(self.settings.staff_lang);
                 if request.requester.chat_user.as_deref() != Some(i.user.id.as_str()) {
                     self.pending.insert(message, request);
                     return Answer::Private(self.replies.plain(lang, "not_yours"));
@@ -220,7 +220,7 @@ impl<A: ChatApp> Worker<A> {
                 if let Some(contact) = contact {
                     request.requester.contact = Some(redact::mask(&contact));
                 }
-                let lang = request.lang;
+                let lang = request.lang.unwrap_or(self.settings.staff_lang);
                 Answer::Private(match self.submit(request).await {
                     Some(IntakeOutcome::Created(id)) => {
                         self.replies.text(lang, "form_opened", context! { id })

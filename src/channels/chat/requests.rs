@@ -19,7 +19,9 @@ use super::types::{Addressee, Buttons, ChannelId, ChatMessage, MessageId, Post, 
 use crate::core::id::TicketId;
 use crate::core::ticket::{Channel, Status, Ticket};
 use crate::engine::IntakeOutcome;
-use crate::intake::{prepare, InboundAttachment, InboundMessage, Request, Sender};
+use crate::intake::{
+    prepare, InboundAttachment, InboundMessage, NotKept, Request, Sender, Warning,
+};
 
 /// A chat ticket's subject is the first line of the message, this long at most.
 const SUBJECT_CHARS: usize = 80;
@@ -102,7 +104,12 @@ impl<A: ChatApp> Worker<A> {
             group.into_iter().map(|s| (s.request, s.origin)).unzip();
         let keys: Vec<(String, crate::core::ticket::Lang)> = requests
             .iter()
-            .map(|r| (r.message_id.clone(), r.lang))
+            .map(|r| {
+                (
+                    r.message_id.clone(),
+                    r.lang.unwrap_or(self.settings.staff_lang),
+                )
+            })
             .collect();
         let outcomes: Vec<Result<IntakeOutcome, String>> =
             match self.engine.intake_batch(requests).await {
@@ -169,7 +176,7 @@ impl<A: ChatApp> Worker<A> {
         request: Request,
         choices: Vec<(TicketId, String)>,
     ) {
-        let lang = request.lang;
+        let lang = request.lang.unwrap_or(self.settings.staff_lang);
         if self.pending.insert(message.clone(), request).is_none() {
             self.pending_order.push_back(message.clone());
         }
@@ -208,36 +215,30 @@ impl<A: ChatApp> Worker<A> {
     /// The message as intake takes it: attachments fetched (up to the limit),
     /// prepared as mail is.
     async fn request(&self, message: &ChatMessage) -> Request {
-        let lang = self.settings.staff_lang;
         let mut attachments = Vec::new();
         let mut warnings = Vec::new();
         for a in &message.attachments {
-            let (name, size) = (a.name.as_str(), a.size);
+            let size = a.size;
+            let not_kept = |why| Warning::AttachmentNotKept {
+                name: a.name.clone(),
+                size,
+                why,
+            };
             let data = if size > self.settings.max_attachment_bytes {
-                warnings.push(self.replies.text(
-                    lang,
-                    "attachment_too_big",
-                    context! { name, size },
-                ));
+                warnings.push(not_kept(NotKept::TooLarge {
+                    limit: self.settings.max_attachment_bytes,
+                }));
                 Vec::new()
             } else {
                 match tokio::time::timeout(ATTACHMENT_TIMEOUT, self.app.download(a)).await {
                     Ok(Ok(data)) => data,
                     Ok(Err(e)) => {
                         warn!(attachment = %a.name, error = %e, "cannot fetch a chat attachment");
-                        warnings.push(self.replies.text(
-                            lang,
-                            "attachment_failed",
-                            context! { name },
-                        ));
+                        warnings.push(not_kept(NotKept::NotFetched));
                         Vec::new()
                     }
                     Err(_) => {
-                        warnings.push(self.replies.text(
-                            lang,
-                            "attachment_slow",
-                            context! { name },
-                        ));
+                        warnings.push(not_kept(NotKept::NotFetched));
                         Vec::new()
                     }
                 }

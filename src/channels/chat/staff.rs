@@ -205,7 +205,7 @@ impl<A: ChatApp> Worker<A> {
         if let Err(e) = self.engine.audit(entry).await {
             warn!(error = %e, "cannot record a chat transcript read in the audit");
         }
-        let record = crate::record::markdown(&t, &self.settings.calendar);
+        let record = crate::record::markdown(&t, &self.settings.calendar, lang);
         if record.chars().count() <= TRANSCRIPT_CHARS {
             return Answer::Private(record);
         }
