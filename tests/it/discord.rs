@@ -15,9 +15,9 @@ use crate::support::{wait_until, Daemon, Sandbox};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-struct Chat {
-    fake: FakeDiscord,
-    sb: Sandbox,
+pub(crate) struct Chat {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) sb: Sandbox,
     daemon: Option<Daemon>,
     _token: tempfile::TempDir,
 }
@@ -48,12 +48,21 @@ on_duty = [{{ days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], from = "
 }
 
 impl Chat {
-    fn start(extra: &str) -> Chat {
+    pub(crate) fn start(extra: &str) -> Chat {
         Chat::start_with(None, extra)
+    }
+
+    /// A helpdesk whose `[helpdesk] default_language` is `lang`.
+    pub(crate) fn start_in(lang: &str, extra: &str) -> Chat {
+        Chat::start_lang(None, Some(lang), extra)
     }
 
     /// With a mail rig, the config has its [imap]/[smtp] too.
     fn start_with(rig: Option<&MailRig>, extra: &str) -> Chat {
+        Chat::start_lang(rig, None, extra)
+    }
+
+    fn start_lang(rig: Option<&MailRig>, lang: Option<&str>, extra: &str) -> Chat {
         let fake = FakeDiscord::start();
         let token = tempfile::tempdir().expect("temp dir");
         let token_file = token.path().join("discord.token");
@@ -63,6 +72,15 @@ impl Chat {
             Some(rig) => Sandbox::new(&rig.config(&config)),
             None => Sandbox::new(&config),
         };
+        if let Some(lang) = lang {
+            let text = std::fs::read_to_string(&sb.config).expect("config");
+            let text = text.replacen(
+                "[helpdesk]\n",
+                &format!("[helpdesk]\ndefault_language = \"{lang}\"\n"),
+                1,
+            );
+            std::fs::write(&sb.config, text).expect("config");
+        }
         let daemon = sb.start_daemon();
         fake.wait_ready();
         Chat {
@@ -73,16 +91,16 @@ impl Chat {
         }
     }
 
-    fn tickets(&self) -> Vec<Value> {
+    pub(crate) fn tickets(&self) -> Vec<Value> {
         self.sb.tickets()
     }
 
-    fn ticket(&self, id: &str) -> Value {
+    pub(crate) fn ticket(&self, id: &str) -> Value {
         self.sb.ticket(id)
     }
 
     /// Waits until there are `n` tickets; returns the newest one's ID.
-    fn wait_tickets(&self, n: usize) -> String {
+    pub(crate) fn wait_tickets(&self, n: usize) -> String {
         let mut id = String::new();
         wait_until(&format!("{n} ticket(s)"), WAIT, || {
             let tickets = self.tickets();
@@ -99,7 +117,7 @@ impl Chat {
     }
 
     /// The ticket's thread, once the bot opened it in `group`'s channel.
-    fn wait_thread(&self, id: &str, group: &str) -> u64 {
+    pub(crate) fn wait_thread(&self, id: &str, group: &str) -> u64 {
         let mut thread = 0;
         wait_until(&format!("a thread for {id}"), WAIT, || {
             thread = self
@@ -125,13 +143,13 @@ impl Chat {
         thread
     }
 
-    fn wait_dm(&self, user: u64, needle: &str) {
+    pub(crate) fn wait_dm(&self, user: u64, needle: &str) {
         wait_until(&format!("a DM to {user} saying {needle:?}"), WAIT, || {
             self.fake.dms_to(user).iter().any(|m| m.contains(needle))
         });
     }
 
-    fn log_texts(&self, id: &str) -> Vec<String> {
+    pub(crate) fn log_texts(&self, id: &str) -> Vec<String> {
         self.ticket(id)["log"]
             .as_array()
             .into_iter()
@@ -141,7 +159,7 @@ impl Chat {
     }
 
     /// How many of the ticket's log entries contain `needle`.
-    fn log_count(&self, id: &str, needle: &str) -> usize {
+    pub(crate) fn log_count(&self, id: &str, needle: &str) -> usize {
         self.log_texts(id)
             .iter()
             .filter(|l| l.contains(needle))
@@ -150,7 +168,7 @@ impl Chat {
 
     /// Stops the daemon; no notice may have been refused on the way (a payload
     /// the bot could not send or could not read back ends as a dead letter).
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let outbox = self.sb.cli_json(&["outbox", "list", "--json"]);
         assert_eq!(outbox["dead_letters"], json!([]), "dead letters: {outbox}");
         if let Some(daemon) = self.daemon.take() {
@@ -170,21 +188,21 @@ impl Drop for Chat {
     }
 }
 
-fn content(response: &Value) -> String {
+pub(crate) fn content(response: &Value) -> String {
     response["data"]["content"]
         .as_str()
         .unwrap_or_default()
         .to_string()
 }
 
-fn is_private(response: &Value) -> bool {
+pub(crate) fn is_private(response: &Value) -> bool {
     response["type"] == 4
         && response["data"]["flags"]
             .as_u64()
             .is_some_and(|f| f & 64 != 0)
 }
 
-fn sub(name: &str, options: Value) -> Value {
+pub(crate) fn sub(name: &str, options: Value) -> Value {
     json!([{ "name": name, "type": 1, "options": options }])
 }
 
