@@ -9,7 +9,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::channels::discord::{Discord, IntakeDeps};
+use crate::channels::chat::IntakeDeps;
+use crate::channels::discord::Discord;
 use crate::channels::imap::sent::SentCopies;
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
@@ -209,13 +210,12 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     }
 
     // The chat bot: events in from the gateway, notices out through the outbox.
-    if let Some(discord) = Discord::from_config(&config)? {
-        transports.chat = Some(discord.transport(core.engine.clone()));
+    if let Some(discord) = Discord::from_config(&config, core.health.clone())? {
+        transports.chat = Some(discord.transport(core.engine.clone(), clock.clone()));
         let deps = IntakeDeps {
             engine: core.engine.clone(),
             directory: core.control.directory.clone(),
             clock: clock.clone(),
-            health: core.health.clone(),
         };
         intake_tasks.spawn(discord.intake(&config, deps).run(shutdown.clone()));
     }
