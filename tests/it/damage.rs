@@ -201,8 +201,9 @@ fn every_damage_refuses_start_up_and_repair_keeps_what_reads_without_reusing_ids
 
         let repair = sb.cli(&["fsck", "--repair", "--json"]);
         if !repair.status.success() {
-            // Nothing readable: the way out is a backup, and the message says so.
-            let err = String::from_utf8_lossy(&repair.stderr);
+            // Nothing readable: the way out is a backup, and the message says
+            // so (with --json, as a JSON error on stdout).
+            let err = String::from_utf8_lossy(&repair.stdout);
             assert!(err.contains("restore --replace"), "{kind}: {err}");
             continue;
         }
