@@ -23,6 +23,7 @@ macro_rules! eprintln {
     };
 }
 
+mod faq;
 mod privacy;
 mod recover;
 mod storage;
@@ -121,6 +122,8 @@ enum Command {
         #[arg(long)]
         rebuild: bool,
     },
+    /// Self-service FAQ candidates: per recurring problem, the fixes requesters confirmed.
+    Faq(faq::FaqArgs),
     /// The statistics as an HTML page with charts, as the digest mails it.
     Report {
         #[command(flatten)]
@@ -454,6 +457,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Retention(args) => privacy::retention(&config, args).await,
         Command::Audit(args) => privacy::audit(&config, args).await,
         Command::Recover(args) => recover::recover(&config, args).await,
+        Command::Faq(args) => faq::faq(&config, args).await,
     }
 }
 
