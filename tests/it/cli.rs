@@ -157,15 +157,16 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     assert_eq!(shown["assignee"], "li.si");
     let human = sb.cli_ok(&["tickets", "show", &id]);
     assert!(human.contains("MTU lowered") && human.contains("li.si"));
+    // The record is in the staff's language ([helpdesk] default_language, en).
     let record = sb.cli_ok(&["tickets", "show", &id, "--markdown"]);
     assert!(
-        record.starts_with(&format!("# 服务单 {id}"))
-            && record.contains("## 处理过程 / Handling log")
+        record.starts_with(&format!("# Ticket {id}"))
+            && record.contains("## Handling log")
             && record.contains("MTU lowered"),
         "{record}"
     );
     let all = sb.cli_ok(&["export", "--format", "markdown"]);
-    assert_eq!(all.matches("# 服务单 IT").count(), 2, "{all}");
+    assert_eq!(all.matches("# Ticket IT").count(), 2, "{all}");
 }
 
 #[test]
