@@ -7,6 +7,12 @@
 //! Invariant: reporting takes a short lock or an atomic, never awaits and
 //! never fails, so it cannot slow down or stop the work it reports on.
 
+mod backlog;
+mod channels;
+mod process;
+
+pub use backlog::Backlog;
+
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
@@ -15,11 +21,12 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 use tracing::info;
 
-use crate::core::ticket::Channel;
+use crate::core::ticket::{Channel, Urgency};
 use crate::queue::Destination;
 use crate::store::{Census, Store};
 
@@ -134,13 +141,16 @@ pub struct Health {
 
 struct Inner {
     metrics: Metrics,
-    state: Mutex<State>,
+    /// Shared with the channel collector, which reads it at each scrape.
+    state: Arc<Mutex<State>>,
     changed: Notify,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     imap: Option<ImapStatus>,
+    /// `None`: no `[smtp]`.
+    smtp_up: Option<bool>,
     gateway: GatewayState,
     token_expiry: Option<DateTime<Utc>>,
 }
@@ -157,10 +167,9 @@ struct Metrics {
     dead_letters: Gauge,
     quarantined: Gauge,
     store_up: Gauge,
-    imap_last_success: Gauge,
-    imap_failures: Gauge,
-    imap_up: Gauge,
-    gateway: Family<Labels<1>, Gauge>,
+    open_tickets: Family<Labels<1>, Gauge>,
+    past_eta: Gauge,
+    oldest_unacknowledged: Gauge,
     token_expiry: Gauge,
     alerts: Family<Labels<1>, Counter>,
 }
@@ -169,8 +178,28 @@ const NOTICE_CHANNELS: [&str; 2] = ["email", "chat"];
 const FAILURE_KINDS: [&str; 2] = ["temporary", "permanent"];
 
 impl Metrics {
-    fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("itdesk");
+    fn new(state: Arc<Mutex<State>>) -> Metrics {
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector));
+        let registry = root.sub_registry_with_prefix("itdesk");
+        registry.register(
+            "build",
+            "The running build: 1, with its version in the labels",
+            Info::new([
+                ("version", env!("CARGO_PKG_VERSION")),
+                (
+                    "profile",
+                    if cfg!(debug_assertions) {
+                        "debug"
+                    } else {
+                        "release"
+                    },
+                ),
+                ("arch", std::env::consts::ARCH),
+                ("os", std::env::consts::OS),
+            ]),
+        );
+        registry.register_collector(Box::new(channels::ChannelCollector { state }));
         let m = Metrics {
             registry: Registry::default(),
             tickets_opened: Family::default(),
@@ -181,10 +210,9 @@ impl Metrics {
             dead_letters: Gauge::default(),
             quarantined: Gauge::default(),
             store_up: Gauge::default(),
-            imap_last_success: Gauge::default(),
-            imap_failures: Gauge::default(),
-            imap_up: Gauge::default(),
-            gateway: Family::default(),
+            open_tickets: Family::default(),
+            past_eta: Gauge::default(),
+            oldest_unacknowledged: Gauge::default(),
             token_expiry: Gauge::default(),
             alerts: Family::default(),
         };
@@ -225,24 +253,19 @@ impl Metrics {
             m.store_up.clone(),
         );
         registry.register(
-            "imap_last_success_timestamp_seconds",
-            "Unix time the mailbox was last read through (0: not yet)",
-            m.imap_last_success.clone(),
+            "open_tickets",
+            "Tickets not closed, by urgency",
+            m.open_tickets.clone(),
         );
         registry.register(
-            "imap_consecutive_failures",
-            "IMAP connection, login or session failures since the last success",
-            m.imap_failures.clone(),
+            "tickets_past_eta",
+            "Open tickets not resolved by their resolution target",
+            m.past_eta.clone(),
         );
         registry.register(
-            "imap_up",
-            "1 unless the IMAP intake is failing (also 1 when IMAP is off)",
-            m.imap_up.clone(),
-        );
-        registry.register(
-            "chat_gateway_state",
-            "Chat gateway connection: 1 for the current state",
-            m.gateway.clone(),
+            "oldest_unacknowledged_age_seconds",
+            "How long the oldest open ticket nobody acknowledged has waited (0: none)",
+            m.oldest_unacknowledged.clone(),
         );
         registry.register(
             "oauth_token_expiry_timestamp_seconds",
@@ -271,9 +294,14 @@ impl Metrics {
         for condition in Condition::ALL {
             let _ = m.alerts.get_or_create(&[("condition", condition.key())]);
         }
-        m.imap_up.set(1);
+        for urgency in Urgency::ALL {
+            let _ = m.open_tickets.get_or_create(&[("urgency", urgency.key())]);
+        }
         m.store_up.set(1);
-        Metrics { registry, ..m }
+        Metrics {
+            registry: root,
+            ..m
+        }
     }
 }
 
@@ -285,10 +313,11 @@ impl Default for Health {
 
 impl Health {
     pub fn new() -> Health {
+        let state = Arc::new(Mutex::new(State::default()));
         let health = Health {
             inner: Arc::new(Inner {
-                metrics: Metrics::new(),
-                state: Mutex::default(),
+                metrics: Metrics::new(state.clone()),
+                state,
                 changed: Notify::new(),
             }),
         };
@@ -318,6 +347,9 @@ impl Health {
     }
 
     pub fn notice_sent(&self, dest: &Destination) {
+        if let Destination::Email { .. } = dest {
+            self.smtp_seen(true);
+        }
         self.metrics()
             .notices_sent
             .get_or_create(&[("channel", channel_of(dest))])
@@ -329,11 +361,25 @@ impl Health {
             DeliveryFailure::Temporary => "temporary",
             DeliveryFailure::Permanent => "permanent",
         };
+        if let (Destination::Email { .. }, DeliveryFailure::Temporary) = (dest, failure) {
+            self.smtp_seen(false);
+        }
         self.metrics()
             .notices_failed
             .get_or_create(&[("channel", channel_of(dest)), ("kind", kind)])
             .inc();
         self.inner.changed.notify_one();
+    }
+
+    /// The daemon sends mail: from now on `smtp_up` is shown.
+    pub fn track_smtp(&self) {
+        self.state().smtp_up.get_or_insert(true);
+    }
+
+    fn smtp_seen(&self, up: bool) {
+        if let Some(smtp) = self.state().smtp_up.as_mut() {
+            *smtp = up;
+        }
     }
 
     /// The daemon reads a mailbox: from now on IMAP counts for health.
@@ -352,10 +398,6 @@ impl Health {
         imap.failing_since = None;
         imap.consecutive_failures = 0;
         imap.last_failure = None;
-        let m = self.metrics();
-        m.imap_last_success.set(now.timestamp());
-        m.imap_failures.set(0);
-        m.imap_up.set(1);
     }
 
     /// A connection, login or session failed (the intake retries by itself).
@@ -366,9 +408,6 @@ impl Health {
             imap.consecutive_failures += 1;
             imap.failing_since.get_or_insert(now);
             imap.last_failure = Some((failure, error.to_string()));
-            let m = self.metrics();
-            m.imap_failures.set(i64::from(imap.consecutive_failures));
-            m.imap_up.set(0);
         }
         self.inner.changed.notify_one();
     }
@@ -376,12 +415,6 @@ impl Health {
     /// For the chat adapter: its gateway connection changed.
     pub fn set_gateway(&self, gateway: GatewayState) {
         self.state().gateway = gateway;
-        for s in GatewayState::ALL {
-            self.metrics()
-                .gateway
-                .get_or_create(&[("state", s.key())])
-                .set(i64::from(s == gateway));
-        }
     }
 
     pub fn set_token_expiry(&self, expiry: Option<DateTime<Utc>>) {
@@ -410,9 +443,25 @@ impl Health {
         }
     }
 
-    /// The OpenMetrics text for `/metrics`, store gauges refreshed from `observed`.
-    pub fn encode_metrics(&self, observed: &Observed, now: DateTime<Utc>) -> String {
+    /// The OpenMetrics text for `/metrics`, store gauges refreshed from
+    /// `observed` and the backlog gauges from `backlog` (left as they were
+    /// when it could not be read: `store_up` says so).
+    pub fn encode_metrics(
+        &self,
+        observed: &Observed,
+        backlog: Option<&Backlog>,
+        now: DateTime<Utc>,
+    ) -> String {
         let m = self.metrics();
+        if let Some(b) = backlog {
+            for (urgency, n) in Urgency::ALL.iter().zip(b.open_by_urgency) {
+                m.open_tickets
+                    .get_or_create(&[("urgency", urgency.key())])
+                    .set(gauge(n));
+            }
+            m.past_eta.set(gauge(b.past_eta));
+            m.oldest_unacknowledged.set(b.oldest_unacknowledged_s);
+        }
         match &observed.store {
             Ok(census) => {
                 m.store_up.set(1);
@@ -492,7 +541,25 @@ mod tests {
             gateway: GatewayState::Connected,
             token_expiry: None,
         };
-        let text = h.encode_metrics(&obs, now);
+        let backlog = Backlog {
+            open_by_urgency: [1, 0, 3, 0],
+            past_eta: 2,
+            oldest_unacknowledged_s: 600,
+        };
+        let text = h.encode_metrics(&obs, Some(&backlog), now);
+        assert_eq!(
+            value(&text, r#"itdesk_open_tickets{urgency="urgent"}"#),
+            1.0
+        );
+        assert_eq!(
+            value(&text, r#"itdesk_open_tickets{urgency="medium"}"#),
+            3.0
+        );
+        assert_eq!(value(&text, "itdesk_tickets_past_eta"), 2.0);
+        assert_eq!(
+            value(&text, "itdesk_oldest_unacknowledged_age_seconds"),
+            600.0
+        );
         assert_eq!(
             value(&text, r#"itdesk_tickets_opened_total{channel="desk"}"#),
             1.0
@@ -520,17 +587,58 @@ mod tests {
             value(&text, r#"itdesk_chat_gateway_state{state="connected"}"#),
             1.0
         );
-        assert_eq!(
-            value(&text, r#"itdesk_chat_gateway_state{state="disabled"}"#),
-            0.0
+        assert!(!text.contains(r#"state="disabled""#), "{text}");
+        assert!(
+            !text.contains("itdesk_smtp_up"),
+            "no [smtp], no series: {text}"
         );
 
         h.imap_polled(now);
-        let text = h.encode_metrics(&obs, now);
+        h.track_smtp();
+        h.notice_failed(
+            &Destination::Email {
+                to: "a@example.test".into(),
+            },
+            DeliveryFailure::Temporary,
+        );
+        let text = h.encode_metrics(&obs, None, now);
+        assert_eq!(value(&text, "itdesk_smtp_up"), 0.0);
+        assert_eq!(value(&text, "itdesk_imap_up"), 1.0);
+        assert_eq!(
+            value(&text, "itdesk_tickets_past_eta"),
+            2.0,
+            "kept when the backlog could not be read"
+        );
         assert_eq!(value(&text, "itdesk_imap_consecutive_failures"), 0.0);
         assert_eq!(
             value(&text, "itdesk_imap_last_success_timestamp_seconds"),
             now.timestamp() as f64
         );
+        let version = format!(
+            r#"itdesk_build_info{{version="{}","#,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&version), "{text}");
+        assert!(value(&text, "process_resident_memory_bytes") > 0.0);
+        assert!(value(&text, "process_open_fds") > 0.0);
+        assert!(text.contains("process_cpu_seconds_total "), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn channels_that_are_off_have_no_series() {
+        let text = Health::new().encode_metrics(
+            &Observed {
+                store: Ok(Census::default()),
+                imap: None,
+                gateway: GatewayState::Disabled,
+                token_expiry: None,
+            },
+            None,
+            Utc::now(),
+        );
+        for absent in ["itdesk_imap_", "smtp_up", "chat_gateway_state"] {
+            assert!(!text.contains(absent), "{absent} in\n{text}");
+        }
     }
 }

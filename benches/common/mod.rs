@@ -7,6 +7,7 @@
 
 #[path = "../../tests/it/mailrig.rs"]
 pub mod mailrig;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -192,13 +193,13 @@ pub struct Resident {
     pub file: f64,
 }
 
-fn proc_status(pid: u32) -> String {
+pub fn proc_status(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
 }
 
 /// The value of `key` (e.g. "VmRSS:") in a /proc status text, in KiB (0 if
 /// it is not there: the process is gone).
-fn status_kib(status: &str, key: &str) -> u64 {
+pub fn status_kib(status: &str, key: &str) -> u64 {
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))

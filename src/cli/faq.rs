@@ -4,55 +4,63 @@
 use clap::Args;
 use serde_json::Value;
 
-use super::{json_text, request};
-use crate::config::Config;
+use super::session::{Flow, Session};
+use super::{parse_lang, Ctx};
 use crate::control::ControlRequest;
 use crate::core::ticket::{Lang, Ticket};
 use crate::stats::faq;
 use crate::stats::period::PeriodSpec;
 
 #[derive(Args)]
-pub(super) struct FaqArgs {
+pub struct FaqCmd {
     /// Only tickets resolved in this period: week, month or FROM..TO; all when absent.
     #[arg(long, value_parser = PeriodSpec::parse)]
     period: Option<PeriodSpec>,
-    /// Labels in "en" or "zh-CN" (default [helpdesk] default_language).
-    #[arg(long, value_parser = |s: &str| Lang::parse(s).ok_or("use en or zh-CN"))]
+    /// Labels in "en" or "zh-CN" (default [helpdesk].default_language).
+    #[arg(long, value_parser = parse_lang)]
     lang: Option<Lang>,
-    #[arg(long, conflicts_with = "json")]
-    markdown: bool,
+    /// A Markdown page to edit into a guide.
     #[arg(long)]
-    json: bool,
+    markdown: bool,
 }
 
-pub(super) async fn faq(config: &Config, args: FaqArgs) -> anyhow::Result<()> {
-    let Value::Array(all) = request(config, ControlRequest::Export).await? else {
-        anyhow::bail!("unexpected answer to export")
-    };
-    let tickets: Vec<Ticket> = all
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()?;
-    let lang = args.lang.unwrap_or_else(|| config.default_lang());
-    let tz = config.settings.basis.tz;
-    let period = args.period.map(|p| p.resolve(chrono::Utc::now(), tz));
-    let entries = faq::entries(&tickets, period.as_ref(), lang);
-    if args.json {
-        println!("{}", json_text(&entries)?);
-    } else if args.markdown {
-        print!("{}", faq::markdown(&entries, lang));
-    } else {
-        for e in &entries {
-            let label = crate::intake::inert::one_line(&e.label);
-            println!("{label}  [{}]  {} tickets", e.cluster, e.tickets);
-            for f in &e.fixes {
-                println!(
-                    "    {} ×{}",
-                    crate::intake::inert::one_line(&f.text),
-                    f.tickets
-                );
-            }
-        }
+impl FaqCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let mut tickets: Vec<Ticket> = Vec::new();
+        let mut session = Session::open(&ctx.config).await?;
+        let read = session
+            .pages(
+                |after| ControlRequest::Export { after, limit: None },
+                |value: Value| {
+                    tickets.push(serde_json::from_value(value)?);
+                    Ok(Flow::More)
+                },
+            )
+            .await;
+        session.close().await?;
+        read?;
+        let lang = self.lang.unwrap_or_else(|| ctx.config.default_lang());
+        let tz = ctx.config.settings.basis.tz;
+        let period = self.period.map(|p| p.resolve(chrono::Utc::now(), tz));
+        let entries = faq::entries(&tickets, period.as_ref(), lang);
+        let markdown = self.markdown;
+        ctx.emit(&entries, |entries| {
+            let text = if markdown {
+                faq::markdown(entries, lang)
+            } else {
+                entries
+                    .iter()
+                    .map(|e| {
+                        let fixes: String = e
+                            .fixes
+                            .iter()
+                            .map(|f| format!("    {} ×{}\n", f.text.replace('\n', " "), f.tickets))
+                            .collect();
+                        format!("{}  [{}]  {}\n{fixes}", e.label, e.cluster, e.tickets)
+                    })
+                    .collect()
+            };
+            print!("{}", crate::intake::inert::for_terminal(&text));
+        })
     }
-    Ok(())
 }

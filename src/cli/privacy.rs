@@ -6,34 +6,33 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde_json::Value;
 
-use super::{json_text, request};
+use super::output::json_text;
+use super::session::Session;
+use super::{fail, Ctx};
 use crate::config::Config;
-use crate::control::{client, ControlRequest};
+use crate::control::{ControlRequest, ErrorCode};
 use crate::store::AuditQuery;
 
 #[derive(Args)]
-pub struct EraseArgs {
+pub struct EraseCmd {
     /// The requester: an email address or chat user id.
     #[arg(long)]
     requester: String,
     /// List what would be erased; erase nothing.
     #[arg(long)]
     dry_run: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args)]
-pub struct RetentionArgs {
+pub struct RetentionCmd {
     /// List the closed tickets past [retention] closed_after; erase nothing.
     #[arg(long)]
     dry_run: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args)]
-pub struct AuditArgs {
+pub struct AuditCmd {
+    /// Entries about this ticket.
     #[arg(long)]
     ticket: Option<String>,
     /// Entries whose actor contains this.
@@ -42,35 +41,41 @@ pub struct AuditArgs {
     /// From this time on, e.g. "2026-12-01T00:00:00Z".
     #[arg(long)]
     since: Option<DateTime<Utc>>,
-    #[arg(long)]
-    json: bool,
 }
 
-pub async fn erase(config: &Config, a: EraseArgs) -> anyhow::Result<()> {
-    let req = ControlRequest::Erase {
-        requester: a.requester,
-        dry_run: a.dry_run,
-    };
-    run_erasure(config, req, a.json).await
-}
-
-pub async fn retention(config: &Config, a: RetentionArgs) -> anyhow::Result<()> {
-    if config.settings.retention.is_none() && !a.dry_run {
-        anyhow::bail!("no [retention] closed_after in the config: nothing is due for erasure");
+impl EraseCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let req = ControlRequest::Erase {
+            requester: self.requester,
+            dry_run: self.dry_run,
+        };
+        run_erasure(&ctx.config, req, ctx.json).await
     }
-    run_erasure(
-        config,
-        ControlRequest::Retention { dry_run: a.dry_run },
-        a.json,
-    )
-    .await
+}
+
+impl RetentionCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        if ctx.config.settings.retention.is_none() && !self.dry_run {
+            return Err(fail(
+                ErrorCode::Config,
+                "no [retention] closed_after in the config: nothing is due for erasure",
+            ));
+        }
+        let req = ControlRequest::Retention {
+            dry_run: self.dry_run,
+        };
+        run_erasure(&ctx.config, req, ctx.json).await
+    }
 }
 
 /// Runs an erasure; with no daemon holding the store, rewrites it at once so
 /// the erased data leaves the disk now.
 async fn run_erasure(config: &Config, req: ControlRequest, json: bool) -> anyhow::Result<()> {
-    let daemon = client::connect(&config.control_socket()).await?.is_some();
-    let mut answer = request(config, req).await?;
+    let mut session = Session::open(config).await?;
+    let daemon = session.is_daemon();
+    let answer = session.call(req).await;
+    session.close().await?;
+    let mut answer = answer?;
     let pending = answer["rewrite_pending"].as_bool().unwrap_or(false);
     if pending && !daemon {
         let dir = config.store.path.clone();
@@ -133,25 +138,28 @@ fn print_erasure(answer: &Value, daemon: bool) {
     }
 }
 
-pub async fn audit(config: &Config, a: AuditArgs) -> anyhow::Result<()> {
-    let query = AuditQuery {
-        ticket: a.ticket,
-        actor: a.actor,
-        since: a.since,
-    };
-    let answer = request(config, ControlRequest::Audit { query }).await?;
-    if a.json {
-        println!("{}", json_text(&answer)?);
-        return Ok(());
+impl AuditCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let query = AuditQuery {
+            ticket: self.ticket,
+            actor: self.actor,
+            since: self.since,
+        };
+        let answer = super::session::request(&ctx.config, ControlRequest::Audit { query }).await?;
+        let cal = ctx.config.policy().calendar;
+        ctx.emit(&answer, |answer| {
+            for e in answer.as_array().into_iter().flatten() {
+                let at = e["at"]
+                    .as_str()
+                    .and_then(|t| t.parse().ok())
+                    .map_or_else(|| "?".into(), |t| cal.format_local(t));
+                println!(
+                    "{at}  {:<24} {:<16} {}",
+                    e["actor"].as_str().unwrap_or("?"),
+                    e["ticket"].as_str().unwrap_or("-"),
+                    e["what"].as_str().unwrap_or("")
+                );
+            }
+        })
     }
-    for e in answer.as_array().cloned().unwrap_or_default() {
-        println!(
-            "{}  {:<24} {:<16} {}",
-            e["at"].as_str().unwrap_or("?"),
-            e["actor"].as_str().unwrap_or("?"),
-            e["ticket"].as_str().unwrap_or("-"),
-            e["what"].as_str().unwrap_or("")
-        );
-    }
-    Ok(())
 }

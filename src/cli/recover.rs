@@ -5,12 +5,12 @@ use chrono::NaiveDate;
 use clap::Args;
 use serde_json::Value;
 
-use super::{json_text, request};
-use crate::config::Config;
-use crate::control::ControlRequest;
+use super::session::request;
+use super::{fail, Ctx};
+use crate::control::{ControlRequest, ErrorCode};
 
 #[derive(Args)]
-pub struct RecoverArgs {
+pub struct RecoverCmd {
     /// Mail the server received on or after this day (YYYY-MM-DD): the date
     /// of the backup that was restored.
     #[arg(long)]
@@ -18,25 +18,23 @@ pub struct RecoverArgs {
     /// Report what would be recovered; change nothing.
     #[arg(long)]
     dry_run: bool,
-    #[arg(long)]
-    json: bool,
 }
 
-pub async fn recover(config: &Config, a: RecoverArgs) -> anyhow::Result<()> {
-    if config.imap.is_none() {
-        anyhow::bail!("the config has no [imap] section: there is no mailbox to recover from");
+impl RecoverCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        if ctx.config.imap.is_none() {
+            return Err(fail(
+                ErrorCode::Config,
+                "the config has no [imap] section: there is no mailbox to recover from",
+            ));
+        }
+        let req = ControlRequest::Recover {
+            since: self.since,
+            dry_run: self.dry_run,
+        };
+        let report = request(&ctx.config, req).await?;
+        ctx.emit(&report, print_report)
     }
-    let req = ControlRequest::Recover {
-        since: a.since,
-        dry_run: a.dry_run,
-    };
-    let report = request(config, req).await?;
-    if a.json {
-        println!("{}", json_text(&report)?);
-    } else {
-        print_report(&report);
-    }
-    Ok(())
 }
 
 fn print_report(r: &Value) {

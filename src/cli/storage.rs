@@ -1,51 +1,84 @@
-//! `itdesk restore` and `itdesk fsck`: the stopped daemon's store, put back
-//! from a backup or checked and repaired.
+//! `itdesk backup` (a snapshot, while the daemon runs or not), and `itdesk
+//! restore` and `itdesk fsck`: the stopped daemon's store, put back from a
+//! backup or checked and repaired.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
+use serde_json::Value;
 
-use super::{json_text, print_backup};
+use super::output::json_text;
+use super::session::request;
+use super::{fail, Ctx};
 use crate::config::Config;
-use crate::control::client;
+use crate::control::{client, ControlRequest, ErrorCode};
 use crate::store::{Replaced, Store, StoreError};
 
 #[derive(Args)]
-pub struct RestoreArgs {
+pub struct BackupCmd {
+    /// Where to write the snapshot (FILE.partial until complete; mode 0600).
+    /// Under the shipped unit: a path in /var/lib/itdesk/backups.
+    file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RestoreCmd {
+    /// A file written by `itdesk backup`.
     file: PathBuf,
     /// Restore in place of the store there now, whose files are kept in
     /// [store].path/replaced-TIME (delete them when no longer needed).
     #[arg(long)]
     replace: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args)]
-pub struct FsckArgs {
+pub struct FsckCmd {
     /// Rebuild the store from every record that reads; the damaged files
     /// are kept in [store].path/replaced-TIME.
     #[arg(long)]
     repair: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Both work on the store's files: no daemon may hold them.
 async fn ensure_stopped(config: &Config, what: &str) -> anyhow::Result<()> {
     let socket = config.control_socket();
     if client::connect(&socket).await?.is_some() {
-        bail!(
-            "a daemon answers at {}: stop it first — {what} works on the store's files",
-            socket.display()
-        );
+        return Err(fail(
+            ErrorCode::Refused,
+            format!(
+                "a daemon answers at {}: stop it first — {what} works on the store's files",
+                socket.display()
+            ),
+        ));
     }
     Ok(())
 }
 
-pub async fn restore(config: &Config, a: RestoreArgs) -> anyhow::Result<()> {
+impl BackupCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        // The daemon has another working directory: give it the full path.
+        let path = std::path::absolute(&self.file)
+            .with_context(|| format!("cannot resolve {}", self.file.display()))?;
+        let answer = request(&ctx.config, ControlRequest::Backup { path }).await?;
+        print_backup("backed up", &answer, ctx.json)
+    }
+}
+
+impl RestoreCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        restore(&ctx.config, self, ctx.json).await
+    }
+}
+
+impl FsckCmd {
+    pub async fn execute(self, ctx: &Ctx) -> anyhow::Result<()> {
+        fsck(&ctx.config, self, ctx.json).await
+    }
+}
+
+async fn restore(config: &Config, a: RestoreCmd, json: bool) -> anyhow::Result<()> {
     ensure_stopped(config, "restore").await?;
     let dir = config.store.path.clone();
     let file = a.file;
@@ -54,12 +87,12 @@ pub async fn restore(config: &Config, a: RestoreArgs) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || Store::restore_replacing(&file, &dir, Utc::now()))
                 .await
                 .context("the restore did not finish")??;
-        print_replaced("restored", &replaced, a.json)?;
+        print_replaced("restored", &replaced, json)?;
     } else {
         let summary = tokio::task::spawn_blocking(move || Store::restore(&file, &dir))
             .await
             .context("the restore did not finish")??;
-        print_backup("restored", &serde_json::to_value(&summary)?, a.json)?;
+        print_backup("restored", &serde_json::to_value(&summary)?, json)?;
     }
     eprintln!(
         "restored into {}; start the daemon with this config to use it, then `itdesk recover --since DATE` brings back mail processed after the backup",
@@ -68,23 +101,23 @@ pub async fn restore(config: &Config, a: RestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn fsck(config: &Config, a: FsckArgs) -> anyhow::Result<()> {
+async fn fsck(config: &Config, a: FsckCmd, json: bool) -> anyhow::Result<()> {
     ensure_stopped(config, "fsck").await?;
     let dir = config.store.path.clone();
     if a.repair {
         let repaired = tokio::task::spawn_blocking(move || Store::repair(&dir, Utc::now()))
             .await
             .context("the repair did not finish")??;
-        return print_replaced("repaired", &repaired, a.json);
+        return print_replaced("repaired", &repaired, json);
     }
     let found = tokio::task::spawn_blocking(move || Store::open_checked(&dir).map(drop))
         .await
         .context("the check did not finish")?;
     match found {
-        Ok(()) if a.json => println!("{}", json_text(&serde_json::json!({"damaged": false}))?),
+        Ok(()) if json => println!("{}", json_text(&serde_json::json!({"damaged": false}))?),
         Ok(()) => println!("{}: no damage found", config.store.path.display()),
         Err(StoreError::Damaged(d)) => {
-            if a.json {
+            if json {
                 println!("{}", json_text(&d)?);
             } else {
                 println!("{}: damaged", d.path.display());
@@ -95,7 +128,7 @@ pub async fn fsck(config: &Config, a: FsckArgs) -> anyhow::Result<()> {
                     println!("  and {} more", d.more);
                 }
             }
-            bail!("the store is damaged: `itdesk fsck --repair` keeps every record it can read, or `itdesk restore --replace FILE` puts a backup in its place");
+            anyhow::bail!("the store is damaged: `itdesk fsck --repair` keeps every record it can read, or `itdesk restore --replace FILE` puts a backup in its place");
         }
         Err(e) => return Err(e.into()),
     }
@@ -125,6 +158,29 @@ fn print_replaced(what: &str, r: &Replaced, json: bool) -> anyhow::Result<()> {
     println!(
         "the replaced store's files are kept in {}",
         r.kept_in.display()
+    );
+    Ok(())
+}
+
+fn print_backup(what: &str, summary: &Value, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", json_text(summary)?);
+        return Ok(());
+    }
+    let trees = summary["trees"]
+        .as_object()
+        .map(|t| {
+            t.iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    println!(
+        "{what} {} records ({trees}) — {} (sha256 {})",
+        summary["records"],
+        summary["file"].as_str().unwrap_or_default(),
+        summary["sha256"].as_str().unwrap_or_default()
     );
     Ok(())
 }

@@ -562,6 +562,9 @@ pub struct AlertsConfig {
     pub dead_letters: u64,
     /// Warn this long before an XOAUTH2 token (a JWT in oauth_token_file) expires.
     pub token_expiry_warning: Span,
+    /// Every alert is also POSTed here as JSON (http:// or https://), apart from
+    /// mail and chat, so an alert about them still gets out.
+    pub webhook_url: Option<String>,
 }
 
 impl Default for AlertsConfig {
@@ -571,6 +574,7 @@ impl Default for AlertsConfig {
             imap_failures: 3,
             dead_letters: 10,
             token_expiry_warning: Span::Elapsed { seconds: 15 * 60 },
+            webhook_url: None,
         }
     }
 }

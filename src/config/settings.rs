@@ -69,6 +69,8 @@ pub struct AlertSettings {
     pub imap_failures: u32,
     pub dead_letters: u64,
     pub token_expiry_warning: Duration,
+    /// `[alerts] webhook_url`, checked to be http(s).
+    pub webhook_url: Option<String>,
 }
 
 impl Default for AlertSettings {
@@ -78,6 +80,7 @@ impl Default for AlertSettings {
             imap_failures: 3,
             dead_letters: 10,
             token_expiry_warning: Duration::minutes(15),
+            webhook_url: None,
         }
     }
 }
@@ -281,6 +284,17 @@ fn alerts(config: &Config) -> Result<AlertSettings, (&'static str, String)> {
         dead_letters: a.dead_letters,
         token_expiry_warning: elapsed(a.token_expiry_warning)
             .map_err(|r| ("token_expiry_warning", r))?,
+        webhook_url: a
+            .webhook_url
+            .as_deref()
+            .map(|url| match url.split_once("://") {
+                Some(("http" | "https", rest)) if !rest.is_empty() => Ok(url.to_string()),
+                _ => Err((
+                    "webhook_url",
+                    format!("{url:?} is not an http:// or https:// URL"),
+                )),
+            })
+            .transpose()?,
     })
 }
 

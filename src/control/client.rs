@@ -54,6 +54,6 @@ pub async fn call(
     }
     match serde_json::from_str(&answer).map_err(|e| ControlError::Protocol(e.to_string()))? {
         ControlResponse::Ok(v) => Ok(v),
-        ControlResponse::Error(message) => Err(ControlError::Daemon(message)),
+        ControlResponse::Error { message, code } => Err(ControlError::Daemon { message, code }),
     }
 }

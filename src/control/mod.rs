@@ -9,6 +9,7 @@ pub mod peers;
 mod privacy;
 mod recover;
 pub mod server;
+mod tickets;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -17,7 +18,7 @@ use crate::channels::imap::ImapError;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ImapConfig};
 use crate::core::id::TicketId;
-use crate::core::ticket::{Channel, ProblemType, Status, Ticket, Urgency};
+use crate::core::ticket::{Channel, ProblemType, Ticket, Urgency};
 pub use crate::engine::Change;
 use crate::engine::{EngineError, EngineHandle, EraseTarget, IntakeOutcome, Outcome, Routing};
 use crate::intake::classify::Rules;
@@ -26,6 +27,7 @@ use crate::intake::email::{parse_email, EmailLimits};
 use crate::intake::{prepare, InboundMessage, Sender};
 use crate::store::{BackupError, Store, StoreError};
 use peers::Caller;
+pub use tickets::{TicketFilter, PAGE_LIMIT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -45,12 +47,13 @@ pub enum ControlError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("no ticket {0}")]
-    NotFound(TicketId),
+    #[error("{0}")]
+    NotFound(String),
     #[error("refused: {0}")]
     Refused(String),
-    #[error("{0}")]
-    Daemon(String),
+    /// The daemon's answer to a request that failed there, with its kind.
+    #[error("{message}")]
+    Daemon { message: String, code: ErrorCode },
     #[error(transparent)]
     Backup(#[from] BackupError),
     #[error(transparent)]
@@ -61,6 +64,63 @@ pub enum ControlError {
     NotAllowed { path: String },
     #[error("[control].group names {0:?}, which is not a group on this machine — create it (groupadd {0}) or remove the setting")]
     NoGroup(String),
+}
+
+/// What kind of failure a request met: sent over the socket with the
+/// message, printed by `--json`, and the CLI's exit status (`cli::exit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Anything not below.
+    #[default]
+    Failed,
+    /// The command line itself is wrong.
+    Usage,
+    /// No such ticket, entry, message or group.
+    NotFound,
+    /// Understood, and refused: not allowed now, by the rules or to this caller.
+    Refused,
+    /// The daemon or the store cannot be reached or used now.
+    Unavailable,
+    /// The config file is missing, unreadable or wrong.
+    Config,
+}
+
+impl ControlError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ControlError::Connect { .. } | ControlError::Io { .. } | ControlError::Imap(_) => {
+                ErrorCode::Unavailable
+            }
+            ControlError::Protocol(_) | ControlError::Backup(_) => ErrorCode::Failed,
+            ControlError::Engine(e) => engine_code(e),
+            ControlError::Store(e) => store_code(e),
+            ControlError::NotFound(_) => ErrorCode::NotFound,
+            ControlError::Refused(_) | ControlError::NotAllowed { .. } => ErrorCode::Refused,
+            ControlError::Daemon { code, .. } => *code,
+            ControlError::Config(_) | ControlError::NoGroup(_) => ErrorCode::Config,
+        }
+    }
+}
+
+pub fn engine_code(e: &EngineError) -> ErrorCode {
+    match e {
+        EngineError::Store(e) => store_code(e),
+        EngineError::NotFound(_) => ErrorCode::NotFound,
+        EngineError::Stopped => ErrorCode::Unavailable,
+    }
+}
+
+/// A store that cannot be opened or written is unavailable; a ticket that
+/// exists already is a refusal; an unreadable record is a plain failure.
+pub fn store_code(e: &StoreError) -> ErrorCode {
+    match e {
+        StoreError::Exists(_) => ErrorCode::Refused,
+        StoreError::Corrupt { .. } | StoreError::CounterMoved { .. } | StoreError::Seal { .. } => {
+            ErrorCode::Failed
+        }
+        _ => ErrorCode::Unavailable,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,8 +135,15 @@ pub enum ControlRequest {
         urgency: Option<Urgency>,
         problem_type: Option<ProblemType>,
     },
+    /// One page of tickets in ID order: up to `limit` matching `filter`
+    /// after `after`; `next` in the answer continues it (`tickets.rs`).
     List {
-        status: Option<Status>,
+        #[serde(default)]
+        filter: TicketFilter,
+        #[serde(default)]
+        after: Option<TicketId>,
+        #[serde(default)]
+        limit: Option<usize>,
     },
     Show {
         id: TicketId,
@@ -93,14 +160,25 @@ pub enum ControlRequest {
     OutboxRetry {
         entry: u64,
     },
-    Export,
+    /// One page of the export, as `List` without a filter; the first page
+    /// (no `after`) is the one the access audit records.
+    Export {
+        #[serde(default)]
+        after: Option<TicketId>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// A statistics report; `rebuild` first rewrites every ticket's stats record.
     Stats {
         query: crate::stats::aggregate::Query,
         rebuild: bool,
     },
+    /// A batch of exported tickets; with `skip_existing`, an ID the store
+    /// holds is counted and passed over instead of failing the batch.
     Import {
         tickets: Vec<Ticket>,
+        #[serde(default)]
+        skip_existing: bool,
     },
     /// Write a consistent snapshot of the store to `path` (absolute; written by
     /// whoever holds the store: the daemon, or the CLI when it is stopped).
@@ -149,7 +227,11 @@ pub enum ControlRequest {
 #[serde(rename_all = "snake_case")]
 pub enum ControlResponse {
     Ok(Value),
-    Error(String),
+    Error {
+        message: String,
+        #[serde(default)]
+        code: ErrorCode,
+    },
 }
 
 /// What the handler needs; built by the daemon, or by the CLI when the daemon is stopped.
@@ -223,16 +305,11 @@ pub async fn handle(
                 other => Err(ControlError::Refused(format!("{other:?}"))),
             }
         }
-        ControlRequest::List { status } => {
-            let mut out = Vec::new();
-            for t in ctx.store.tickets() {
-                let t = t?;
-                if status.is_none_or(|s| s == t.status) {
-                    out.push(to_json(&t));
-                }
-            }
-            Ok(Value::Array(out))
-        }
+        ControlRequest::List {
+            filter,
+            after,
+            limit,
+        } => tickets::list(ctx, &filter, after, limit),
         ControlRequest::Show { id } => {
             let ticket = show(ctx, &id)?;
             privacy::record(ctx, caller, Some(id.to_string()), "show".into()).await?;
@@ -249,12 +326,9 @@ pub async fn handle(
             recover::recover(ctx, caller, since, dry_run).await
         }
         ControlRequest::Attachment { id, name } => {
-            let ticket = ctx
-                .store
-                .ticket(&id)?
-                .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+            let ticket = ctx.store.ticket(&id)?.ok_or_else(|| no_ticket(&id))?;
             let Some(a) = ticket.attachments.iter().find(|a| a.name == name) else {
-                return Err(ControlError::Refused(format!(
+                return Err(ControlError::NotFound(format!(
                     "{id} has no attachment {name:?}"
                 )));
             };
@@ -306,7 +380,7 @@ pub async fn handle(
                 ctx.store.flush().await?;
                 Ok(json!({ "requeued": entry }))
             } else {
-                Err(ControlError::Refused(format!(
+                Err(ControlError::NotFound(format!(
                     "no dead letter with id {entry}"
                 )))
             }
@@ -321,16 +395,7 @@ pub async fn handle(
             // Invariant: a Report is plain data, like a Ticket.
             Ok(serde_json::to_value(report).expect("reports serialise"))
         }
-        ControlRequest::Export => {
-            let tickets: Vec<Value> = ctx
-                .store
-                .tickets()
-                .map(|t| t.map(|t| to_json(&t)))
-                .collect::<Result<_, _>>()?;
-            let what = format!("export of {} tickets", tickets.len());
-            privacy::record(ctx, caller, None, what).await?;
-            Ok(Value::Array(tickets))
-        }
+        ControlRequest::Export { after, limit } => tickets::export(ctx, caller, after, limit).await,
         req @ (ControlRequest::QuarantineList
         | ControlRequest::QuarantineShow { .. }
         | ControlRequest::QuarantineRetry { .. }
@@ -340,18 +405,17 @@ pub async fn handle(
             // Reading every tree is blocking work; writers wait meanwhile (see store::backup).
             let summary = tokio::task::spawn_blocking(move || store.backup(&path, now))
                 .await
-                .map_err(|e| ControlError::Daemon(format!("the backup did not finish: {e}")))??;
+                .map_err(|e| ControlError::Daemon {
+                    message: format!("the backup did not finish: {e}"),
+                    code: ErrorCode::Failed,
+                })??;
             ctx.store.record_backup(&summary.file, now)?;
             Ok(serde_json::to_value(summary).map_err(|e| ControlError::Protocol(e.to_string()))?)
         }
-        ControlRequest::Import { tickets } => {
-            let mut imported = 0;
-            for t in tickets {
-                ctx.engine.import(t).await?;
-                imported += 1;
-            }
-            Ok(json!({ "imported": imported }))
-        }
+        ControlRequest::Import {
+            tickets,
+            skip_existing,
+        } => tickets::import(ctx, tickets, skip_existing).await,
     }
 }
 
@@ -359,7 +423,7 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
     let item = |id: u64| {
         ctx.store
             .quarantined_item(id)?
-            .ok_or_else(|| ControlError::Refused(format!("nothing quarantined under id {id}")))
+            .ok_or_else(|| ControlError::NotFound(format!("nothing quarantined under id {id}")))
     };
     match req {
         ControlRequest::QuarantineList => {
@@ -417,11 +481,12 @@ async fn quarantine(req: ControlRequest, ctx: &ControlContext) -> Result<Value, 
 }
 
 fn show(ctx: &ControlContext, id: &TicketId) -> Result<Value, ControlError> {
-    let t = ctx
-        .store
-        .ticket(id)?
-        .ok_or_else(|| ControlError::NotFound(id.clone()))?;
+    let t = ctx.store.ticket(id)?.ok_or_else(|| no_ticket(id))?;
     Ok(to_json(&t))
+}
+
+fn no_ticket(id: &TicketId) -> ControlError {
+    ControlError::NotFound(format!("no ticket {id}"))
 }
 
 fn to_json(t: &Ticket) -> Value {

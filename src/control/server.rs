@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use super::peers::{self, Caller};
-use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse};
+use super::{handle, ControlContext, ControlError, ControlRequest, ControlResponse, ErrorCode};
 use crate::shutdown::Shutdown;
 
 /// Binds the socket (replacing a stale one): readable and writable by the
@@ -84,9 +84,15 @@ async fn connection(
     let mut lines = BufReader::new(read).lines();
     while let Some(line) = lines.next_line().await? {
         let response = match (&admitted, serde_json::from_str::<ControlRequest>(&line)) {
-            (Err(why), _) => ControlResponse::Error(format!("refused: {why}")),
+            (Err(why), _) => ControlResponse::Error {
+                message: format!("refused: {why}"),
+                code: ErrorCode::Refused,
+            },
             (Ok(()), Ok(req)) => answer(req, ctx, &caller).await,
-            (Ok(()), Err(e)) => ControlResponse::Error(format!("bad request: {e}")),
+            (Ok(()), Err(e)) => ControlResponse::Error {
+                message: format!("bad request: {e}"),
+                code: ErrorCode::Usage,
+            },
         };
         // Invariant: responses are plain JSON values.
         let mut out = serde_json::to_vec(&response).expect("responses serialise");
@@ -104,6 +110,9 @@ async fn answer(req: ControlRequest, ctx: &ControlContext, caller: &Caller) -> C
     info!(user = %caller.login, op = op.as_deref().unwrap_or("?"), "control request");
     match handle(req, ctx, caller).await {
         Ok(v) => ControlResponse::Ok(v),
-        Err(e) => ControlResponse::Error(e.to_string()),
+        Err(e) => ControlResponse::Error {
+            message: e.to_string(),
+            code: e.code(),
+        },
     }
 }

@@ -23,7 +23,7 @@ use tracing::{debug, warn};
 
 use super::verdict::verdict;
 use crate::clock::Clock;
-use crate::health::Health;
+use crate::health::{Backlog, Health};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
@@ -102,10 +102,13 @@ impl OpsEndpoint {
         match req.uri().path() {
             "/metrics" => {
                 let observed = self.health.observe(&self.store);
+                let backlog = Backlog::read(&self.store, now)
+                    .map_err(|e| debug!(error = %e, "backlog gauges not refreshed"))
+                    .ok();
                 reply(
                     StatusCode::OK,
                     OPENMETRICS,
-                    self.health.encode_metrics(&observed, now),
+                    self.health.encode_metrics(&observed, backlog.as_ref(), now),
                 )
             }
             "/healthz" => {

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod http;
 pub mod verdict;
 pub mod watchdog;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -61,6 +62,8 @@ pub async fn spawn(
             .as_ref()
             .filter(|i| i.auth == ImapAuth::Xoauth2)
             .and_then(|i| i.oauth_token_file.clone()),
+        webhook_url: a.webhook_url.clone(),
+        helpdesk: config.helpdesk.name.clone(),
     };
     tasks.spawn(watchdog.run(shutdown.clone()));
     Ok(())

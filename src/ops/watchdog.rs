@@ -14,6 +14,7 @@ use std::time::Duration;
 use tracing::{debug, info, warn};
 
 use super::alerts::{evaluate, jwt_expiry, RateLimiter, Thresholds};
+use super::webhook::Webhook;
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
 use crate::health::{Condition, Health};
@@ -35,6 +36,10 @@ pub struct Watchdog {
     pub every: chrono::Duration,
     /// `[imap].oauth_token_file` under XOAUTH2: its expiry is watched.
     pub token_file: Option<PathBuf>,
+    /// `[alerts] webhook_url`: every alert is POSTed there too.
+    pub webhook_url: Option<String>,
+    /// `[helpdesk] name`, in the webhook's body.
+    pub helpdesk: String,
 }
 
 impl Watchdog {
@@ -42,9 +47,15 @@ impl Watchdog {
         let mut limiter = RateLimiter::new(self.every);
         let mut active = BTreeSet::new();
         let mut unsent = Vec::new();
+        let mut webhook = self
+            .webhook_url
+            .as_deref()
+            .and_then(|url| Webhook::new(url, &self.helpdesk));
         while !shutdown.is_set() {
             self.reopen_failed_store().await;
-            self.look(&mut limiter, &mut active, &mut unsent).await;
+            let outside = webhook.as_mut().map(|w| (w, &shutdown));
+            self.look(&mut limiter, &mut active, &mut unsent, outside)
+                .await;
             let pause = match self.store.failure() {
                 Some(_) => REOPEN_EVERY,
                 None => LOOK_EVERY,
@@ -55,6 +66,9 @@ impl Watchdog {
                 _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.wait() => {}
             }
+        }
+        if let Some(webhook) = webhook {
+            webhook.finish().await;
         }
         debug!("alert watchdog stopped");
     }
@@ -79,12 +93,14 @@ impl Watchdog {
     }
 
     /// `unsent` holds alerts the engine could not queue yet (e.g. the store
-    /// itself was failing): they go out once it can.
+    /// itself was failing): they go out once it can. The webhook, if any, gets
+    /// each alert at once, whatever the store does.
     async fn look(
         &self,
         limiter: &mut RateLimiter,
         active: &mut BTreeSet<Condition>,
         unsent: &mut Vec<(Condition, String)>,
+        mut webhook: Option<(&mut Webhook, &Shutdown)>,
     ) {
         if let Some(path) = &self.token_file {
             // The token itself is never logged; only its expiry is kept.
@@ -114,6 +130,9 @@ impl Watchdog {
                 alarm.text.replace('\n', " ")
             );
             self.health.alert_raised(alarm.condition);
+            if let Some((webhook, shutdown)) = webhook.as_mut() {
+                webhook.send(alarm.condition, &alarm.text, now, shutdown);
+            }
             unsent.push((alarm.condition, alarm.text));
         }
         let mut still_unsent = Vec::new();

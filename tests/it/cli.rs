@@ -157,11 +157,11 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
     assert_eq!(shown["assignee"], "li.si");
     let human = sb.cli_ok(&["tickets", "show", &id]);
     assert!(human.contains("MTU lowered") && human.contains("li.si"));
-    // The record is in the staff's language ([helpdesk] default_language, en).
     let record = sb.cli_ok(&["tickets", "show", &id, "--markdown"]);
     assert!(
         record.starts_with(&format!("# Ticket {id}"))
             && record.contains("## Handling log")
+            && !record.contains("处理过程")
             && record.contains("MTU lowered"),
         "{record}"
     );
@@ -252,4 +252,225 @@ fn escape_laden_text_prints_inert() {
         json.contains("\\u001b") && json.contains("\\u009b"),
         "JSON keeps them, escaped: {json}"
     );
+}
+
+/// `count` copies of `ticket` under consecutive serials of its day, as
+/// `export` writes them.
+fn export_file(sb: &Sandbox, ticket: &Value, count: u64) -> std::path::PathBuf {
+    let id = ticket["id"].as_str().unwrap();
+    let mut text = String::new();
+    for serial in 1..=count {
+        let mut t = ticket.clone();
+        t["id"] = Value::String(format!("{}{serial:04}", &id[..10]));
+        t["group"] = Value::String(
+            if serial % 3 == 0 {
+                "hardware"
+            } else {
+                "network"
+            }
+            .into(),
+        );
+        text.push_str(&format!("{t}\n"));
+    }
+    let file = sb.dir.path().join(format!("{count}.jsonl"));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// More tickets than one page, through the daemon: listing, filters, limits
+/// and `--after` page in order; an interrupted import resumes.
+#[test]
+fn lists_stream_page_by_page_and_imports_resume() {
+    let source = Sandbox::new("");
+    let sample = open_ticket(&source);
+    let file = export_file(&source, &sample, 1200);
+    let half = source.dir.path().join("half.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&half, lines[..700].join("\n")).unwrap();
+
+    let sb = Sandbox::new("");
+    let daemon = sb.start_daemon();
+    // An import cut short at line 700, then the whole file again.
+    assert_eq!(
+        sb.cli_json(&["import", half.to_str().unwrap(), "--json"])["imported"],
+        700
+    );
+    let refused = sb.cli(&["import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    let error: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(error["code"], "refused", "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("--skip-existing"),
+        "{error}"
+    );
+    let resumed = sb.cli_json(&[
+        "import",
+        file.to_str().unwrap(),
+        "--skip-existing",
+        "--json",
+    ]);
+    assert_eq!(
+        (resumed["imported"].as_u64(), resumed["skipped"].as_u64()),
+        (Some(500), Some(700))
+    );
+
+    let all = ids(&sb.cli_json(&["tickets", "list", "--json"]));
+    assert_eq!(all.len(), 1200);
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in ID order");
+    let hardware = ids(&sb.cli_json(&["tickets", "list", "--group", "hardware", "--json"]));
+    assert_eq!(hardware.len(), 400);
+
+    let out = sb.cli(&["tickets", "list", "--limit", "550", "--json"]);
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&first), all[..550]);
+    let hint = String::from_utf8_lossy(&out.stderr);
+    assert!(hint.contains(&format!("--after {}", all[549])), "{hint}");
+    let rest = ids(&sb.cli_json(&["tickets", "list", "--after", &all[549], "--json"]));
+    assert_eq!(rest, all[550..]);
+
+    let day = &all[0][2..10];
+    let day = format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..]);
+    let by_requester = sb.cli_json(&[
+        "tickets",
+        "list",
+        "--requester",
+        "ALICE@example.test",
+        "--since",
+        &day,
+        "--until",
+        &day,
+        "--status",
+        "new",
+        "--limit",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(ids(&by_requester), all[..3]);
+    let none = sb.cli_json(&["tickets", "list", "--since", "2999-01-01", "--json"]);
+    assert_eq!(none, serde_json::json!([]));
+    assert!(ids(&sb.cli_json(&["tickets", "list", "--assignee", "nobody", "--json"])).is_empty());
+    daemon.stop();
+
+    // Stopped: the same pages straight from the store.
+    let offline = ids(&sb.cli_json(&["tickets", "list", "--after", &all[1100], "--json"]));
+    assert_eq!(offline, all[1101..]);
+    let table = sb.cli_ok(&["tickets", "list", "--limit", "250"]);
+    assert_eq!(table.lines().count(), 251, "a header and a line per ticket");
+    assert_eq!(table.lines().filter(|l| l.starts_with("ID ")).count(), 1);
+
+    let export = sb.dir.path().join("all.jsonl");
+    sb.cli_ok(&["export", "--output", export.to_str().unwrap()]);
+    let exported = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(exported.lines().count(), 1200);
+}
+
+/// Each kind of failure has its exit status, and `--json` prints it as JSON.
+#[test]
+fn failures_exit_by_kind_and_print_json_errors() {
+    let sb = Sandbox::new("");
+    let id = open_ticket(&sb)["id"].as_str().unwrap().to_string();
+    sb.cli_ok(&["tickets", "close", &id, "--reason", "duplicate"]);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["tickets", "show", "IT-nonsense"], 2, "usage"),
+        (vec!["tickets", "frobnicate"], 2, "usage"),
+        (vec!["tickets", "show", "IT20230101001"], 3, "not_found"),
+        (vec!["stats", "--group", "nosuch"], 3, "not_found"),
+        (vec!["outbox", "retry", "999"], 3, "not_found"),
+        (vec!["quarantine", "show", "7"], 3, "not_found"),
+        (vec!["tickets", "claim", &id], 4, "refused"),
+        (vec!["retention"], 6, "config"),
+    ];
+    for (args, status, code) in cases {
+        let out = sb.cli(&args);
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {out:?}");
+        assert!(
+            !out.stderr.is_empty() && out.stdout.is_empty(),
+            "{args:?}: {out:?}"
+        );
+        let mut json_args = args.clone();
+        json_args.push("--json");
+        let out = sb.cli(&json_args);
+        assert_eq!(out.status.code(), Some(status), "{json_args:?}: {out:?}");
+        let error: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{json_args:?}: no JSON error ({e}): {out:?}"));
+        assert_eq!(error["code"], code, "{json_args:?}: {error}");
+        assert!(!error["error"].as_str().unwrap().is_empty());
+    }
+    let stats = sb.cli_json(&["stats", "--group", "network", "--json"]);
+    assert!(stats.is_object());
+
+    // A missing config, and a store that cannot be opened.
+    let out = std::process::Command::new(crate::support::itdesk_bin())
+        .args([
+            "--config",
+            "/nonexistent/itdesk.toml",
+            "tickets",
+            "list",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let broken = Sandbox::new("");
+    let text = std::fs::read_to_string(&broken.config).unwrap();
+    let blocker = broken.dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let text = text.replace(
+        &format!("path = \"{}\"", broken.dir.path().join("state").display()),
+        &format!("path = \"{}\"", blocker.join("store").display()),
+    );
+    std::fs::write(&broken.config, text).unwrap();
+    let out = broken.cli(&["tickets", "list", "--json"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["code"], "unavailable", "{error}");
+}
+
+/// `outbox list` is a table in local time; `--json` keeps the data.
+#[test]
+fn outbox_list_is_readable() {
+    let sb = Sandbox::new("");
+    open_ticket(&sb);
+    let text = sb.cli_ok(&["outbox", "list"]);
+    assert!(!text.contains('{'), "no raw JSON: {text}");
+    assert!(text.contains("queued: ") && text.contains("DUE"), "{text}");
+    assert!(text.contains("timer "), "timers are named: {text}");
+    let json = sb.cli_json(&["outbox", "list", "--json"]);
+    assert!(
+        json["queued"].as_array().is_some_and(|q| !q.is_empty()),
+        "{json}"
+    );
+}
+
+/// Completions and the man page need no config.
+#[test]
+fn completions_and_man_pages_are_generated() {
+    let out = std::process::Command::new(crate::support::itdesk_bin())
+        .args(["--config", "/nonexistent.toml", "completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("itdesk"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::support::itdesk_bin())
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let top = std::fs::read_to_string(dir.path().join("itdesk.1")).unwrap();
+    assert!(
+        top.contains("EXIT STATUS") && top.contains("unavailable"),
+        "{top}"
+    );
+    assert!(dir.path().join("itdesk-tickets-list.1").exists());
 }

@@ -436,7 +436,8 @@ fn the_cli_is_for_the_staff_group_under_each_callers_login() {
 
     let refused = cli_as("itdesk-test-other", &sb, &["tickets", "list", "--json"]);
     assert!(!refused.status.success(), "{refused:?}");
-    let why = String::from_utf8_lossy(&refused.stderr);
+    // With --json the error is JSON on stdout.
+    let why = String::from_utf8_lossy(&refused.stdout);
     assert!(
         why.contains("staff group") && why.contains("[control].group"),
         "{why}"

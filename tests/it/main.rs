@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod crash;
 mod damage;
+mod desk;
 mod discord;
 mod disk_full;
 mod email;

@@ -128,15 +128,48 @@ fn metrics_and_healthz_follow_the_daemon() {
     let before = get(port, "/metrics").1;
     assert!(before.ends_with("# EOF\n"), "OpenMetrics text: {before}");
     assert_eq!(metric(&before, desk), 0.0);
+    // Channels that are off have no series; the process and the build always do.
+    for absent in [
+        "itdesk_imap_up",
+        "itdesk_smtp_up",
+        "itdesk_chat_gateway_state",
+    ] {
+        assert!(!before.contains(absent), "{absent} in\n{before}");
+    }
+    let build = format!(
+        r#"itdesk_build_info{{version="{}","#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(before.contains(&build), "{before}");
+    assert!(metric(&before, "process_resident_memory_bytes") > 1.0e6);
+    assert!(metric(&before, "process_open_fds") >= 3.0);
+    assert!(metric(&before, "process_cpu_seconds_total") >= 0.0);
+    let started = metric(&before, "process_start_time_seconds");
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        started <= now && started > now - 600.0,
+        "{started} vs {now}"
+    );
     assert_eq!(
-        metric(&before, r#"itdesk_chat_gateway_state{state="disabled"}"#),
-        1.0
+        metric(&before, r#"itdesk_open_tickets{urgency="medium"}"#),
+        0.0
+    );
+    assert_eq!(
+        metric(&before, "itdesk_oldest_unacknowledged_age_seconds"),
+        0.0
     );
 
     open_ticket(&sb, 1);
     open_ticket(&sb, 2);
     let after = get(port, "/metrics").1;
     assert_eq!(metric(&after, desk), 2.0);
+    let open: f64 = ["urgent", "high", "medium", "low"]
+        .iter()
+        .map(|u| metric(&after, &format!(r#"itdesk_open_tickets{{urgency="{u}"}}"#)))
+        .sum();
+    assert_eq!(open, 2.0, "{after}");
+    assert_eq!(metric(&after, "itdesk_tickets_past_eta"), 0.0);
+    assert!(metric(&after, "itdesk_oldest_unacknowledged_age_seconds") >= 0.0);
     assert_eq!(
         metric(&after, r#"itdesk_tickets_opened_total{channel="email"}"#),
         0.0
@@ -580,4 +613,212 @@ fn no_password_reaches_the_logs_even_at_trace_level() {
         "the log ran at a verbose level"
     );
     assert!(!log.contains(WRONG), "the password is in the daemon's log");
+}
+
+/// Writes the `accepted` override in both languages, saying `marker`.
+fn accepted_override(dir: &Path, body: &str) {
+    for lang in ["en", "zh-CN"] {
+        std::fs::create_dir_all(dir.join(lang)).unwrap();
+        std::fs::write(
+            dir.join(lang).join("accepted.txt"),
+            format!("Subject: [{{{{ ticket.id }}}}] accepted\n\n{body}\n"),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn sighup_reloads_checked_templates_and_keeps_them_when_a_reload_is_broken() {
+    let rig = MailRig::start();
+    let templates = tempfile::tempdir().unwrap();
+    accepted_override(templates.path(), "first-version {{ ticket.subject }}");
+    let sb = Sandbox::new(&rig.config(&format!(
+        "[outbox]\ntemplates_dir = \"{}\"\n",
+        templates.path().display()
+    )));
+    let daemon = sb.start_daemon();
+    let open = |n: usize| {
+        sb.cli_json(&[
+            "tickets",
+            "open",
+            "--from",
+            "alice@example.test",
+            "--subject",
+            &format!("Printer {n} jams"),
+            "--body",
+            "The printer jams on every page.",
+            "--json",
+        ])["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let notice_body = |id: &str| {
+        let mut body = None;
+        wait_until(&format!("the accepted notice of {id}"), WAIT, || {
+            body = rig
+                .messages("alice", "INBOX")
+                .into_iter()
+                .find(|m| m.subject.contains(id))
+                .map(|m| m.body);
+            body.is_some()
+        });
+        body.unwrap()
+    };
+    let first = open(1);
+    assert!(notice_body(&first).contains("first-version Printer 1 jams"));
+
+    accepted_override(templates.path(), "second-version {{ ticket.subject }}");
+    daemon.signal("HUP");
+    wait_until("the reload in the log", WAIT, || {
+        daemon.log_text().contains("reloaded")
+    });
+    let second = open(2);
+    assert!(notice_body(&second).contains("second-version Printer 2 jams"));
+
+    // A misspelt variable: refused with file and line, the daemon goes on with the old set.
+    accepted_override(templates.path(), "third-version\n{{ ticket.subjct }}");
+    daemon.signal("HUP");
+    wait_until("the refused reload in the log", WAIT, || {
+        daemon.log_text().contains("reload refused")
+    });
+    let log = daemon.log_text();
+    assert!(
+        log.contains("accepted.txt:4") && log.contains("ticket.subjct"),
+        "{log}"
+    );
+    let third = open(3);
+    assert!(notice_body(&third).contains("second-version Printer 3 jams"));
+    daemon.stop();
+}
+
+#[test]
+fn backlog_gauges_count_overdue_and_unacknowledged_tickets() {
+    // A ticket opened elsewhere, exported, and imported here as if long overdue.
+    let elsewhere = Sandbox::new("");
+    open_ticket(&elsewhere, 1);
+    let export = elsewhere.dir.path().join("export.jsonl");
+    elsewhere.cli_ok(&["export", "--output", &export.display().to_string()]);
+    let mut ticket: Value =
+        serde_json::from_str(std::fs::read_to_string(&export).unwrap().trim()).unwrap();
+    for (key, at) in [
+        ("created_at", "2023-10-02T01:00:00Z"),
+        ("sla_start", "2023-10-02T01:00:00Z"),
+        ("ack_due", "2023-10-02T02:00:00Z"),
+        ("eta", "2023-10-03T01:00:00Z"),
+    ] {
+        ticket[key] = Value::String(at.into());
+    }
+    ticket["acknowledged_at"] = Value::Null;
+    std::fs::write(&export, format!("{ticket}\n")).unwrap();
+
+    let port = free_port();
+    let sb = Sandbox::new(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"));
+    sb.cli_ok(&["import", &export.display().to_string()]);
+    let daemon = sb.start_daemon();
+    let m = get(port, "/metrics").1;
+    let urgency = ticket["urgency"].as_str().unwrap();
+    assert_eq!(
+        metric(
+            &m,
+            &format!(r#"itdesk_open_tickets{{urgency="{urgency}"}}"#)
+        ),
+        1.0
+    );
+    assert_eq!(metric(&m, "itdesk_tickets_past_eta"), 1.0);
+    let created = chrono::DateTime::parse_from_rfc3339("2023-10-02T01:00:00Z").unwrap();
+    let waited = (chrono::Utc::now() - created.to_utc()).num_seconds() as f64;
+    let age = metric(&m, "itdesk_oldest_unacknowledged_age_seconds");
+    assert!((age - waited).abs() < 120.0, "{age} vs {waited}");
+    daemon.stop();
+}
+
+/// A webhook receiver on 127.0.0.1: answers 503 to the first `failures`
+/// requests, 200 after; keeps every request's body.
+fn webhook_receiver(failures: usize) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let status = if n < failures {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (port, bodies)
+}
+
+#[test]
+fn alerts_go_to_the_webhook_too_retried_until_it_answers() {
+    let (hook, bodies) = webhook_receiver(1);
+    let closed = free_port();
+    let sb = Sandbox::new(&format!(
+        r#"
+[imap]
+host = "127.0.0.1"
+port = {closed}
+security = "plain"
+username = "helpdesk@example.test"
+password_env = "ITDESK_TEST_IMAP_PASSWORD"
+
+[alerts]
+imap_failures = 2
+webhook_url = "http://127.0.0.1:{hook}/hooks/itdesk?token=s3cret"
+"#
+    ));
+    let daemon = sb.start_daemon_with(&[], &[("ITDESK_TEST_IMAP_PASSWORD", "not-used")]);
+    // No [on_duty]: mail and chat reach nobody; the webhook still does.
+    wait_until("the webhook's second attempt", WAIT, || {
+        bodies.lock().unwrap().len() >= 2
+    });
+    wait_until("the delivery in the log", WAIT, || {
+        daemon.log_text().contains("alert webhook delivered")
+    });
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies[0], bodies[1], "the same alert, retried");
+    let body: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(body["source"], "itdesk");
+    assert_eq!(body["helpdesk"], "Test Desk");
+    assert_eq!(body["condition"], "imap_failing");
+    assert!(
+        body["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Mail intake is failing"),
+        "{body}"
+    );
+    assert!(body["raised_at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        !daemon.log_text().contains("s3cret"),
+        "the URL's token was logged"
+    );
+    daemon.stop();
 }
