@@ -3,6 +3,7 @@
 //! protocol's types to ours at this seam.
 
 pub mod discord;
+pub mod feishu;
 pub mod imap;
 pub mod smtp;
 
