@@ -206,7 +206,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
 
     // The chat bot: events in from the gateway, notices out through the outbox.
     if let Some(discord) = Discord::from_config(&config)? {
-        transports.chat = Some(discord.transport(core.engine.clone()));
+        transports.chat = Some(discord.transport(core.engine.clone(), clock.clone()));
         let deps = IntakeDeps {
             engine: core.engine.clone(),
             directory: core.control.directory.clone(),

@@ -125,11 +125,23 @@ pub enum Destination {
     /// transport posts in the ticket's thread there instead.
     ChatChannel {
         channel: String,
-        /// Who to address: `<@&ROLE_ID>` or `<@USER_ID>` (the on-duty person
-        /// of the moment, the tech lead).
+        /// Who to address in the post, resolved by the chat adapter when it
+        /// sends (the on-duty person of that moment, the tech lead).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        mention: Option<String>,
+        page: Option<Page>,
     },
+}
+
+/// Who a staff post is addressed to, in our terms: each chat adapter knows
+/// who that is in its app (a rota of roles or users, the lead's role) and
+/// renders the mention itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Page {
+    /// Whoever the on-duty rota names at the time of sending.
+    OnDuty,
+    /// The tech lead.
+    Lead,
 }
 
 impl std::fmt::Display for Destination {

@@ -2,6 +2,7 @@
 //! only code that imports async-imap, lettre or serenity. Each converts its
 //! protocol's types to ours at this seam.
 
+pub mod chat;
 pub mod discord;
 pub mod feishu;
 pub mod imap;

@@ -12,7 +12,6 @@ mod intake;
 mod outcome;
 mod port;
 mod requesters;
-mod rota;
 mod route;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -576,7 +575,7 @@ impl Engine {
                     EntryBody::Wake { kind },
                 )),
                 Effect::Notify(notice) => {
-                    let dests = self.routing.destinations(ticket, notice.audience, now);
+                    let dests = self.routing.destinations(ticket, notice.audience);
                     if dests.is_empty() {
                         warn!(ticket = %ticket.id, kind = ?notice.kind, audience = ?notice.audience, "nobody to send this notice to; configure the audience's addresses");
                     }

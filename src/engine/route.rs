@@ -1,17 +1,15 @@
 //! Who receives a notice: the audience of an effect resolved to concrete
 //! destinations from the ticket and the routing config — email addresses and,
 //! with `[discord]`, chat channels (the group's staff channel, the on-duty
-//! channel addressed to whoever the rota names at that moment).
+//! channel paging whoever is on duty). Destinations are neutral: a page says
+//! "on duty" or "the lead", and the chat adapter renders who that is.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
-use super::rota::Rota;
 use crate::config::{Config, RoutingConfig};
 use crate::core::effect::{Audience, Notice, NoticeKind};
 use crate::core::ticket::{Channel, Lang, ProblemType, Ticket};
-use crate::queue::{Destination, OutgoingNotice};
+use crate::queue::{Destination, OutgoingNotice, Page};
 
 pub struct Routing {
     routing: RoutingConfig,
@@ -28,8 +26,8 @@ struct ChatRouting {
     /// Group name → its staff channel.
     group_channels: BTreeMap<String, String>,
     on_duty_channel: Option<String>,
-    lead_mention: Option<String>,
-    rota: Rota,
+    /// Whether `[discord] lead_role` is set: only then is the lead paged.
+    lead_paged: bool,
 }
 
 impl Routing {
@@ -45,20 +43,15 @@ impl Routing {
             lead: config.escalation.email.clone(),
             staff_lang: config.default_lang(),
             message_id_domain: config.helpdesk.message_id_domain.clone(),
-            chat: config
-                .discord
-                .as_ref()
-                .zip(config.settings.discord.as_ref())
-                .map(|(d, ids)| ChatRouting {
-                    group_channels: config
-                        .groups
-                        .iter()
-                        .filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?)))
-                        .collect(),
-                    on_duty_channel: d.on_duty_channel.clone(),
-                    lead_mention: d.lead_role.as_ref().map(|r| format!("<@&{r}>")),
-                    rota: Rota::new(&ids.rota, config.settings.policy.calendar.tz()),
-                }),
+            chat: config.discord.as_ref().map(|d| ChatRouting {
+                group_channels: config
+                    .groups
+                    .iter()
+                    .filter_map(|(name, g)| Some((name.clone(), g.chat_channel.clone()?)))
+                    .collect(),
+                on_duty_channel: d.on_duty_channel.clone(),
+                lead_paged: d.lead_role.is_some(),
+            }),
         }
     }
 
@@ -67,14 +60,8 @@ impl Routing {
     }
 
     /// Requesters hear back on the channel they wrote in, in their language;
-    /// staff get the configured language, by email and in chat. `now` picks the
-    /// on-duty person from the rota.
-    pub fn destinations(
-        &self,
-        ticket: &Ticket,
-        audience: Audience,
-        now: DateTime<Utc>,
-    ) -> Vec<(Destination, Lang)> {
+    /// staff get the configured language, by email and in chat.
+    pub fn destinations(&self, ticket: &Ticket, audience: Audience) -> Vec<(Destination, Lang)> {
         match audience {
             Audience::Requester => {
                 let r = &ticket.requester;
@@ -100,7 +87,7 @@ impl Routing {
                     let channel = chat.on_duty_channel.clone();
                     dests.extend(
                         channel.map(|channel| {
-                            (addressed(channel, chat.rota.at(now)), self.staff_lang)
+                            (addressed(channel, Some(Page::OnDuty)), self.staff_lang)
                         }),
                     );
                 }
@@ -112,7 +99,7 @@ impl Routing {
                     let channel = chat.group_channels.get(&ticket.group).cloned();
                     dests.extend(channel.map(|channel| {
                         (
-                            addressed(channel, chat.lead_mention.as_deref()),
+                            addressed(channel, chat.lead_paged.then_some(Page::Lead)),
                             self.staff_lang,
                         )
                     }));
@@ -162,7 +149,7 @@ impl Routing {
         Some((
             Destination::ChatChannel {
                 channel,
-                mention: None,
+                page: None,
             },
             self.staff_lang,
         ))
@@ -176,7 +163,7 @@ impl Routing {
             (
                 Destination::ChatChannel {
                     channel,
-                    mention: None,
+                    page: None,
                 },
                 self.staff_lang,
             )
@@ -215,10 +202,7 @@ impl Routing {
     }
 }
 
-/// A post in `channel`, addressed to `mention` when there is one.
-fn addressed(channel: String, mention: Option<&str>) -> Destination {
-    Destination::ChatChannel {
-        channel,
-        mention: mention.map(str::to_string),
-    }
+/// A post in `channel`, paging `page` when there is one.
+fn addressed(channel: String, page: Option<Page>) -> Destination {
+    Destination::ChatChannel { channel, page }
 }

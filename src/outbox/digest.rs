@@ -198,7 +198,7 @@ impl Dispatcher {
                 out.push(prepared(
                     Destination::ChatChannel {
                         channel: channel.clone(),
-                        mention: None,
+                        page: None,
                     },
                     chat.subject,
                     chat.body,

@@ -9,6 +9,7 @@
 
 mod commands;
 mod gateway;
+mod rota;
 mod transport;
 
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ pub struct Discord {
     /// The groups' staff channels.
     group_channels: Vec<ChannelId>,
     dm_channels: DmChannels,
+    tz: chrono_tz::Tz,
 }
 
 /// Requester → their DM channel with the bot. Discord gives each user one, so
@@ -82,6 +84,7 @@ impl Discord {
             token: discord.token()?,
             group_channels,
             dm_channels: DmChannels::default(),
+            tz: config.settings.policy.calendar.tz(),
         }))
     }
 
@@ -97,13 +100,21 @@ impl Discord {
         }
     }
 
-    pub fn transport(&self, engine: EngineHandle) -> Arc<ChatTransport> {
+    pub fn transport(&self, engine: EngineHandle, clock: Arc<dyn Clock>) -> Arc<ChatTransport> {
         Arc::new(ChatTransport {
             http: Arc::new(self.http()),
             engine,
             group_channels: self.group_channels.clone(),
             dm_channels: self.dm_channels.clone(),
             thread_locks: Mutex::new(HashMap::new()),
+            rota: rota::Rota::new(&self.ids.rota, self.tz),
+            lead_role: self
+                .config
+                .lead_role
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .map(RoleId::new),
+            clock,
         })
     }
 

@@ -43,6 +43,9 @@ pub struct ChatTransport {
     /// and a durable link, and one lock made every ticket card in a burst
     /// wait for the one before (docs/benchmarks.md, chat).
     pub(super) thread_locks: Mutex<HashMap<TicketId, Arc<tokio::sync::Mutex<()>>>>,
+    pub(super) rota: super::rota::Rota,
+    pub(super) lead_role: Option<RoleId>,
+    pub(super) clock: Arc<dyn crate::clock::Clock>,
 }
 
 #[async_trait]
@@ -69,8 +72,13 @@ impl Transport for ChatTransport {
                 }
                 Ok(())
             }
-            Destination::ChatChannel { channel, mention } => {
-                let mention = mention.as_deref();
+            Destination::ChatChannel { channel, page } => {
+                let lead = self.lead_role.map(|r| format!("<@&{r}>"));
+                let mention = match page {
+                    Some(crate::queue::Page::OnDuty) => self.rota.at(self.clock.now()),
+                    Some(crate::queue::Page::Lead) => lead.as_deref(),
+                    None => None,
+                };
                 let channel = ChannelId::new(parse_id(channel)?);
                 let post = CreateMessage::new()
                     .content(content(msg, mention))

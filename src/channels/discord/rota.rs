@@ -1,6 +1,6 @@
 //! The on-duty rota for chat pages: which role or user an urgent page addresses
 //! at a given moment, from `[discord] on_duty` slots in the calendar's time zone.
-//!
+//! Resolved when a page is sent, so a retry addresses who is on duty then.
 
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
