@@ -10,6 +10,7 @@ mod discord;
 mod disk_full;
 mod email;
 mod fake_discord;
+mod fake_feishu;
 mod identity;
 mod lifecycle;
 mod mailrig;
