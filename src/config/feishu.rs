@@ -75,22 +75,34 @@ impl FeishuConfig {
 
     /// Whether the open_id is staff: a technician or on duty.
     pub fn is_staff(&self, open_id: &str) -> bool {
-        self.technicians.iter().chain(&self.on_duty).any(|t| t == open_id)
+        self.technicians
+            .iter()
+            .chain(&self.on_duty)
+            .any(|t| t == open_id)
     }
 
     /// `groups`: the names `[routing]` and `[groups]` know.
     pub(super) fn validate(&self, groups: &[&str]) -> Result<(), (&'static str, String)> {
         if self.app_id.trim().is_empty() {
-            return Err(("app_id", "must not be empty (the app's App ID, cli_…)".into()));
+            return Err((
+                "app_id",
+                "must not be empty (the app's App ID, cli_…)".into(),
+            ));
         }
         if let Some(base) = &self.base_url {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return Err(("base_url", format!("must be an http:// or https:// URL, got {base:?}")));
+                return Err((
+                    "base_url",
+                    format!("must be an http:// or https:// URL, got {base:?}"),
+                ));
             }
         }
         for (group, chat) in &self.group_chats {
             if !groups.contains(&group.as_str()) {
-                return Err(("group_chats", format!("{group:?} is not a group of [routing]/[groups]")));
+                return Err((
+                    "group_chats",
+                    format!("{group:?} is not a group of [routing]/[groups]"),
+                ));
             }
             if chat.trim().is_empty() {
                 return Err(("group_chats", format!("the chat of {group:?} is empty")));

@@ -765,7 +765,9 @@ impl Config {
             self.imap.as_ref().and_then(|i| i.oauth_token_file.as_ref()),
             self.smtp.as_ref().and_then(|s| s.password_file.as_ref()),
             self.discord.as_ref().and_then(|d| d.token_file.as_ref()),
-            self.feishu.as_ref().and_then(|f| f.app_secret_file.as_ref()),
+            self.feishu
+                .as_ref()
+                .and_then(|f| f.app_secret_file.as_ref()),
         ];
         files
             .into_iter()

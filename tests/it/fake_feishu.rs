@@ -94,7 +94,7 @@ pub struct Msg {
 }
 
 impl Msg {
-    pub fn from_bot(&self) -> bool {
+    pub fn by_bot(&self) -> bool {
         self.sender == APP_ID
     }
 
@@ -322,7 +322,7 @@ impl FakeFeishu {
     pub fn dms_to(&self, user: &str) -> Vec<Msg> {
         self.messages(&p2p_chat(user))
             .into_iter()
-            .filter(Msg::from_bot)
+            .filter(Msg::by_bot)
             .collect()
     }
 
@@ -334,21 +334,6 @@ impl FakeFeishu {
                 .map(|(t, (c, r))| (t.clone(), c.clone(), r.clone()))
                 .collect()
         })
-    }
-
-    /// The messages of a topic thread, root included, oldest first.
-    pub fn thread_messages(&self, thread: &str) -> Vec<Msg> {
-        self.with(|s| thread_messages(s, thread))
-    }
-
-    /// Waits until a thread exists in `chat`; its id.
-    pub fn wait_thread_in(&self, chat: &str) -> String {
-        let mut found = None;
-        wait_until("a topic thread in the group's chat", Duration::from_secs(20), || {
-            found = self.threads().into_iter().find(|(_, c, _)| c == chat);
-            found.is_some()
-        });
-        found.expect("checked").0
     }
 }
 
@@ -388,7 +373,9 @@ fn add_message(
     uuid: Option<String>,
 ) -> Msg {
     let message_id = next_id(s, "om_");
-    let root_id = thread.and_then(|t| s.threads.get(t)).map(|(_, r)| r.clone());
+    let root_id = thread
+        .and_then(|t| s.threads.get(t))
+        .map(|(_, r)| r.clone());
     let msg = Msg {
         message_id,
         chat_id: chat.to_string(),
@@ -400,7 +387,10 @@ fn add_message(
         create_time: now_ms(s),
         uuid,
     };
-    s.chats.entry(chat.to_string()).or_default().push(msg.clone());
+    s.chats
+        .entry(chat.to_string())
+        .or_default()
+        .push(msg.clone());
     msg
 }
 
@@ -452,7 +442,7 @@ fn message_json(m: &Msg) -> Value {
         "thread_id": m.thread_id, "msg_type": m.msg_type,
         "create_time": m.create_time.to_string(), "update_time": m.create_time.to_string(),
         "deleted": false, "updated": false, "chat_id": m.chat_id,
-        "sender": if m.from_bot() {
+        "sender": if m.by_bot() {
             json!({"id": APP_ID, "id_type": "app_id", "sender_type": "app", "tenant_key": "fake"})
         } else {
             json!({"id": m.sender, "id_type": "open_id", "sender_type": "user", "tenant_key": "fake"})

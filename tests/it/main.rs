@@ -11,6 +11,7 @@ mod disk_full;
 mod email;
 mod fake_discord;
 mod fake_feishu;
+mod feishu;
 mod identity;
 mod lifecycle;
 mod mailrig;

@@ -45,10 +45,16 @@ pub struct ChatMessage {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CardAction {
+    /// The event's id: the same when Feishu pushes it again.
+    pub event_id: String,
+    /// Milliseconds since the epoch.
+    pub create_time_ms: u64,
     /// Who pressed: their open_id.
     pub operator: String,
     /// The button's `value`, as our card put it there.
     pub value: Map<String, Value>,
+    /// A submitted form's fields.
+    pub form: Option<Map<String, Value>>,
     /// The card's message and chat.
     pub message_id: String,
     pub chat_id: String,
@@ -67,7 +73,7 @@ pub fn parse(payload: &[u8]) -> Event {
     let event = &json["event"];
     let read = match kind.as_str() {
         "im.message.receive_v1" => message(event).map(Event::Message),
-        "card.action.trigger" => card_action(event).map(Event::CardAction),
+        "card.action.trigger" => card_action(&json["header"], event).map(Event::CardAction),
         _ => None,
     };
     read.unwrap_or(Event::Other(kind))
@@ -112,8 +118,11 @@ fn message(event: &Value) -> Option<ChatMessage> {
     })
 }
 
-fn card_action(event: &Value) -> Option<CardAction> {
+fn card_action(header: &Value, event: &Value) -> Option<CardAction> {
     Some(CardAction {
+        event_id: non_empty(&header["event_id"])?,
+        create_time_ms: number(&header["create_time"]),
+        form: event["action"]["form_value"].as_object().cloned(),
         operator: non_empty(&event["operator"]["open_id"])?,
         value: event["action"]["value"].as_object()?.clone(),
         message_id: non_empty(&event["context"]["open_message_id"]).unwrap_or_default(),

@@ -55,7 +55,7 @@ fn a_thread_message_keeps_its_thread() {
 fn a_card_press_is_read() {
     let payload = json!({
         "schema": "2.0",
-        "header": {"event_type": "card.action.trigger"},
+        "header": {"event_id": "ev_1", "event_type": "card.action.trigger", "create_time": "1700000000999"},
         "event": {
             "operator": {"open_id": "ou_alice"},
             "action": {"tag": "button", "value": {"act": "rate", "ticket": "T1", "stars": 4}},
@@ -68,6 +68,9 @@ fn a_card_press_is_read() {
     assert_eq!(a.operator, "ou_alice");
     assert_eq!(a.value["stars"], 4);
     assert_eq!(a.message_id, "om_card");
+    assert_eq!(a.event_id, "ev_1");
+    assert_eq!(a.create_time_ms, 1_700_000_000_999);
+    assert_eq!(a.form, None);
 }
 
 #[test]

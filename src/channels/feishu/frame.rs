@@ -67,9 +67,7 @@ impl Frame {
     }
 
     fn header_number(&self, key: &str) -> usize {
-        self.header(key)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        self.header(key).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     /// `type`: "ping", "pong", "event", "card".
@@ -114,8 +112,11 @@ pub fn header(key: &str, value: &str) -> Header {
 /// `message_id`.
 #[derive(Default)]
 pub struct Parts {
-    pending: HashMap<String, (Instant, Vec<Option<Vec<u8>>>)>,
+    pending: HashMap<String, (Instant, Vec<Part>)>,
 }
+
+/// One part of a split payload, once it came.
+type Part = Option<Vec<u8>>;
 
 impl Parts {
     /// The whole payload once every part came; `None` while parts are missing

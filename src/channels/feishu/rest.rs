@@ -29,7 +29,9 @@ pub enum FeishuError {
     #[error("Feishu {call}: {reason} (temporary)")]
     Temporary { call: String, reason: String },
     /// Retrying will not help: a refused id, a missing permission, bad credentials.
-    #[error("Feishu {call}: {reason} — check [feishu] app_id/app_secret and the app's permissions")]
+    #[error(
+        "Feishu {call}: {reason} — check [feishu] app_id/app_secret and the app's permissions"
+    )]
     Permanent { call: String, reason: String },
 }
 
@@ -204,7 +206,13 @@ impl Rest {
         let call = "endpoint discovery";
         let body = json!({ "AppID": self.app_id, "AppSecret": self.app_secret });
         let answer = self
-            .raw(call, reqwest::Method::POST, "/callback/ws/endpoint", None, Some(&body))
+            .raw(
+                call,
+                reqwest::Method::POST,
+                "/callback/ws/endpoint",
+                None,
+                Some(&body),
+            )
             .await
             .map_err(|e| e.refused(call, "the app credentials were refused"))?;
         let data = &answer["data"];
@@ -216,20 +224,17 @@ impl Rest {
         Ok(Endpoint { url, client })
     }
 
-    /// Sends to a user (`open_id`) or a chat (`chat_id`). `uuid` makes a
-    /// repeat within the hour a no-op at Feishu (a retry after a lost answer).
+    /// Sends to a user (`open_id`) or a chat (`chat_id`).
     pub async fn send(
         &self,
         receive_id_type: &str,
         receive_id: &str,
         content: &Content,
-        uuid: &str,
     ) -> Result<Sent, FeishuError> {
         let body = json!({
             "receive_id": receive_id,
             "msg_type": content.msg_type(),
             "content": content.encoded(),
-            "uuid": uuid_of(uuid),
         });
         let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
         let data = self
@@ -244,13 +249,11 @@ impl Rest {
         message_id: &str,
         content: &Content,
         in_thread: bool,
-        uuid: &str,
     ) -> Result<Sent, FeishuError> {
         let body = json!({
             "msg_type": content.msg_type(),
             "content": content.encoded(),
             "reply_in_thread": in_thread,
-            "uuid": uuid_of(uuid),
         });
         let path = format!("/open-apis/im/v1/messages/{}/reply", segment(message_id));
         let data = self
@@ -268,43 +271,48 @@ impl Rest {
             .map(drop)
     }
 
-    /// Every message of a chat or thread created at or after `since_ms`
-    /// (Feishu filters by the second), oldest first.
-    pub async fn list(
+    /// One page of a chat's or thread's messages created at or after
+    /// `since_ms` (Feishu filters by the second), oldest first, and the token
+    /// of the next page if there is one.
+    pub async fn list_page(
         &self,
         container: Container,
         id: &str,
         since_ms: u64,
-    ) -> Result<Vec<Listed>, FeishuError> {
+        page: Option<&str>,
+    ) -> Result<(Vec<Listed>, Option<String>), FeishuError> {
         let kind = match container {
             Container::Chat => "chat",
             Container::Thread => "thread",
         };
-        let mut out = Vec::new();
-        let mut page: Option<String> = None;
-        loop {
-            let mut path = format!(
-                "/open-apis/im/v1/messages?container_id_type={kind}&container_id={}&start_time={}&sort_type=ByCreateTimeAsc&page_size={PAGE_SIZE}",
-                segment(id),
-                since_ms / 1000
-            );
-            if let Some(token) = &page {
-                path.push_str(&format!("&page_token={}", segment(token)));
-            }
-            let data = self
-                .call("list messages", reqwest::Method::GET, &path, None)
-                .await?;
-            let items: Vec<Listed> =
-                serde_json::from_value(data["items"].clone()).unwrap_or_default();
-            out.extend(items.into_iter().filter(|m| !m.deleted));
-            page = data["page_token"]
-                .as_str()
-                .filter(|_| data["has_more"].as_bool() == Some(true))
-                .map(str::to_string);
-            if page.is_none() {
-                return Ok(out);
-            }
+        let mut path = format!(
+            "/open-apis/im/v1/messages?container_id_type={kind}&container_id={}&start_time={}&sort_type=ByCreateTimeAsc&page_size={PAGE_SIZE}",
+            segment(id),
+            since_ms / 1000
+        );
+        if let Some(token) = page {
+            path.push_str(&format!("&page_token={}", segment(token)));
         }
+        let data = self
+            .call("list messages", reqwest::Method::GET, &path, None)
+            .await?;
+        let items: Vec<Listed> = serde_json::from_value(data["items"].clone()).unwrap_or_default();
+        let next = data["page_token"]
+            .as_str()
+            .filter(|t| !t.is_empty() && data["has_more"].as_bool() == Some(true))
+            .map(str::to_string);
+        Ok((items.into_iter().filter(|m| !m.deleted).collect(), next))
+    }
+
+    /// One message (`GET /open-apis/im/v1/messages/{id}`).
+    pub async fn message(&self, message_id: &str) -> Result<Listed, FeishuError> {
+        let path = format!("/open-apis/im/v1/messages/{}", segment(message_id));
+        let data = self
+            .call("get message", reqwest::Method::GET, &path, None)
+            .await?;
+        let first = data["items"].get(0).cloned().unwrap_or(Value::Null);
+        serde_json::from_value(first)
+            .map_err(|e| permanent("get message", &format!("unexpected answer: {e}")))
     }
 
     /// An authorised call; its `data`. A token Feishu calls invalid is
@@ -317,7 +325,10 @@ impl Rest {
         body: Option<&Value>,
     ) -> Result<Value, FeishuError> {
         let token = self.token(false).await?;
-        let answer = match self.raw(call, method.clone(), path, Some(&token), body).await {
+        let answer = match self
+            .raw(call, method.clone(), path, Some(&token), body)
+            .await
+        {
             Err(Rejected::Token) => {
                 let token = self.token(true).await?;
                 self.raw(call, method, path, Some(&token), body).await
@@ -407,13 +418,19 @@ impl Rest {
                 .map_err(|e| temporary(call, &without_url(e)))?;
             let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let code = answer["code"].as_i64();
-            let limited = status.as_u16() == 429 || code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c));
+            let limited =
+                status.as_u16() == 429 || code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c));
             if limited {
                 if attempt >= RATE_LIMIT_ATTEMPTS {
                     return Err(temporary(call, "rate limited").into());
                 }
                 let wait = backoff(attempt, reset);
-                warn!(call, attempt, wait_ms = wait.as_millis() as u64, "Feishu rate limit; waiting");
+                warn!(
+                    call,
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "Feishu rate limit; waiting"
+                );
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -487,15 +504,6 @@ fn backoff(attempt: u32, reset: Option<u64>) -> Duration {
     }
 }
 
-/// Feishu keeps a `uuid` of at most 50 characters.
-fn uuid_of(key: &str) -> String {
-    if key.chars().count() <= 50 {
-        return key.to_string();
-    }
-    use sha2::Digest as _;
-    hex::encode(&sha2::Sha256::digest(key.as_bytes())[..20])
-}
-
 /// An id as one URL path segment or query value: Feishu's ids are
 /// `[A-Za-z0-9_-]`; anything else is escaped rather than trusted.
 fn segment(id: &str) -> String {
@@ -520,14 +528,6 @@ mod tests {
     fn ids_cannot_break_out_of_their_segment() {
         assert_eq!(segment("om_abc-1"), "om_abc-1");
         assert_eq!(segment("om/../x?y=1"), "om%2F..%2Fx%3Fy%3D1");
-    }
-
-    #[test]
-    fn long_keys_become_stable_short_uuids() {
-        assert_eq!(uuid_of("short"), "short");
-        let long = "<20240101.123.abcdefabcdef.notice@helpdesk.example.com>";
-        assert_eq!(uuid_of(long).len(), 40);
-        assert_eq!(uuid_of(long), uuid_of(long));
     }
 
     #[test]

@@ -61,7 +61,9 @@ impl LongConnection {
             }
             match ended {
                 Ok(()) => info!("Feishu long connection closed; reconnecting"),
-                Err(e) => warn!(error = %e, "Feishu long connection lost — check the network and [feishu] app_id/app_secret"),
+                Err(e) => {
+                    warn!(error = %e, "Feishu long connection lost — check the network and [feishu] app_id/app_secret")
+                }
             }
             // A connection that lived a while was a success: the next try
             // comes soon (with jitter), not after the failure interval.

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::{
-    add_message, message_json, next_id, ok, p2p_chat, refused, thread_messages, Answer, Call,
-    Msg, Shared, State, APP_ID, APP_SECRET,
+    add_message, message_json, next_id, ok, p2p_chat, refused, thread_messages, Answer, Call, Msg,
+    Shared, State, APP_ID, APP_SECRET,
 };
 
 pub async fn serve(listener: TcpListener, state: Shared) {
@@ -83,16 +83,27 @@ fn route(s: &mut State, method: &Method, path: &str, auth: Option<&str>, body: &
             s.tokens_issued += 1;
             let token = format!("t-fake-{}", s.tokens_issued);
             s.valid_token = Some(token.clone());
-            (200, json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}))
+            (
+                200,
+                json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}),
+            )
         }
         (&Method::POST, ["callback", "ws", "endpoint"]) => {
             if !credentials(&body["AppID"], &body["AppSecret"]) {
                 return refused(200, 1000040351, "invalid app");
             }
             let client = json!({"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 1});
-            (200, json!({"code": 0, "msg": "ok", "data": {"URL": s.ws_url, "ClientConfig": client}}))
+            (
+                200,
+                json!({"code": 0, "msg": "ok", "data": {"URL": s.ws_url, "ClientConfig": client}}),
+            )
         }
-        _ if auth != s.valid_token.as_ref().map(|t| format!("Bearer {t}")).as_deref() => {
+        _ if auth
+            != s.valid_token
+                .as_ref()
+                .map(|t| format!("Bearer {t}"))
+                .as_deref() =>
+        {
             refused(400, 99991663, "Invalid access token for authorization")
         }
         (&Method::POST, ["open-apis", "im", "v1", "messages"]) => {
@@ -121,8 +132,10 @@ fn route(s: &mut State, method: &Method, path: &str, auth: Option<&str>, body: &
                 (Some(thread), _) => Some(thread.clone()),
                 (None, Some(true)) => {
                     let thread = next_id(s, "omt_");
-                    s.threads
-                        .insert(thread.clone(), (root.chat_id.clone(), root.message_id.clone()));
+                    s.threads.insert(
+                        thread.clone(),
+                        (root.chat_id.clone(), root.message_id.clone()),
+                    );
                     if let Some(m) = find_mut(s, id) {
                         m.thread_id = Some(thread.clone());
                     }
@@ -158,7 +171,10 @@ fn limited(s: &mut State) -> Option<Answer> {
 
 /// A message the bot sent; a `uuid` seen before returns the first one.
 fn created(s: &mut State, chat: &str, thread: Option<&str>, body: &Value) -> Answer {
-    let uuid = body["uuid"].as_str().filter(|u| !u.is_empty()).map(str::to_string);
+    let uuid = body["uuid"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
     if let Some(uuid) = &uuid {
         let earlier = s.chats[chat]
             .iter()
@@ -196,7 +212,12 @@ fn list(s: &mut State, param: &dyn Fn(&str) -> Option<String>) -> Answer {
         _ => return refused(400, 230001, "invalid container_id"),
     };
     let newer: Vec<&Msg> = all.iter().filter(|m| m.create_time >= since).collect();
-    let page: Vec<Value> = newer.iter().skip(skip).take(size).map(|m| message_json(m)).collect();
+    let page: Vec<Value> = newer
+        .iter()
+        .skip(skip)
+        .take(size)
+        .map(|m| message_json(m))
+        .collect();
     let more = skip + size < newer.len();
     ok(json!({
         "has_more": more,

@@ -170,8 +170,9 @@ async fn connection(state: Shared, stream: tokio::net::TcpStream) {
                 let _ = tx.send(pong.encode_to_vec());
             }
             (1, _) => {
-                let acked = serde_json::from_slice::<Value>(frame.payload.as_deref().unwrap_or(b""))
-                    .is_ok_and(|p| p["code"] == 200);
+                let acked =
+                    serde_json::from_slice::<Value>(frame.payload.as_deref().unwrap_or(b""))
+                        .is_ok_and(|p| p["code"] == 200);
                 let id = frame.header("message_id").unwrap_or("").to_string();
                 if acked && s.unacked.remove(&id).is_some() {
                     s.acks += 1;
