@@ -11,6 +11,7 @@ mod cards;
 mod events;
 mod frame;
 mod rest;
+mod wire;
 mod ws;
 
 pub use app::FeishuApp;
