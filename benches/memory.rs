@@ -18,7 +18,7 @@ use common::{median, Daemon, MailRig, HELPDESK};
 use itdesk::core::id::TicketId;
 use itdesk::core::lifecycle::{open, NewTicket};
 use itdesk::core::sla::Policy;
-use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
+use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency, Written};
 use itdesk::store::Store;
 
 const PROBLEMS: [(&str, &str, ProblemType); 4] = [
@@ -226,7 +226,7 @@ fn build_store(path: &std::path::Path, count: usize) {
             urgency_lowered: None,
             expected_time: None,
             group: problem_type.key().into(),
-            lang: Lang::detect(subject),
+            lang: Written::of(subject).lang().unwrap_or(Lang::ZhCn),
             attachments: Vec::new(),
             vague: false,
             warnings: Vec::new(),

@@ -47,7 +47,7 @@ fn request(n: u64) -> Request {
         urgency_lowered: None,
         expected_time: None,
         vague: false,
-        lang: Lang::En,
+        lang: Some(Lang::En),
         attachments: Vec::new(),
         automated: None,
         bounce: None,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use itdesk::core::id::TicketId;
 use itdesk::core::lifecycle::{apply, open, Action, NewTicket, ReplyIntent};
 use itdesk::core::sla::Policy;
-use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency};
+use itdesk::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency, Written};
 use itdesk::store::Store;
 
 /// (subject, description, type, weight): what an office of a few thousand
@@ -278,7 +278,7 @@ fn main() {
                 ProblemType::Other => "service-desk".into(),
                 t => t.key().into(),
             },
-            lang: Lang::detect(subject),
+            lang: Written::of(subject).lang().unwrap_or(Lang::ZhCn),
             attachments: Vec::new(),
             vague: false,
             warnings: Vec::new(),

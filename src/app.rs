@@ -9,7 +9,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::channels::discord::{Discord, IntakeDeps};
+use crate::channels::chat::IntakeDeps;
+use crate::channels::discord::Discord;
+use crate::channels::feishu::{self, FeishuApp};
 use crate::channels::imap::sent::SentCopies;
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
@@ -22,7 +24,8 @@ use crate::health::Health;
 use crate::intake::directory::{Directory, DirectoryError};
 use crate::intake::email::EmailLimits;
 use crate::ops::{self, http::HttpError};
-use crate::outbox::render::{RenderError, Renderer};
+use crate::outbox::live::{self, LiveNotices, NoticeSettings};
+use crate::outbox::render::RenderError;
 use crate::outbox::transport::Transports;
 use crate::outbox::{Dispatcher, DispatcherParts};
 use crate::shutdown::Shutdown;
@@ -155,7 +158,7 @@ impl Core {
 /// Runs the daemon until `shutdown` fires.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let renderer = Arc::new(load_templates(&config)?);
+    let notices = LiveNotices::new(load_templates(&config)?);
     let imap_password = match &config.imap {
         Some(imap) if imap.auth == ImapAuth::Login => Some(resolve_secret(
             "imap",
@@ -205,15 +208,29 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     }
 
     // The chat bot: events in from the gateway, notices out through the outbox.
-    if let Some(discord) = Discord::from_config(&config)? {
+    if let Some(discord) = Discord::from_config(&config, core.health.clone())? {
         transports.chat = Some(discord.transport(core.engine.clone(), clock.clone()));
         let deps = IntakeDeps {
             engine: core.engine.clone(),
             directory: core.control.directory.clone(),
             clock: clock.clone(),
-            health: core.health.clone(),
         };
         intake_tasks.spawn(discord.intake(&config, deps).run(shutdown.clone()));
+    }
+    if let Some(feishu) = FeishuApp::from_config(&config, core.health.clone())? {
+        let feishu = Arc::new(feishu);
+        transports.chat = Some(feishu::transport(
+            &feishu,
+            &config,
+            core.engine.clone(),
+            clock.clone(),
+        ));
+        let deps = IntakeDeps {
+            engine: core.engine.clone(),
+            directory: core.control.directory.clone(),
+            clock: clock.clone(),
+        };
+        intake_tasks.spawn(feishu::intake(&feishu, &config, deps).run(shutdown.clone()));
     }
 
     let socket = config.control_socket();
@@ -247,7 +264,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
         DispatcherParts {
             store: core.store.clone(),
             engine: core.engine.clone(),
-            renderer,
+            notices: notices.clone(),
             transports,
             clock,
             wake: core.outbox_wake.clone(),
@@ -256,6 +273,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     );
     let mut outbox = JoinSet::new();
     outbox.spawn(dispatcher.run(shutdown.clone()));
+    intake_tasks.spawn(live::reload_on_hangup(
+        notices,
+        config.source.clone(),
+        shutdown.clone(),
+    ));
     info!(store = %config.store.path.display(), control = %socket.display(), "itdesk running");
 
     let mut stop = shutdown.clone();
@@ -275,9 +297,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The notice templates as `run` loads them; `check-config` loads them too.
-pub fn load_templates(config: &Config) -> Result<Renderer, RenderError> {
-    Renderer::new(config.outbox.templates_dir.as_deref())
+/// The notice templates as `run` (and a SIGHUP reload) loads them, rendered
+/// against the sample tickets; `check-config` loads them the same way.
+pub fn load_templates(config: &Config) -> Result<NoticeSettings, RenderError> {
+    NoticeSettings::load(config)
 }
 
 pub fn email_limits(config: &Config) -> EmailLimits {

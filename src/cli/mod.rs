@@ -26,6 +26,7 @@ macro_rules! eprintln {
 mod privacy;
 mod recover;
 mod storage;
+mod templates;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -91,6 +92,9 @@ enum Command {
     /// Work with tickets.
     #[command(subcommand)]
     Tickets(tickets::TicketCommand),
+    /// Preview notices and export the built-in templates.
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
     /// Write every ticket as JSON lines (or readable Markdown records).
     Export {
         #[arg(long, short)]
@@ -312,6 +316,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(cmd) => tickets::tickets(&config, cmd).await,
+        Command::Templates(cmd) => templates::templates(&config, cmd).await,
         Command::Export {
             output,
             format,
@@ -324,7 +329,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             for t in &tickets {
                 if format == ExportFormat::Markdown {
                     let ticket: Ticket = serde_json::from_value(t.clone())?;
-                    text.push_str(&crate::record::markdown(&ticket, &config.policy().calendar));
+                    text.push_str(&crate::record::markdown(
+                        &ticket,
+                        &config.policy().calendar,
+                        config.default_lang(),
+                    ));
                     text.push_str("\n---\n\n");
                 } else {
                     text.push_str(&json_line(t));

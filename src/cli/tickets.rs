@@ -229,7 +229,11 @@ pub(super) async fn tickets(config: &Config, cmd: TicketCommand) -> anyhow::Resu
                 (true, _) => println!("{}", json_text(&answer)?),
                 (_, true) => print!(
                     "{}",
-                    crate::record::markdown(&ticket, &config.policy().calendar)
+                    crate::record::markdown(
+                        &ticket,
+                        &config.policy().calendar,
+                        config.default_lang()
+                    )
                 ),
                 _ => print_ticket(config, &ticket),
             }
@@ -408,10 +412,10 @@ pub(super) fn print_ticket(config: &Config, t: &Ticket) {
     println!("  log:");
     for e in &t.log {
         println!(
-            "    {} {:<10} {:?}: {}",
+            "    {} {:<10} {}: {}",
             e.at.format("%Y-%m-%d %H:%M"),
             e.actor,
-            e.kind,
+            crate::record::log_kind_label(e.kind, config.default_lang()),
             e.text
         );
     }

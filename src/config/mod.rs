@@ -725,6 +725,13 @@ impl Config {
                 .validate()
                 .map_err(|(key, reason)| invalid("discord", key, reason))?;
         }
+        if self.feishu.is_some() && self.discord.is_some() {
+            return Err(invalid(
+                "feishu",
+                "app_id",
+                "one chat app at a time: remove [discord] or [feishu]".into(),
+            ));
+        }
         if let Some(feishu) = &self.feishu {
             let mut groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
             groups.extend(ProblemType::ALL.iter().map(|t| self.routing.group_for(*t)));

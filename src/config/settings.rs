@@ -115,7 +115,6 @@ fn at(section: &str) -> impl Fn((&'static str, String)) -> Invalid + '_ {
 /// Converts every value the program uses; the first that does not convert is the error.
 pub(super) fn derive(config: &Config) -> Result<Settings, Invalid> {
     let calendar = calendar(config).map_err(at("calendar"))?;
-    let policy = policy(config, calendar);
     let default_lang = Lang::parse(&config.helpdesk.default_language).ok_or_else(|| {
         (
             "helpdesk".to_string(),
@@ -126,6 +125,7 @@ pub(super) fn derive(config: &Config) -> Result<Settings, Invalid> {
             ),
         )
     })?;
+    let policy = policy(config, calendar, default_lang);
     let basis = Basis::new(&policy);
     let digest = match &config.digest {
         Some(d) => Some(digest(d, default_lang, &basis, config).map_err(at("digest"))?),
@@ -201,7 +201,7 @@ fn calendar(config: &Config) -> Result<Calendar, (&'static str, String)> {
     .map_err(|e| ("working_days", e.to_string()))
 }
 
-fn policy(config: &Config, calendar: Calendar) -> Policy {
+fn policy(config: &Config, calendar: Calendar, staff_lang: Lang) -> Policy {
     let s = &config.sla;
     Policy {
         calendar,
@@ -217,6 +217,7 @@ fn policy(config: &Config, calendar: Calendar) -> Policy {
         confirm_reminder_after: s.confirm_reminder_after,
         auto_close_after: s.auto_close_after,
         reopen_window: s.reopen_window,
+        staff_lang,
     }
 }
 

@@ -17,6 +17,7 @@ use super::ticket::{
     Attachment, Channel, CloseReason, Confirmation, Lang, LogEntry, LogKind, ProblemType, Rating,
     Requester, Resolution, Status, Ticket, Timers, Urgency, UrgencyLowered,
 };
+use super::words::{Said, Warning};
 #[cfg(test)]
 use timers::slot;
 use timers::{arm, arm_deadline_timers, arm_work_timers, disarm_open_timers, timer};
@@ -54,7 +55,7 @@ pub struct NewTicket {
     /// Too little to act on: ask for details instead of the plain acceptance.
     pub vague: bool,
     /// Told to the requester in the acceptance (e.g. an attachment was dropped).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub related: Option<TicketId>,
     /// Colleagues the requester copied (`Cc`), lower-cased.
     pub copied: Vec<String>,
@@ -231,7 +232,11 @@ pub fn open(
         closed_at: None,
         close_reason: None,
         attachments: new.attachments,
-        remarks: new.warnings.clone(),
+        remarks: new
+            .warnings
+            .iter()
+            .map(|w| w.text(policy.staff_lang))
+            .collect(),
         lang: new.lang,
         urgency_lowered: new.urgency_lowered,
         reopen_count: 0,
@@ -243,7 +248,7 @@ pub fn open(
         timers: Timers::default(),
     };
     let actor = ticket.requester.display().to_string();
-    let summary = format!("opened via {}", ticket.channel.key());
+    let summary = Said::OpenedVia(ticket.channel).text(policy.staff_lang);
     log(
         &mut ticket,
         now,
@@ -254,10 +259,12 @@ pub fn open(
         true,
     );
     if let Some(lowered) = &ticket.urgency_lowered {
-        let text = format!(
-            "urgency lowered: text says {} ({} → {})",
-            lowered.cue, lowered.from, ticket.urgency
-        );
+        let text = Said::UrgencyLowered {
+            cue: &lowered.cue,
+            from: lowered.from,
+            to: ticket.urgency,
+        }
+        .text(policy.staff_lang);
         log(
             &mut ticket,
             now,
@@ -270,7 +277,10 @@ pub fn open(
     }
 
     let mut fx = Vec::new();
-    let warnings = (!new.warnings.is_empty()).then(|| new.warnings.join("\n"));
+    let warnings = (!new.warnings.is_empty()).then(|| {
+        let told: Vec<String> = new.warnings.iter().map(|w| w.text(ticket.lang)).collect();
+        told.join("\n")
+    });
     let first = if new.vague {
         NoticeKind::NeedMoreInfo
     } else {
@@ -333,7 +343,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p,
                 &by,
                 LogKind::Assigned,
-                format!("claimed by {by}"),
+                Said::ClaimedBy(&by).text(p.staff_lang),
                 true,
             );
         }
@@ -350,7 +360,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p,
                 &by,
                 LogKind::Assigned,
-                format!("assigned to {to}"),
+                Said::AssignedTo(&to).text(p.staff_lang),
                 true,
             );
         }
@@ -373,7 +383,7 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p,
                 &by,
                 LogKind::Note,
-                format!("备注 / remark: {text}"),
+                Said::Remark(&text).text(p.staff_lang),
                 false,
             );
         }
@@ -412,7 +422,11 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             requester_reply(t, &who, intent, text, now, p, &mut fx)?
         }
         Action::AnswerForRequester { by, intent, text } => {
-            let who = format!("{by} (for {})", t.requester.display());
+            let who = Said::ForRequester {
+                by: &by,
+                requester: t.requester.display(),
+            }
+            .text(p.staff_lang);
             requester_reply(t, &who, intent, text, now, p, &mut fx)?
         }
         Action::SetUrgency { to, by, reason } => {
@@ -432,7 +446,12 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p,
                 &by,
                 LogKind::UrgencyChanged,
-                format!("urgency {from} → {to}: {reason}"),
+                Said::UrgencyChanged {
+                    from,
+                    to,
+                    reason: &reason,
+                }
+                .text(p.staff_lang),
                 false,
             );
             t.ack_due = p.after(t.created_at, p.ack_target(to));
@@ -461,10 +480,13 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if t.problem_type == to && t.group == group {
                 return Err(Refusal::NoChange(format!("type is already {to}")));
             }
-            let text = format!(
-                "type {} → {to}, group {} → {group}",
-                t.problem_type, t.group
-            );
+            let text = Said::TypeChanged {
+                from: t.problem_type,
+                to,
+                from_group: &t.group,
+                to_group: &group,
+            }
+            .text(p.staff_lang);
             t.problem_type = to;
             t.group = group;
             log(t, now, p, &by, LogKind::TypeChanged, text, false);
@@ -474,11 +496,12 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             if eta <= now {
                 return Err(Refusal::EtaInPast);
             }
-            let text = format!(
-                "ETA {} → {}: {reason}",
-                p.calendar.format_local(t.eta),
-                p.calendar.format_local(eta)
-            );
+            let text = Said::EtaChanged {
+                from: &p.calendar.format_local(t.eta),
+                to: &p.calendar.format_local(eta),
+                reason: &reason,
+            }
+            .text(p.staff_lang);
             t.eta = eta;
             t.revised_eta = None;
             log(t, now, p, &by, LogKind::EtaChanged, text, true);
@@ -554,7 +577,11 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
                 p,
                 "mailer",
                 LogKind::Bounce,
-                format!("notice to {recipient} bounced: {diagnostic}"),
+                Said::Bounced {
+                    recipient: &recipient,
+                    diagnostic: &diagnostic,
+                }
+                .text(p.staff_lang),
                 false,
             );
         }
@@ -579,7 +606,11 @@ fn apply_inner(t: &mut Ticket, action: Action, now: DateTime<Utc>, p: &Policy) -
             fx.push(Effect::notify_with(
                 NoticeKind::StaffUpdate,
                 Audience::Group,
-                format!("第三方 / third party {from}: {text}"),
+                Said::ThirdParty {
+                    from: &from,
+                    text: &text,
+                }
+                .text(p.staff_lang),
             ));
         }
         Action::Timer { kind, due } => timer(t, kind, due, now, p, &mut fx),
@@ -671,7 +702,7 @@ fn requester_reply(
                 p,
                 &who,
                 CloseReason::Confirmed,
-                "closed: confirmed by the requester".into(),
+                Said::ConfirmedClosed.text(p.staff_lang),
                 fx,
             );
             fx.retain(|e| !matches!(e, Effect::Notify(n) if n.kind == NoticeKind::Closed));
@@ -845,7 +876,7 @@ fn close(
     t.close_reason = Some(reason);
     t.timers = Timers::default();
     let text = if text.is_empty() {
-        "closed".to_string()
+        Said::Closed.text(p.staff_lang)
     } else {
         text
     };

@@ -8,6 +8,7 @@ use super::{close, escalate, log};
 use crate::core::effect::{Audience, Effect, NoticeKind, TimerKind};
 use crate::core::sla::Policy;
 use crate::core::ticket::{CloseReason, LogKind, Status, Ticket, Timers};
+use crate::core::words::Said;
 
 pub(super) fn timer(
     t: &mut Ticket,
@@ -25,10 +26,10 @@ pub(super) fn timer(
     match kind {
         TimerKind::AckCheck => {
             if t.acknowledged_at.is_none() && t.status.is_open() {
-                let text = format!(
-                    "not acknowledged; acknowledgement was due {}",
-                    p.calendar.format_local(t.ack_due)
-                );
+                let text = Said::NotAcknowledged {
+                    due: &p.calendar.format_local(t.ack_due),
+                }
+                .text(p.staff_lang);
                 log(t, now, p, "itdesk", LogKind::Reminder, text, false);
                 fx.push(Effect::notify(NoticeKind::AckReminder, Audience::Group));
             }
@@ -58,24 +59,27 @@ pub(super) fn timer(
         }
         TimerKind::BreachWarning => {
             if t.status.is_open() {
-                let text = format!("resolution due {}", p.calendar.format_local(t.eta));
+                let text = Said::ResolutionDue {
+                    eta: &p.calendar.format_local(t.eta),
+                }
+                .text(p.staff_lang);
                 log(t, now, p, "itdesk", LogKind::Reminder, text, false);
                 fx.push(Effect::notify(NoticeKind::BreachWarning, Audience::Group));
                 // Once per target: a warning re-armed after a pause finds the
                 // requester already told.
                 if t.revised_eta.is_none() {
                     let revised = p.after(t.eta, p.resolution_target(t.urgency));
-                    tell_new_eta(t, revised, "target at risk", now, p);
+                    tell_new_eta(t, revised, false, now, p);
                     fx.push(Effect::notify(NoticeKind::Delayed, Audience::Requester));
                 }
             }
         }
         TimerKind::Breach => {
             if t.status.is_open() {
-                let reason = format!(
-                    "resolution target {} passed",
-                    p.calendar.format_local(t.eta)
-                );
+                let reason = Said::TargetPassed {
+                    eta: &p.calendar.format_local(t.eta),
+                }
+                .text(p.staff_lang);
                 escalate(t, now, p, "itdesk", &reason);
                 fx.push(Effect::notify(NoticeKind::Breach, Audience::Lead));
                 // The ETA given before the breach stands while it is ahead.
@@ -83,7 +87,7 @@ pub(super) fn timer(
                     Some(revised) if revised > now => revised,
                     _ => p.after(now, p.resolution_target(t.urgency)),
                 };
-                tell_new_eta(t, revised, "escalated", now, p);
+                tell_new_eta(t, revised, true, now, p);
                 fx.push(Effect::notify(NoticeKind::Escalated, Audience::Requester));
             }
         }
@@ -95,7 +99,7 @@ pub(super) fn timer(
                     p,
                     "itdesk",
                     LogKind::Reminder,
-                    "asked again to confirm and rate".into(),
+                    Said::AskedAgainToConfirm.text(p.staff_lang),
                     false,
                 );
                 fx.push(Effect::notify(
@@ -112,7 +116,7 @@ pub(super) fn timer(
                     p,
                     "itdesk",
                     CloseReason::NoAnswer,
-                    "closed without confirmation: no answer".into(),
+                    Said::ClosedNoAnswer.text(p.staff_lang),
                     fx,
                 );
             }
@@ -123,12 +127,19 @@ pub(super) fn timer(
 /// Records the completion time the requester is about to be given in place
 /// of the target; the notice that gives it renders its reason from the
 /// ticket's state, in the requester's language.
-fn tell_new_eta(t: &mut Ticket, revised: DateTime<Utc>, why: &str, now: DateTime<Utc>, p: &Policy) {
-    let text = format!(
-        "requester told: {why}, new ETA {} (target {})",
-        p.calendar.format_local(revised),
-        p.calendar.format_local(t.eta)
-    );
+fn tell_new_eta(
+    t: &mut Ticket,
+    revised: DateTime<Utc>,
+    escalated: bool,
+    now: DateTime<Utc>,
+    p: &Policy,
+) {
+    let text = Said::RequesterTold {
+        escalated,
+        eta: &p.calendar.format_local(revised),
+        target: &p.calendar.format_local(t.eta),
+    }
+    .text(p.staff_lang);
     t.revised_eta = Some(revised);
     log(t, now, p, "itdesk", LogKind::EtaChanged, text, false);
 }

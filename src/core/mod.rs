@@ -13,3 +13,4 @@ pub mod id;
 pub mod lifecycle;
 pub mod sla;
 pub mod ticket;
+pub mod words;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::{Calendar, Span};
-use super::ticket::Urgency;
+use super::ticket::{Lang, Urgency};
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
@@ -28,6 +28,9 @@ pub struct Policy {
     /// A requester's reply to a closed ticket reopens it within this window;
     /// later replies open a new, linked ticket.
     pub reopen_window: Span,
+    /// The language itdesk writes the handling log in: the staff's
+    /// (`[helpdesk] default_language`).
+    pub staff_lang: Lang,
 }
 
 impl Default for Policy {
@@ -51,6 +54,7 @@ impl Default for Policy {
             confirm_reminder_after: Span::WorkingDays { days: 1 },
             auto_close_after: Span::WorkingDays { days: 3 },
             reopen_window: Span::WorkingDays { days: 5 },
+            staff_lang: Lang::En,
         }
     }
 }

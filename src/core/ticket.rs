@@ -32,17 +32,64 @@ impl Lang {
             _ => None,
         }
     }
+}
 
-    /// Chinese if the text holds any CJK ideograph, else English: a requester who
-    /// writes Chinese gets Chinese back. Japanese (ideographs with kana) gets
-    /// English, which a Japanese reader is likelier to read than Chinese.
-    pub fn detect(text: &str) -> Lang {
+/// What a requester wrote in, as far as choosing the reply language goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// CJK ideographs without kana.
+    Chinese,
+    /// Enough English words to be sure, not just `VPN error 809`.
+    English,
+    /// Kana: answered in the helpdesk's default language, which a Japanese
+    /// reader is likelier to read than a guess.
+    Japanese,
+    /// Too little text, product names and codes, another script.
+    Unclear,
+}
+
+/// Short words only English prose has; one of them tells a sentence from a
+/// list of product names and error codes.
+const ENGLISH_FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "to", "of", "in", "on", "at",
+    "for", "with", "from", "since", "and", "or", "but", "not", "no", "it", "its", "this", "that",
+    "my", "i", "we", "our", "you", "your", "me", "can", "cannot", "can't", "cant", "won't",
+    "doesn't", "don't", "didn't", "isn't", "does", "do", "did", "has", "have", "had", "when",
+    "after", "please", "help", "there", "any", "all", "again", "still", "get", "gets", "getting",
+];
+
+impl Written {
+    pub fn of(text: &str) -> Written {
         let ideograph = |c: char| matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}');
         let kana = |c: char| matches!(c, '\u{3040}'..='\u{30ff}');
-        if text.chars().any(ideograph) && !text.chars().any(kana) {
-            Lang::ZhCn
+        if text.chars().any(kana) {
+            return Written::Japanese;
+        }
+        if text.chars().any(ideograph) {
+            return Written::Chinese;
+        }
+        let words: Vec<String> = text
+            .split(|c: char| !(c.is_ascii_alphabetic() || c == '\''))
+            .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() >= 1)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let prose = words
+            .iter()
+            .any(|w| ENGLISH_FUNCTION_WORDS.contains(&w.as_str()));
+        let long_enough = words.iter().filter(|w| w.len() >= 2).count() >= 4;
+        if prose && long_enough {
+            Written::English
         } else {
-            Lang::En
+            Written::Unclear
+        }
+    }
+
+    /// The language to answer in, when the writing decides it.
+    pub fn lang(self) -> Option<Lang> {
+        match self {
+            Written::Chinese => Some(Lang::ZhCn),
+            Written::English => Some(Lang::En),
+            Written::Japanese | Written::Unclear => None,
         }
     }
 }
@@ -350,20 +397,30 @@ impl Ticket {
 
 #[cfg(test)]
 mod tests {
-    use super::Lang;
+    use super::{Lang, Written};
 
     #[test]
-    fn the_reply_language_follows_the_requesters_writing() {
-        for (text, lang) in [
-            ("打印机卡纸了", Lang::ZhCn),
-            ("印表機無法列印", Lang::ZhCn),
-            ("The printer jams, error E-05", Lang::En),
-            ("Outlook 打不开 since Monday", Lang::ZhCn),
-            ("プリンターが動きません", Lang::En),
-            ("会議室のプロジェクターが故障しました", Lang::En),
-            ("", Lang::En),
+    fn the_reply_language_follows_the_requesters_writing_when_it_is_clear() {
+        for (text, written) in [
+            ("打印机卡纸了", Written::Chinese),
+            ("印表機無法列印", Written::Chinese),
+            ("Outlook 打不开 since Monday", Written::Chinese),
+            ("The printer jams, error E-05", Written::English),
+            (
+                "My laptop cannot connect to the Wi-Fi since this morning",
+                Written::English,
+            ),
+            ("VPN error 809", Written::Unclear),
+            ("Cisco AnyConnect VPN error 809 SAP GUI", Written::Unclear),
+            ("help", Written::Unclear),
+            ("プリンターが動きません", Written::Japanese),
+            ("会議室のプロジェクターが故障しました", Written::Japanese),
+            ("프린터가 고장났어요", Written::Unclear),
+            ("", Written::Unclear),
         ] {
-            assert_eq!(Lang::detect(text), lang, "{text}");
+            assert_eq!(Written::of(text), written, "{text}");
         }
+        assert_eq!(Written::Japanese.lang(), None);
+        assert_eq!(Written::English.lang(), Some(Lang::En));
     }
 }

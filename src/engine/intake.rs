@@ -318,7 +318,8 @@ impl Engine {
             urgency_lowered: req.urgency_lowered,
             expected_time: req.expected_time,
             group: self.routing.group_for(req.problem_type).to_string(),
-            lang: req.lang,
+            // Unclear writing (a Japanese mail, `VPN error 809`): the helpdesk's language.
+            lang: req.lang.unwrap_or(self.policy.staff_lang),
             attachments,
             vague: req.vague,
             warnings: req.warnings,

@@ -19,7 +19,7 @@ use mail_parser::{
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use super::{auth, Automated, Bounce, InboundAttachment, InboundMessage, Sender};
+use super::{auth, Automated, Bounce, InboundAttachment, InboundMessage, NotKept, Sender, Warning};
 use crate::core::ticket::Channel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,11 +140,11 @@ fn parse_checked(
             "{}\n\n[…]",
             &full[..floor_char_boundary(&full, limits.max_description_bytes)]
         );
-        warnings.push(format!(
-            "the message text ({}) was longer than a ticket keeps: the ticket has its first {}, the whole text is attached as {FULL_BODY}",
-            human_size(full.len() as u64),
-            human_size(limits.max_description_bytes as u64)
-        ));
+        warnings.push(Warning::BodyCut {
+            full_bytes: full.len() as u64,
+            kept_bytes: limits.max_description_bytes as u64,
+            file: FULL_BODY.into(),
+        });
         attachments.push(InboundAttachment {
             name: FULL_BODY.into(),
             content_type: "text/plain".into(),
@@ -227,9 +227,7 @@ fn unparsable(raw: &[u8], received_at: DateTime<Utc>) -> InboundMessage {
         received_at,
         automated: None,
         bounce: None,
-        warnings: vec![
-            "the mail could not be parsed; its raw text was kept as the body".to_string(),
-        ],
+        warnings: vec![Warning::Unparsable],
     }
 }
 
@@ -458,7 +456,7 @@ fn attachments(
     msg: &Message,
     limits: &EmailLimits,
     skip: &[u32],
-) -> (Vec<InboundAttachment>, Vec<String>) {
+) -> (Vec<InboundAttachment>, Vec<Warning>) {
     let (mut kept, mut warnings, mut total) = (Vec::new(), Vec::new(), 0u64);
     let parts = msg
         .attachments
@@ -477,28 +475,27 @@ fn attachments(
         let name = attachment_name(part, n + 1);
         let size = data.len() as u64;
         let refusal = if let Some(ext) = denied_extension(&name, &limits.attachment_deny) {
-            Some(format!(
-                "{ext} files are not accepted (they can carry programs)"
-            ))
+            Some(NotKept::Denied {
+                ending: ext.to_string(),
+            })
         } else if size > limits.max_attachment_bytes {
-            Some(format!(
-                "over the {} limit",
-                human_size(limits.max_attachment_bytes)
-            ))
+            Some(NotKept::TooLarge {
+                limit: limits.max_attachment_bytes,
+            })
         } else if total + size > limits.max_total_bytes {
-            Some(format!(
-                "over the {} limit for all attachments together",
-                human_size(limits.max_total_bytes)
-            ))
+            Some(NotKept::OverTotal {
+                limit: limits.max_total_bytes,
+            })
         } else {
             total += size;
             None
         };
-        if let Some(reason) = refusal {
-            warnings.push(format!(
-                "attachment {name:?} ({}) was not kept: {reason}",
-                human_size(size)
-            ));
+        if let Some(why) = refusal {
+            warnings.push(Warning::AttachmentNotKept {
+                name: name.clone(),
+                size,
+                why,
+            });
             data = Vec::new();
         }
         kept.push(InboundAttachment {
@@ -569,18 +566,6 @@ fn cut_chars(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    const KB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b >= KB * KB {
-        format!("{:.1} MB", b / KB / KB)
-    } else if b >= KB {
-        format!("{:.1} KB", b / KB)
-    } else {
-        format!("{bytes} bytes")
     }
 }
 
@@ -759,6 +744,7 @@ fn read_status_fields(text: &str, bounce: &mut Bounce) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ticket::Lang;
 
     fn parse(raw: &str) -> InboundMessage {
         parse_email(
@@ -917,7 +903,9 @@ mod tests {
             body.trim_end()
         );
         assert!(
-            m.warnings.iter().any(|w| w.contains(FULL_BODY)),
+            m.warnings
+                .iter()
+                .any(|w| w.text(Lang::En).contains(FULL_BODY)),
             "{:?}",
             m.warnings
         );
@@ -1005,8 +993,9 @@ mod tests {
                 ("c.zip", 1500, 0)
             ]
         );
+        let told: Vec<String> = m.warnings.iter().map(|w| w.text(Lang::En)).collect();
         assert_eq!(
-            m.warnings,
+            told,
             vec![
                 "attachment \"big.bin\" (2.9 KB) was not kept: over the 2.0 KB limit",
                 "attachment \"c.zip\" (1.5 KB) was not kept: over the 1.5 KB limit for all attachments together",
@@ -1080,14 +1069,6 @@ mod tests {
             let m = parse_email(&raw, &EmailLimits::default(), DateTime::UNIX_EPOCH);
             assert!(m.body.contains(want), "{content_type}: {:?}", m.body);
         }
-    }
-
-    #[test]
-    fn formats_sizes() {
-        assert_eq!(human_size(54_840_000), "52.3 MB");
-        assert_eq!(human_size(10 * 1024 * 1024), "10.0 MB");
-        assert_eq!(human_size(2048), "2.0 KB");
-        assert_eq!(human_size(12), "12 bytes");
     }
 
     #[test]

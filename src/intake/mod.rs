@@ -26,7 +26,10 @@ use self::auth::SenderAuth;
 use self::classify::{classify, Rules};
 use self::directory::Directory;
 use crate::core::id::TicketId;
-use crate::core::ticket::{Channel, Lang, ProblemType, Requester, Urgency, UrgencyLowered};
+use crate::core::ticket::{
+    Channel, Lang, ProblemType, Requester, Urgency, UrgencyLowered, Written,
+};
+pub use crate::core::words::{NotKept, Warning};
 
 /// A message as a channel adapter received it, before classification and masking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +51,9 @@ pub struct InboundMessage {
     pub automated: Option<Automated>,
     /// Set for a delivery report (RFC 3464) about one of our notices.
     pub bounce: Option<Bounce>,
-    /// Things the requester should be told about (a part dropped for size, …).
-    pub warnings: Vec<String>,
+    /// Things the requester should be told about (a part dropped for size, …),
+    /// put into words in their language once it is known.
+    pub warnings: Vec<Warning>,
     /// Addresses on `Cc` (lower-cased): colleagues the requester copied.
     pub cc: Vec<String>,
     /// What a trusted server said about the sender (`[intake] authserv_id`).
@@ -129,11 +133,13 @@ pub struct Request {
     pub expected_time: Option<String>,
     /// Too little to act on: the requester is asked for details.
     pub vague: bool,
-    pub lang: Lang,
+    /// The language of their writing when it is clearly Chinese or English;
+    /// otherwise (Japanese, `VPN error 809`) the helpdesk's default applies.
+    pub lang: Option<Lang>,
     pub attachments: Vec<InboundAttachment>,
     pub automated: Option<Automated>,
     pub bounce: Option<Bounce>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub received_at: DateTime<Utc>,
     /// Colleagues the requester copied (`Cc`), lower-cased.
     pub cc: Vec<String>,
@@ -161,7 +167,7 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
     Request {
         ticket_tag: ticket_tag(&msg.subject),
         requester: requester(&msg, directory, signature),
-        lang: Lang::detect(&format!("{subject}\n{body}")),
+        lang: Written::of(&format!("{subject}\n{body}")).lang(),
         problem_type: class.problem_type,
         urgency: class.urgency,
         urgency_lowered: class.urgency_lowered,
@@ -176,7 +182,11 @@ pub fn prepare(msg: InboundMessage, rules: &Rules, directory: &Directory) -> Req
         automated: msg.automated,
         bounce: msg.bounce,
         // Warnings quote attachment names.
-        warnings: msg.warnings.iter().map(|w| redact::mask(w)).collect(),
+        warnings: msg
+            .warnings
+            .into_iter()
+            .map(|w| w.map_names(redact::mask))
+            .collect(),
         received_at: msg.received_at,
         cc: msg.cc,
         auth: msg.auth,
@@ -466,7 +476,11 @@ mod tests {
         assert_eq!(r.urgency.key(), want.urgency, "{name}: urgency");
         assert_eq!(r.expected_time, want.expected_time, "{name}: expected time");
         assert_eq!(r.vague, want.vague, "{name}: vague");
-        assert_eq!(r.lang.code(), want.lang, "{name}: lang");
+        assert_eq!(
+            r.lang.map_or("default", Lang::code),
+            want.lang,
+            "{name}: lang"
+        );
         let automated = r.automated.as_ref().map_or("none".to_string(), |a| {
             format!("{a:?}")
                 .split('(')
@@ -491,7 +505,8 @@ mod tests {
             })
             .collect();
         assert_eq!(attachments, want.attachments, "{name}: attachments");
-        assert_eq!(r.warnings, want.warnings, "{name}: warnings");
+        let warnings: Vec<String> = r.warnings.iter().map(|w| w.text(Lang::En)).collect();
+        assert_eq!(warnings, want.warnings, "{name}: warnings");
         match (&r.bounce, &want.bounce) {
             (None, None) => {}
             (Some(b), Some(w)) => {
@@ -594,7 +609,7 @@ mod tests {
         assert_eq!(r.requester.contact.as_deref(), Some("ext 8001"));
         assert_eq!(
             (r.problem_type, r.lang),
-            (ProblemType::Hardware, Lang::ZhCn)
+            (ProblemType::Hardware, Some(Lang::ZhCn))
         );
     }
 

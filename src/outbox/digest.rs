@@ -144,18 +144,25 @@ impl Dispatcher {
         cadence: Cadence,
         report: &Report,
     ) -> Result<Vec<PreparedMessage>, RenderError> {
+        let notices = self.notices.current();
         let render = |format: Format| {
             let ctx = NoticeContext {
-                helpdesk: self.helpdesk.clone(),
+                helpdesk: notices.helpdesk.clone(),
                 ticket: None,
                 notice: NoticeView {
                     kind: NoticeKind::Digest.template().to_string(),
                     text: None,
                     actor: None,
                 },
-                digest: Some(context(report, cadence, s.lang, format, &self.group_labels)),
+                digest: Some(context(
+                    report,
+                    cadence,
+                    s.lang,
+                    format,
+                    &notices.group_labels,
+                )),
             };
-            self.renderer.render(NoticeKind::Digest, s.lang, &ctx)
+            notices.renderer.render(NoticeKind::Digest, s.lang, &ctx)
         };
         let prepared = |dest: Destination, subject: String, body: String, html: Option<String>| {
             PreparedMessage {
@@ -177,10 +184,10 @@ impl Dispatcher {
                 Cadence::Monthly => w.monthly,
             };
             let page = Page {
-                helpdesk: self.helpdesk.name.clone(),
+                helpdesk: notices.helpdesk.name.clone(),
                 title: title.into(),
                 lang: s.lang,
-                group_labels: self.group_labels.clone(),
+                group_labels: notices.group_labels.clone(),
             };
             let html = html::render(report, &page);
             for to in &s.email {

@@ -7,6 +7,7 @@
 //! it was buried). A crash in between sends it again, with the same Message-ID.
 
 pub mod digest;
+pub mod live;
 pub mod render;
 pub mod transport;
 
@@ -29,7 +30,8 @@ use crate::queue::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntr
 use crate::shutdown::Shutdown;
 use crate::store::{QueueKey, Store, StoreError};
 
-use render::{HelpdeskInfo, NoticeContext, NoticeView, Renderer, TicketView};
+use live::LiveNotices;
+use render::NoticeContext;
 use transport::{DeliveryError, OutgoingMessage, Transports};
 
 /// How many notices are sent at once; transports pool their connections.
@@ -65,18 +67,16 @@ impl RetryPolicy {
 pub struct Dispatcher {
     pub store: Store,
     pub engine: EngineHandle,
-    pub renderer: Arc<Renderer>,
+    /// Templates and what notices show of the helpdesk: reloaded on SIGHUP.
+    pub notices: LiveNotices,
     pub transports: Transports,
     pub calendar: Calendar,
-    pub helpdesk: HelpdeskInfo,
     pub clock: Arc<dyn Clock>,
     pub wake: Arc<Notify>,
     pub retry: RetryPolicy,
     pub per_recipient_hourly_cap: usize,
     /// The same for staff addresses: a runaway-loop guard, far above any busy hour.
     pub per_staff_hourly_cap: usize,
-    /// Group name → the label requesters see ("软件组").
-    pub group_labels: HashMap<String, String>,
     /// When each address was last sent to, for the cap. In memory: the cap is a
     /// safety net against loops, not an accounting record.
     pub sent_recently: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
@@ -90,7 +90,7 @@ pub struct Dispatcher {
 pub struct DispatcherParts {
     pub store: Store,
     pub engine: EngineHandle,
-    pub renderer: Arc<Renderer>,
+    pub notices: LiveNotices,
     pub transports: Transports,
     pub clock: Arc<dyn Clock>,
     pub wake: Arc<Notify>,
@@ -102,7 +102,7 @@ impl Dispatcher {
         let DispatcherParts {
             store,
             engine,
-            renderer,
+            notices,
             transports,
             clock,
             wake,
@@ -111,20 +111,14 @@ impl Dispatcher {
         Dispatcher {
             store,
             engine,
-            renderer,
+            notices,
             transports,
             calendar: config.settings.policy.calendar.clone(),
-            helpdesk: HelpdeskInfo {
-                name: config.helpdesk.name.clone(),
-                address: config.helpdesk.address.clone(),
-                on_duty_phone: config.on_duty.phone.clone(),
-            },
             clock,
             wake,
             retry: RetryPolicy::from_config(&config.outbox),
             per_recipient_hourly_cap: config.outbox.max_notices_per_recipient_per_hour,
             per_staff_hourly_cap: config.outbox.max_notices_per_staff_address_per_hour,
-            group_labels: config.settings.group_labels.clone(),
             sent_recently: Default::default(),
             health,
             digest: config.settings.digest.clone().map(Arc::new),
@@ -334,23 +328,9 @@ impl Dispatcher {
         if let (Some(id), None) = (&entry.ticket, ticket) {
             return Err(format!("ticket {id} no longer exists"));
         }
-        let ctx = NoticeContext {
-            helpdesk: self.helpdesk.clone(),
-            ticket: ticket.map(|t| {
-                let mut view = TicketView::new(t, notice.lang, &self.calendar);
-                if let Some(label) = self.group_labels.get(&t.group) {
-                    view.group = label.clone();
-                }
-                view
-            }),
-            notice: NoticeView {
-                kind: notice.kind.template().to_string(),
-                text: notice.text.clone(),
-                actor: notice.actor.clone(),
-            },
-            digest: None,
-        };
-        let rendered = self
+        let notices = self.notices.current();
+        let ctx = NoticeContext::for_notice(&notices, ticket, notice, &self.calendar);
+        let rendered = notices
             .renderer
             .render(notice.kind, notice.lang, &ctx)
             .map_err(|e| e.to_string())?;

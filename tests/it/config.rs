@@ -102,3 +102,100 @@ fn check_config_refuses_a_broken_template_override_naming_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("en/accepted.txt:5)"), "file and line: {err}");
 }
+
+#[test]
+fn check_config_refuses_a_misspelt_variable_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zh-CN")).unwrap();
+    std::fs::write(
+        dir.path().join("zh-CN/progress.txt"),
+        "Subject: [{{ ticket.id }}] 进展\n\n您好，\n{{ ticket.subjct }}\n",
+    )
+    .unwrap();
+    let sb = Sandbox::new(&format!(
+        "[outbox]\ntemplates_dir = \"{}\"\n",
+        dir.path().display()
+    ));
+    let out = sb.cli(&["check-config"]);
+    assert!(!out.status.success(), "a misspelt variable passed: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("zh-CN/progress.txt:4"), "file and line: {err}");
+    assert!(err.contains("ticket.subjct"), "the variable: {err}");
+    // `run` refuses it the same way, before anything starts.
+    let run = sb.cli(&["run"]);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("zh-CN/progress.txt:4"));
+}
+
+#[test]
+fn exported_templates_pass_check_config_and_preview_shows_an_edit() {
+    let sb = Sandbox::new("");
+    let dir = sb.dir.path().join("templates");
+    let dir_arg = dir.display().to_string();
+    let said = sb.cli_ok(&["templates", "export", &dir_arg]);
+    assert!(said.contains("46 templates written"), "{said}");
+    assert!(dir.join("en/accepted.txt").is_file() && dir.join("zh-CN/digest.txt").is_file());
+    // A second export would overwrite the admin's edits: refused unless --force.
+    let again = sb.cli(&["templates", "export", &dir_arg]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    std::fs::write(
+        dir.join("en/accepted.txt"),
+        "Subject: [{{ ticket.id }}] got it\n\nHi {{ ticket.requester_name }}, we are on it.\n",
+    )
+    .unwrap();
+    sb.cli_ok(&["templates", "export", &dir_arg, "--force"]);
+    assert!(std::fs::read_to_string(dir.join("en/accepted.txt"))
+        .unwrap()
+        .contains("Request accepted"));
+    std::fs::write(
+        dir.join("en/accepted.txt"),
+        "Subject: [{{ ticket.id }}] got it\n\nHi {{ ticket.requester_name }}, we are on it.\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&sb.config).unwrap();
+    std::fs::write(
+        &sb.config,
+        format!("{text}\n[outbox]\ntemplates_dir = \"{dir_arg}\"\n"),
+    )
+    .unwrap();
+    sb.cli_ok(&["check-config"]);
+
+    let sample = sb.cli_ok(&["templates", "preview", "accepted", "--lang", "en"]);
+    assert_eq!(
+        sample,
+        "Subject: [IT20231001001] got it\n\nHi 张三, we are on it.\n"
+    );
+    // A real ticket, as its notice would show it: masked text, its own language.
+    let ticket = sb.cli_json(&[
+        "tickets",
+        "open",
+        "--from",
+        "bob@example.test",
+        "--subject",
+        "VPN drops, password: hunter2",
+        "--body",
+        "The VPN drops every hour. password: hunter2",
+        "--json",
+    ]);
+    let id = ticket["id"].as_str().unwrap();
+    let real = sb.cli_ok(&[
+        "templates",
+        "preview",
+        "progress",
+        "--ticket",
+        id,
+        "--lang",
+        "en",
+    ]);
+    assert!(real.contains(id), "{real}");
+    assert!(!real.contains("hunter2"), "unmasked: {real}");
+    let zh = sb.cli_ok(&["templates", "preview", "digest", "--lang", "zh-CN"]);
+    assert!(
+        zh.starts_with("Subject: ") && zh.contains("Test Desk"),
+        "{zh}"
+    );
+    let unknown = sb.cli(&["templates", "preview", "acepted"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("accepted, "));
+}

@@ -15,9 +15,9 @@ use crate::support::{wait_until, Daemon, Sandbox};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-struct Chat {
-    fake: FakeDiscord,
-    sb: Sandbox,
+pub(crate) struct Chat {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) sb: Sandbox,
     daemon: Option<Daemon>,
     _token: tempfile::TempDir,
 }
@@ -48,12 +48,21 @@ on_duty = [{{ days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], from = "
 }
 
 impl Chat {
-    fn start(extra: &str) -> Chat {
+    pub(crate) fn start(extra: &str) -> Chat {
         Chat::start_with(None, extra)
+    }
+
+    /// A helpdesk whose `[helpdesk] default_language` is `lang`.
+    pub(crate) fn start_in(lang: &str, extra: &str) -> Chat {
+        Chat::start_lang(None, Some(lang), extra)
     }
 
     /// With a mail rig, the config has its [imap]/[smtp] too.
     fn start_with(rig: Option<&MailRig>, extra: &str) -> Chat {
+        Chat::start_lang(rig, None, extra)
+    }
+
+    fn start_lang(rig: Option<&MailRig>, lang: Option<&str>, extra: &str) -> Chat {
         let fake = FakeDiscord::start();
         let token = tempfile::tempdir().expect("temp dir");
         let token_file = token.path().join("discord.token");
@@ -63,6 +72,15 @@ impl Chat {
             Some(rig) => Sandbox::new(&rig.config(&config)),
             None => Sandbox::new(&config),
         };
+        if let Some(lang) = lang {
+            let text = std::fs::read_to_string(&sb.config).expect("config");
+            let text = text.replacen(
+                "[helpdesk]\n",
+                &format!("[helpdesk]\ndefault_language = \"{lang}\"\n"),
+                1,
+            );
+            std::fs::write(&sb.config, text).expect("config");
+        }
         let daemon = sb.start_daemon();
         fake.wait_ready();
         Chat {
@@ -73,16 +91,16 @@ impl Chat {
         }
     }
 
-    fn tickets(&self) -> Vec<Value> {
+    pub(crate) fn tickets(&self) -> Vec<Value> {
         self.sb.tickets()
     }
 
-    fn ticket(&self, id: &str) -> Value {
+    pub(crate) fn ticket(&self, id: &str) -> Value {
         self.sb.ticket(id)
     }
 
     /// Waits until there are `n` tickets; returns the newest one's ID.
-    fn wait_tickets(&self, n: usize) -> String {
+    pub(crate) fn wait_tickets(&self, n: usize) -> String {
         let mut id = String::new();
         wait_until(&format!("{n} ticket(s)"), WAIT, || {
             let tickets = self.tickets();
@@ -99,7 +117,7 @@ impl Chat {
     }
 
     /// The ticket's thread, once the bot opened it in `group`'s channel.
-    fn wait_thread(&self, id: &str, group: &str) -> u64 {
+    pub(crate) fn wait_thread(&self, id: &str, group: &str) -> u64 {
         let mut thread = 0;
         wait_until(&format!("a thread for {id}"), WAIT, || {
             thread = self
@@ -125,13 +143,13 @@ impl Chat {
         thread
     }
 
-    fn wait_dm(&self, user: u64, needle: &str) {
+    pub(crate) fn wait_dm(&self, user: u64, needle: &str) {
         wait_until(&format!("a DM to {user} saying {needle:?}"), WAIT, || {
             self.fake.dms_to(user).iter().any(|m| m.contains(needle))
         });
     }
 
-    fn log_texts(&self, id: &str) -> Vec<String> {
+    pub(crate) fn log_texts(&self, id: &str) -> Vec<String> {
         self.ticket(id)["log"]
             .as_array()
             .into_iter()
@@ -141,7 +159,7 @@ impl Chat {
     }
 
     /// How many of the ticket's log entries contain `needle`.
-    fn log_count(&self, id: &str, needle: &str) -> usize {
+    pub(crate) fn log_count(&self, id: &str, needle: &str) -> usize {
         self.log_texts(id)
             .iter()
             .filter(|l| l.contains(needle))
@@ -150,7 +168,7 @@ impl Chat {
 
     /// Stops the daemon; no notice may have been refused on the way (a payload
     /// the bot could not send or could not read back ends as a dead letter).
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let outbox = self.sb.cli_json(&["outbox", "list", "--json"]);
         assert_eq!(outbox["dead_letters"], json!([]), "dead letters: {outbox}");
         if let Some(daemon) = self.daemon.take() {
@@ -170,21 +188,21 @@ impl Drop for Chat {
     }
 }
 
-fn content(response: &Value) -> String {
+pub(crate) fn content(response: &Value) -> String {
     response["data"]["content"]
         .as_str()
         .unwrap_or_default()
         .to_string()
 }
 
-fn is_private(response: &Value) -> bool {
+pub(crate) fn is_private(response: &Value) -> bool {
     response["type"] == 4
         && response["data"]["flags"]
             .as_u64()
             .is_some_and(|f| f & 64 != 0)
 }
 
-fn sub(name: &str, options: Value) -> Value {
+pub(crate) fn sub(name: &str, options: Value) -> Value {
     json!([{ "name": name, "type": 1, "options": options }])
 }
 
@@ -239,7 +257,7 @@ fn a_dm_opens_a_ticket_with_a_thread_and_is_answered_by_dm() {
     assert_eq!(commands.body[0]["name"], "ticket");
 
     chat.fake.dm(ALICE, "补充：换成手机热点也不行");
-    chat.wait_dm(ALICE, &format!("Added to your ticket {id}"));
+    chat.wait_dm(ALICE, &format!("已补充到服务单 {id}"));
     assert!(chat
         .log_texts(&id)
         .iter()
@@ -572,7 +590,7 @@ fn with_several_open_tickets_the_bot_asks_which() {
     let custom_id = format!("pick:{question}:{first}");
     let press = chat.fake.press(ALICE, dm, ask, &custom_id);
     assert!(
-        content(&chat.fake.response(press)).contains(&format!("Added to {first}")),
+        content(&chat.fake.response(press)).contains(&format!("已补充到 {first}")),
         "picked after a restart"
     );
     let reread = format!("/channels/{dm}/messages/{question}");
@@ -585,7 +603,7 @@ fn with_several_open_tickets_the_bot_asks_which() {
     );
     assert_eq!(chat.log_count(&first, "三楼那台"), 1);
     let again = chat.fake.press(ALICE, dm, ask, &custom_id);
-    assert!(content(&chat.fake.response(again)).contains(&format!("Already in {first}")));
+    assert!(content(&chat.fake.response(again)).contains(&format!("已在 {first} 中")));
     assert_eq!(
         chat.log_count(&first, "三楼那台"),
         1,
@@ -673,7 +691,7 @@ fn after_a_reconnect_or_a_lost_heartbeat_nothing_is_lost_or_doubled() {
     };
     assert_eq!(acks("服务单已受理"), 1, "one accepted notice");
     wait_until("both follow-ups acknowledged", WAIT, || {
-        acks("Added to your ticket") == 2
+        acks("已补充到服务单") == 2
     });
     assert!(
         chat.fake.called(
@@ -822,8 +840,8 @@ fn read_back_after_a_restart(kill: bool) {
             .any(|l| l.contains("换了浏览器"))
     });
     chat.wait_dm(ALICE, "请先清一下浏览器缓存再试");
-    chat.wait_dm(ALICE, "Added to your ticket");
-    chat.wait_dm(BOB, "Added to your ticket");
+    chat.wait_dm(ALICE, "已补充到服务单");
+    chat.wait_dm(BOB, "已补充到服务单");
     wait_until("the new mention answered", WAIT, || {
         chat.fake.bot_posts(HELP_CHANNEL).len() == 2
     });
@@ -860,7 +878,7 @@ fn read_back_after_a_restart(kill: bool) {
             count(&log, "换了浏览器"),
             count(&log, "请先清一下浏览器缓存"),
             count(&dms, "服务单已受理"),
-            count(&dms, "Added to your ticket"),
+            count(&dms, "已补充到服务单"),
             count(&dms, "请先清一下浏览器缓存"),
             chat.fake.bot_posts(HELP_CHANNEL).len(),
             chat.log_count(&bob_ticket, "证书是昨天过期的"),

@@ -646,10 +646,12 @@ fn oversize_attachments_and_messages_are_dropped_and_the_requester_is_told() {
     });
     let all = sb.tickets();
     let cases = [
-        ("big-1@example.test", "错误代码 0x0000007B", r#"attachment "memory.dmp" (200.0 KB) was not kept: over the 51.2 KB limit"#),
-        ("huge-1@example.test", "显示器每隔几秒闪烁一次", "over the 1.0 MB limit: only its first part was read and its attachments were not kept: screen.mp4"),
+        ("big-1@example.test", "错误代码 0x0000007B", r#"attachment "memory.dmp" (200.0 KB) was not kept: over the 51.2 KB limit"#, "附件“memory.dmp”（200.0 KB）未保存：超过单个附件 51.2 KB 的上限"),
+        ("huge-1@example.test", "显示器每隔几秒闪烁一次", "over the 1.0 MB limit: only its first part was read and its attachments were not kept: screen.mp4", "超过 1.0 MB 的上限：只读取了开头部分，附件均未保存：screen.mp4"),
     ];
-    for (mid, text, remark) in cases {
+    // The ticket's remark is in the staff's language (en here), the notice in
+    // the requester's (they wrote Chinese).
+    for (mid, text, remark, told) in cases {
         let t = all
             .iter()
             .find(|t| t["source_message_id"] == mid)
@@ -679,7 +681,7 @@ fn oversize_attachments_and_messages_are_dropped_and_the_requester_is_told() {
             .find(|n| n.in_reply_to.as_deref() == Some(mid))
             .expect("notice");
         assert!(
-            n.body.contains(remark),
+            n.body.contains(told),
             "{mid}: the notice tells the requester:\n{}",
             n.body
         );

@@ -15,7 +15,7 @@ use itdesk::core::lifecycle::Action;
 use itdesk::core::ticket::{Channel, Status, Ticket};
 use itdesk::engine::IntakeOutcome;
 use itdesk::intake::{prepare, InboundMessage, Sender};
-use itdesk::outbox::render::Renderer;
+use itdesk::outbox::live::{LiveNotices, NoticeSettings};
 use itdesk::outbox::transport::{DeliveryError, OutgoingMessage, Transport, Transports};
 use itdesk::outbox::{Dispatcher, DispatcherParts};
 
@@ -70,7 +70,7 @@ impl Desk {
             DispatcherParts {
                 store: core.store.clone(),
                 engine: core.engine.clone(),
-                renderer: Arc::new(Renderer::new(None).unwrap()),
+                notices: LiveNotices::new(NoticeSettings::load(&config).unwrap()),
                 transports: Transports {
                     email: Some(recorder.clone()),
                     chat: None,

@@ -581,3 +581,80 @@ fn no_password_reaches_the_logs_even_at_trace_level() {
     );
     assert!(!log.contains(WRONG), "the password is in the daemon's log");
 }
+
+/// Writes the `accepted` override in both languages, saying `marker`.
+fn accepted_override(dir: &Path, body: &str) {
+    for lang in ["en", "zh-CN"] {
+        std::fs::create_dir_all(dir.join(lang)).unwrap();
+        std::fs::write(
+            dir.join(lang).join("accepted.txt"),
+            format!("Subject: [{{{{ ticket.id }}}}] accepted\n\n{body}\n"),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn sighup_reloads_checked_templates_and_keeps_them_when_a_reload_is_broken() {
+    let rig = MailRig::start();
+    let templates = tempfile::tempdir().unwrap();
+    accepted_override(templates.path(), "first-version {{ ticket.subject }}");
+    let sb = Sandbox::new(&rig.config(&format!(
+        "[outbox]\ntemplates_dir = \"{}\"\n",
+        templates.path().display()
+    )));
+    let daemon = sb.start_daemon();
+    let open = |n: usize| {
+        sb.cli_json(&[
+            "tickets",
+            "open",
+            "--from",
+            "alice@example.test",
+            "--subject",
+            &format!("Printer {n} jams"),
+            "--body",
+            "The printer jams on every page.",
+            "--json",
+        ])["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let notice_body = |id: &str| {
+        let mut body = None;
+        wait_until(&format!("the accepted notice of {id}"), WAIT, || {
+            body = rig
+                .messages("alice", "INBOX")
+                .into_iter()
+                .find(|m| m.subject.contains(id))
+                .map(|m| m.body);
+            body.is_some()
+        });
+        body.unwrap()
+    };
+    let first = open(1);
+    assert!(notice_body(&first).contains("first-version Printer 1 jams"));
+
+    accepted_override(templates.path(), "second-version {{ ticket.subject }}");
+    daemon.signal("HUP");
+    wait_until("the reload in the log", WAIT, || {
+        daemon.log_text().contains("reloaded")
+    });
+    let second = open(2);
+    assert!(notice_body(&second).contains("second-version Printer 2 jams"));
+
+    // A misspelt variable: refused with file and line, the daemon goes on with the old set.
+    accepted_override(templates.path(), "third-version\n{{ ticket.subjct }}");
+    daemon.signal("HUP");
+    wait_until("the refused reload in the log", WAIT, || {
+        daemon.log_text().contains("reload refused")
+    });
+    let log = daemon.log_text();
+    assert!(
+        log.contains("accepted.txt:4") && log.contains("ticket.subjct"),
+        "{log}"
+    );
+    let third = open(3);
+    assert!(notice_body(&third).contains("second-version Printer 3 jams"));
+    daemon.stop();
+}

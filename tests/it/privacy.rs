@@ -14,7 +14,7 @@ use itdesk::clock::{Clock, ManualClock};
 use itdesk::config::Config;
 use itdesk::core::lifecycle::Action;
 use itdesk::intake::{prepare, InboundMessage, Sender};
-use itdesk::outbox::render::Renderer;
+use itdesk::outbox::live::{LiveNotices, NoticeSettings};
 use itdesk::outbox::transport::Transports;
 use itdesk::outbox::{Dispatcher, DispatcherParts};
 use itdesk::stats::period::PeriodSpec;
@@ -208,7 +208,7 @@ async fn retention_erases_old_closed_tickets_and_the_statistics_still_count_them
         DispatcherParts {
             store: core.store.clone(),
             engine: core.engine.clone(),
-            renderer: Arc::new(Renderer::new(None).unwrap()),
+            notices: LiveNotices::new(NoticeSettings::load(&config).unwrap()),
             transports: Transports::default(),
             clock: clock.clone(),
             wake: core.outbox_wake.clone(),

@@ -14,10 +14,10 @@ use crate::mailrig::{MailRig, ParsedMail};
 use crate::support::{wait_until, Sandbox};
 
 /// Every group of the default routing, mailing `tech@`.
-const GROUPS: &str = "[groups.hardware]\nemail = [\"tech@example.test\"]\n[groups.software]\nemail = [\"tech@example.test\"]\n[groups.network]\nemail = [\"tech@example.test\"]\n[groups.access]\nemail = [\"tech@example.test\"]\n[groups.service-desk]\nemail = [\"tech@example.test\"]\n";
+pub(crate) const GROUPS: &str = "[groups.hardware]\nemail = [\"tech@example.test\"]\n[groups.software]\nemail = [\"tech@example.test\"]\n[groups.network]\nemail = [\"tech@example.test\"]\n[groups.access]\nemail = [\"tech@example.test\"]\n[groups.service-desk]\nemail = [\"tech@example.test\"]\n";
 
 /// Sends alice's request and waits for its ticket; returns the ticket's ID.
-fn request(rig: &MailRig, sb: &Sandbox, subject: &str, body: &str) -> String {
+pub(crate) fn request(rig: &MailRig, sb: &Sandbox, subject: &str, body: &str) -> String {
     static SENT: AtomicUsize = AtomicUsize::new(0);
     let message_id = format!(
         "process-{}@example.test",
@@ -40,21 +40,21 @@ fn request(rig: &MailRig, sb: &Sandbox, subject: &str, body: &str) -> String {
 }
 
 /// Our notices about ticket `id` in `user`'s mailbox.
-fn about(rig: &MailRig, user: &str, id: &str) -> Vec<ParsedMail> {
+pub(crate) fn about(rig: &MailRig, user: &str, id: &str) -> Vec<ParsedMail> {
     notices(rig, user)
         .into_iter()
         .filter(|n| notice_ticket(n) == id)
         .collect()
 }
 
-fn count(notices: &[ParsedMail], subject_has: &str) -> usize {
+pub(crate) fn count(notices: &[ParsedMail], subject_has: &str) -> usize {
     notices
         .iter()
         .filter(|n| n.subject.contains(subject_has))
         .count()
 }
 
-fn log_texts(ticket: &Value) -> Vec<String> {
+pub(crate) fn log_texts(ticket: &Value) -> Vec<String> {
     ticket["log"]
         .as_array()
         .expect("log")

@@ -6,10 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
+use itdesk::core::ticket::Lang;
 use itdesk::intake::classify::Rules;
 use itdesk::intake::directory::Directory;
 use itdesk::intake::email::{parse_email, EmailLimits};
-use itdesk::intake::{prepare, redact, InboundMessage, Request};
+use itdesk::intake::{prepare, redact, InboundMessage, Request, Warning};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets")
@@ -35,12 +36,14 @@ fn inbound(name: &str) -> InboundMessage {
 fn readable(
     subject: &str,
     bodies: &[&str],
-    warnings: &[String],
+    warnings: &[Warning],
     attachments: &[(&str, &[u8])],
 ) -> String {
     let mut text = vec![subject.to_string()];
     text.extend(bodies.iter().map(|b| b.to_string()));
-    text.extend(warnings.iter().cloned());
+    for w in warnings {
+        text.extend([w.text(Lang::En), w.text(Lang::ZhCn)]);
+    }
     for (name, data) in attachments {
         text.push(name.to_string());
         text.push(String::from_utf8_lossy(data).into_owned());

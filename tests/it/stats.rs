@@ -19,7 +19,7 @@ use itdesk::core::id::TicketId;
 use itdesk::core::lifecycle::Action;
 use itdesk::core::ticket::{Channel, ProblemType, Urgency};
 use itdesk::intake::{prepare, InboundMessage, Sender};
-use itdesk::outbox::render::Renderer;
+use itdesk::outbox::live::{LiveNotices, NoticeSettings};
 use itdesk::outbox::transport::{DeliveryError, OutgoingMessage, Transport, Transports};
 use itdesk::outbox::{digest, Dispatcher, DispatcherParts};
 use itdesk::queue::Cadence;
@@ -125,7 +125,7 @@ impl Week {
             DispatcherParts {
                 store: self.core.store.clone(),
                 engine: self.core.engine.clone(),
-                renderer: Arc::new(Renderer::new(None).unwrap()),
+                notices: LiveNotices::new(NoticeSettings::load(&self.config).unwrap()),
                 transports: Transports {
                     email: Some(recorder),
                     chat: None,

@@ -136,7 +136,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "channels",
         &[
-            "clock", "config", "core", "engine", "health", "intake", "outbox", "queue", "shutdown",
+            "clock", "config", "core", "engine", "health", "intake", "outbox", "queue", "record",
+            "shutdown",
         ],
     ),
     (
@@ -162,8 +163,8 @@ const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "app", "channels", "clock", "config", "control", "core", "intake", "record",
-            "shutdown", "stats", "store",
+            "app", "channels", "clock", "config", "control", "core", "intake", "outbox", "queue",
+            "record", "shutdown", "stats", "store",
         ],
     ),
 ];
@@ -322,4 +323,67 @@ fn the_edges_check_catches_a_new_edge_and_a_cycle() {
         found.contains(&"store".to_string()) && found.contains(&"engine".to_string()),
         "{found:?}"
     );
+}
+
+/// What reads a chat app's ids or mention syntax, in `text` of the file
+/// `rel` (below `src/`). Chat ids are opaque strings outside their adapter
+/// (`channels/chat`); only `channels/discord` makes Discord ids and mentions
+/// of them. `config` is the one other reader: it checks the `[discord]`
+/// section where the admin wrote it, once at load (settings are parsed once).
+fn chat_id_readers(rel: &str, text: &str) -> Vec<String> {
+    if rel.starts_with("channels/discord/") || rel.starts_with("config/") {
+        return Vec::new();
+    }
+    let made_anywhere = [
+        "ChannelId::new",
+        "UserId::new",
+        "RoleId::new",
+        "GuildId::new",
+        "MessageId::new",
+        "InteractionId::new",
+        "\"<@",
+        "<@&",
+    ];
+    // Where chat ids travel as opaque strings, nothing parses a number.
+    let carriers = ["channels/chat/", "engine/", "store/", "outbox/", "queue.rs"];
+    let carrier = carriers.iter().any(|c| rel.starts_with(c));
+    let mut found = Vec::new();
+    for line in code_lines(text) {
+        for word in made_anywhere {
+            if line.contains(word) {
+                found.push(format!("{rel}: `{word}` in `{line}`"));
+            }
+        }
+        if carrier && (line.contains("parse::<u64>") || line.contains("parse::<i64>")) {
+            found.push(format!("{rel}: parses a number in `{line}`"));
+        }
+    }
+    found
+}
+
+#[test]
+fn chat_ids_are_read_only_by_their_adapter() {
+    let mut found = Vec::new();
+    for file in rust_files(&src()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        found.extend(chat_id_readers(&relative(&file), &text));
+    }
+    assert!(
+        found.is_empty(),
+        "chat ids are opaque outside their adapter (channels/chat/types.rs); mentions are `Addressee`s the adapter renders:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_chat_id_check_catches_a_reader() {
+    let parse = "let id = channel.as_str().parse::<u64>().unwrap();";
+    assert_eq!(chat_id_readers("channels/chat/staff.rs", parse).len(), 1);
+    assert!(!chat_id_readers("engine/route.rs", "format!(\"<@&{r}>\")").is_empty());
+    assert_eq!(
+        chat_id_readers("outbox/mod.rs", "ChannelId::new(7)").len(),
+        1
+    );
+    assert!(chat_id_readers("channels/discord/app.rs", parse).is_empty());
+    assert!(chat_id_readers("engine/route.rs", "// `<@&ROLE>` in a comment").is_empty());
 }

@@ -5,6 +5,7 @@
 //! restart — cursors, ordering, dedup keys and the ticket↔thread index are
 //! the seam's (`chat::session`, `chat::read_back`), the same for every app.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,7 +34,7 @@ pub trait ChatApp: Send + Sync + 'static {
     /// Connects and sends every event into `events` until shutdown,
     /// reconnecting by itself (a new session is `Event::Session`). Returns
     /// once the connection is closed; the seam then handles what was sent.
-    async fn run(&self, events: mpsc::UnboundedSender<Event>, shutdown: Shutdown);
+    async fn run(self: Arc<Self>, events: mpsc::UnboundedSender<Event>, shutdown: Shutdown);
 
     /// Runs at each new session before read-back: what the app needs set up
     /// (Discord registers its slash commands at the first).
@@ -65,6 +66,10 @@ pub trait ChatApp: Send + Sync + 'static {
         starter: &Posted,
         name: &str,
     ) -> Result<ChannelId, DeliveryError>;
+
+    /// Where a thread the seam has no cursor for is read back from: its
+    /// every message is newer than the thread itself.
+    fn thread_start(&self, thread: &ChannelId) -> Position;
 
     /// Answers an interaction.
     async fn answer(&self, to: &ReplyTo, answer: Answer) -> Result<(), ChatError>;

@@ -51,12 +51,8 @@ pub type Position = u64;
 #[derive(Debug)]
 pub enum Event {
     /// A new session: messages written meanwhile may have been missed, so the
-    /// seam reads every known channel back from its cursor. `bot` is the bot's
-    /// own user (a mention of it in the help channel opens a ticket).
-    Session {
-        bot: UserId,
-        first: bool,
-    },
+    /// seam reads every known channel back from its cursor.
+    Session,
     Message(Box<ChatMessage>),
     Interaction(Box<Interaction>),
 }
@@ -65,7 +61,7 @@ impl Event {
     /// The order events are handled in; a new session comes first.
     pub fn position(&self) -> Position {
         match self {
-            Event::Session { .. } => 0,
+            Event::Session => 0,
             Event::Message(m) => m.position,
             Event::Interaction(i) => i.position,
         }

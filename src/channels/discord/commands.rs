@@ -1,275 +1,27 @@
-//! What the bot offers in Discord's UI: the slash commands it registers, the
-//! buttons and modals it attaches, and the custom ids that carry a ticket
-//! through a button press or a form.
+//! The slash commands the bot registers (`/ticket` for requesters, `/desk`
+//! for technicians) and their syntax read into the seam's `Command`: one
+//! parser for this surface, into the staff vocabulary (`Change`) every
+//! surface speaks.
 //!
-//! Invariant: every custom id this module encodes, `CustomId::parse` reads back
-//! (unit-tested), so a press on a message sent by an older run still works.
+//! Invariant: every `/desk` subcommand registered here is read by `desk`
+//! (unit-tested), and a missing or unreadable option is an `Invalid`, never
+//! a guess.
 
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serenity::all::{
-    ButtonStyle, CommandOptionType, CreateActionRow, CreateButton, CreateCommand,
-    CreateCommandOption, CreateInputText, CreateModal, InputTextStyle,
+    CommandInteraction, CommandOptionType, CreateCommand, CreateCommandOption, Permissions,
+    ResolvedOption, ResolvedValue,
 };
 
-use crate::core::id::TicketId;
+use crate::channels::chat::{Command, DeskAction, Invalid};
+use crate::core::change::Change;
 use crate::core::ticket::{Lang, ProblemType, Urgency};
 
 /// The requesters' command (works in DMs).
 pub const TICKET: &str = "ticket";
 /// The technicians' command (in a ticket's thread).
 pub const DESK: &str = "desk";
-
-/// Ids of the modal fields.
-pub const FIELD_DESCRIPTION: &str = "description";
-pub const FIELD_EXPECTED: &str = "expected";
-pub const FIELD_CONTACT: &str = "contact";
-pub const FIELD_REMARK: &str = "remark";
-
-/// What a button or modal is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomId {
-    /// A star button on the confirm notice: opens the remark form.
-    Rate { ticket: TicketId, stars: u8 },
-    /// "Still broken" on the confirm notice: opens the reason form.
-    Reject { ticket: TicketId },
-    /// Claim, on the ticket card and on urgent pages.
-    Claim { ticket: TicketId },
-    /// The requester chose which open ticket a message is about (`None`: a new one).
-    Pick {
-        message: u64,
-        ticket: Option<TicketId>,
-    },
-    /// The `/ticket new` form, with the type and urgency chosen in the command.
-    NewTicket {
-        problem_type: ProblemType,
-        urgency: Urgency,
-    },
-    /// The remark form after a star button.
-    Remark { ticket: TicketId, stars: u8 },
-    /// The reason form after "still broken".
-    RejectReason { ticket: TicketId },
-}
-
-impl CustomId {
-    pub fn encode(&self) -> String {
-        match self {
-            CustomId::Rate { ticket, stars } => format!("rate:{ticket}:{stars}"),
-            CustomId::Reject { ticket } => format!("reject:{ticket}"),
-            CustomId::Claim { ticket } => format!("claim:{ticket}"),
-            CustomId::Pick { message, ticket } => format!(
-                "pick:{message}:{}",
-                ticket.as_ref().map_or("new", TicketId::as_str)
-            ),
-            CustomId::NewTicket {
-                problem_type,
-                urgency,
-            } => format!("new:{problem_type}:{urgency}"),
-            CustomId::Remark { ticket, stars } => format!("remark:{ticket}:{stars}"),
-            CustomId::RejectReason { ticket } => format!("why:{ticket}"),
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CustomId> {
-        let mut parts = s.split(':');
-        let kind = parts.next()?;
-        let a = parts.next()?;
-        let b = parts.next();
-        if parts.next().is_some() {
-            return None;
-        }
-        let ticket = || TicketId::parse(a);
-        let stars = || b?.parse::<u8>().ok().filter(|n| (1..=5).contains(n));
-        Some(match (kind, b) {
-            ("rate", Some(_)) => CustomId::Rate {
-                ticket: ticket()?,
-                stars: stars()?,
-            },
-            ("remark", Some(_)) => CustomId::Remark {
-                ticket: ticket()?,
-                stars: stars()?,
-            },
-            ("reject", None) => CustomId::Reject { ticket: ticket()? },
-            ("why", None) => CustomId::RejectReason { ticket: ticket()? },
-            ("claim", None) => CustomId::Claim { ticket: ticket()? },
-            ("pick", Some(t)) => CustomId::Pick {
-                message: a.parse().ok()?,
-                ticket: if t == "new" {
-                    None
-                } else {
-                    Some(TicketId::parse(t)?)
-                },
-            },
-            ("new", Some(u)) => CustomId::NewTicket {
-                problem_type: ProblemType::parse(a)?,
-                urgency: Urgency::parse(u)?,
-            },
-            _ => return None,
-        })
-    }
-}
-
-/// ★1–★5 and "still broken", for the confirm-and-rate notice.
-pub fn rating_buttons(ticket: &TicketId, lang: Lang) -> Vec<CreateActionRow> {
-    let stars = (1..=5u8)
-        .map(|n| {
-            let label = "★".repeat(usize::from(n));
-            CreateButton::new(
-                CustomId::Rate {
-                    ticket: ticket.clone(),
-                    stars: n,
-                }
-                .encode(),
-            )
-            .label(label)
-            .style(ButtonStyle::Primary)
-        })
-        .collect();
-    let broken = match lang {
-        Lang::En => "Still broken",
-        Lang::ZhCn => "还是不行",
-    };
-    let reject = CreateButton::new(
-        CustomId::Reject {
-            ticket: ticket.clone(),
-        }
-        .encode(),
-    )
-    .label(broken)
-    .style(ButtonStyle::Danger);
-    vec![
-        CreateActionRow::Buttons(stars),
-        CreateActionRow::Buttons(vec![reject]),
-    ]
-}
-
-pub fn claim_button(ticket: &TicketId, lang: Lang) -> Vec<CreateActionRow> {
-    let label = match lang {
-        Lang::En => "Claim",
-        Lang::ZhCn => "认领",
-    };
-    vec![CreateActionRow::Buttons(vec![CreateButton::new(
-        CustomId::Claim {
-            ticket: ticket.clone(),
-        }
-        .encode(),
-    )
-    .label(label)
-    .style(ButtonStyle::Success)])]
-}
-
-/// One button per candidate ticket, and one for "a new ticket".
-pub fn pick_buttons(message: u64, tickets: &[(TicketId, String)]) -> Vec<CreateActionRow> {
-    let mut buttons: Vec<CreateButton> = tickets
-        .iter()
-        .take(4)
-        .map(|(id, subject)| {
-            let label: String = format!("{id} {subject}").chars().take(80).collect();
-            CreateButton::new(
-                CustomId::Pick {
-                    message,
-                    ticket: Some(id.clone()),
-                }
-                .encode(),
-            )
-            .label(label)
-            .style(ButtonStyle::Primary)
-        })
-        .collect();
-    buttons.push(
-        CreateButton::new(
-            CustomId::Pick {
-                message,
-                ticket: None,
-            }
-            .encode(),
-        )
-        .label("New ticket / 新服务单")
-        .style(ButtonStyle::Secondary),
-    );
-    vec![CreateActionRow::Buttons(buttons)]
-}
-
-pub fn new_ticket_form(problem_type: ProblemType, urgency: Urgency) -> CreateModal {
-    let input = |style, label: &str, id: &str, required| {
-        CreateInputText::new(style, label, id).required(required)
-    };
-    CreateModal::new(
-        CustomId::NewTicket {
-            problem_type,
-            urgency,
-        }
-        .encode(),
-        "New ticket / 新服务单",
-    )
-    .components(vec![
-        CreateActionRow::InputText(
-            input(
-                InputTextStyle::Paragraph,
-                "Description / 问题描述",
-                FIELD_DESCRIPTION,
-                true,
-            )
-            .max_length(4000),
-        ),
-        CreateActionRow::InputText(
-            input(
-                InputTextStyle::Short,
-                "Expected time / 期望解决时间",
-                FIELD_EXPECTED,
-                false,
-            )
-            .max_length(100),
-        ),
-        CreateActionRow::InputText(
-            input(
-                InputTextStyle::Short,
-                "Contact / 联系方式",
-                FIELD_CONTACT,
-                false,
-            )
-            .max_length(100),
-        ),
-    ])
-}
-
-pub fn remark_form(ticket: &TicketId, stars: u8) -> CreateModal {
-    let title = format!("{} {ticket}", "★".repeat(usize::from(stars)));
-    CreateModal::new(
-        CustomId::Remark {
-            ticket: ticket.clone(),
-            stars,
-        }
-        .encode(),
-        title,
-    )
-    .components(vec![CreateActionRow::InputText(
-        CreateInputText::new(
-            InputTextStyle::Paragraph,
-            "Remark (optional) / 备注（可选）",
-            FIELD_REMARK,
-        )
-        .required(false)
-        .max_length(1000),
-    )])
-}
-
-pub fn reject_form(ticket: &TicketId) -> CreateModal {
-    CreateModal::new(
-        CustomId::RejectReason {
-            ticket: ticket.clone(),
-        }
-        .encode(),
-        format!("{ticket}"),
-    )
-    .components(vec![CreateActionRow::InputText(
-        CreateInputText::new(
-            InputTextStyle::Paragraph,
-            "What is still wrong? / 还有什么问题？",
-            FIELD_REMARK,
-        )
-        .required(false)
-        .max_length(1000),
-    )])
-}
 
 fn choices<T: Copy>(
     mut option: CreateCommandOption,
@@ -333,11 +85,15 @@ pub fn ticket_command() -> CreateCommand {
         )
 }
 
-/// `/desk …`: the technicians' actions, used inside a ticket's thread.
+/// `/desk …`: the technicians' actions, used inside a ticket's thread (the
+/// panel in a help channel). Hidden from members without Manage Threads
+/// unless the server's admin grants it to the technician role (Server
+/// Settings → Integrations); the technician role is checked on every use.
 pub fn desk_command() -> CreateCommand {
     CreateCommand::new(DESK)
         .description("Work the ticket of this thread / 处理本线程的服务单")
         .dm_permission(false)
+        .default_member_permissions(Permissions::MANAGE_THREADS)
         .add_option(sub("claim", "Take the ticket / 认领"))
         .add_option(
             sub("assign", "Assign to someone / 指派").add_sub_option(
@@ -374,59 +130,190 @@ pub fn desk_command() -> CreateCommand {
                 .add_sub_option(text("fix", "The fix / 解决方法")),
         )
         .add_option(sub("reopen", "Reopen / 重新打开").add_sub_option(text("reason", "Why / 原因")))
+        .add_option(
+            sub("close", "Close without confirmation / 直接关闭")
+                .add_sub_option(text("reason", "Why / 原因")),
+        )
+        .add_option(
+            sub(
+                "eta",
+                "Set a new ETA (the requester is told) / 修改预计完成时间",
+            )
+            .add_sub_option(text("when", "YYYY-MM-DD HH:MM").max_length(16))
+            .add_sub_option(text("reason", "Why / 原因")),
+        )
+        .add_option(
+            sub(
+                "ask",
+                "Ask the requester (the SLA clock pauses) / 向申请人提问",
+            )
+            .add_sub_option(text("text", "The question / 问题")),
+        )
+        .add_option(
+            sub(
+                "note",
+                "Internal note, never shown to the requester / 内部备忘",
+            )
+            .add_sub_option(text("text", "The note / 备忘内容")),
+        )
+        .add_option(sub(
+            "transcript",
+            "The ticket's record, for you alone / 查看服务单记录",
+        ))
+        .add_option(sub(
+            "panel",
+            "Post the \"open a ticket\" button here / 在此发布提交服务单按钮",
+        ))
+}
+
+/// A `/ticket` or `/desk` command as the seam takes it; `None` for a
+/// command this bot did not register.
+pub fn parse(command: &CommandInteraction, tz: Tz) -> Option<Command> {
+    let options = command.data.options();
+    let Some(ResolvedOption {
+        name: sub,
+        value: ResolvedValue::SubCommand(args),
+        ..
+    }) = options.first()
+    else {
+        return None;
+    };
+    let args = args.as_slice();
+    Some(match (command.data.name.as_str(), *sub) {
+        (TICKET, "new") => Command::NewTicketForm {
+            problem_type: string(args, "type")
+                .and_then(ProblemType::parse)
+                .unwrap_or(ProblemType::Other),
+            urgency: string(args, "urgency")
+                .and_then(Urgency::parse)
+                .unwrap_or(Urgency::Medium),
+        },
+        (TICKET, "status") => Command::Status {
+            id: string(args, "id").map(String::from),
+        },
+        (DESK, sub) => match desk(sub, args, tz) {
+            Ok(action) => Command::Desk {
+                ticket: None,
+                action,
+            },
+            Err(invalid) => Command::Invalid(invalid),
+        },
+        _ => return None,
+    })
+}
+
+/// `/desk`'s syntax into the staff vocabulary. Texts are masked by the
+/// engine, as every surface's changes are.
+fn desk(sub: &str, args: &[ResolvedOption<'_>], tz: Tz) -> Result<DeskAction, Invalid> {
+    let text = |name: &str| {
+        string(args, name)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Invalid::Option(name.to_string()))
+    };
+    let change = match sub {
+        "transcript" => return Ok(DeskAction::Transcript),
+        "panel" => return Ok(DeskAction::Panel),
+        "claim" => Change::Claim,
+        "assign" => {
+            let Some((user, member)) = args.iter().find_map(|o| match o.value {
+                ResolvedValue::User(u, m) => Some((u, m)),
+                _ => None,
+            }) else {
+                return Err(Invalid::Option("user".into()));
+            };
+            Change::Assign {
+                to: member
+                    .and_then(|m| m.nick.clone())
+                    .unwrap_or_else(|| user.display_name().to_string()),
+            }
+        }
+        "type" => Change::Type {
+            to: string(args, "type")
+                .and_then(ProblemType::parse)
+                .ok_or_else(|| Invalid::Option("type".into()))?,
+        },
+        "urgency" => Change::Urgency {
+            to: string(args, "level")
+                .and_then(Urgency::parse)
+                .ok_or_else(|| Invalid::Option("level".into()))?,
+            reason: string(args, "reason").map(String::from),
+        },
+        "step" => Change::Step {
+            text: text("text")?,
+        },
+        "remark" => Change::Remark {
+            text: text("text")?,
+        },
+        "note" => Change::Note {
+            text: text("text")?,
+        },
+        "ask" => Change::Ask {
+            text: text("text")?,
+        },
+        "escalate" => Change::Escalate {
+            reason: text("reason")?,
+        },
+        "resolve" => Change::Resolve { fix: text("fix")? },
+        "reopen" => Change::Reopen {
+            reason: text("reason")?,
+        },
+        "close" => Change::Close {
+            reason: text("reason")?,
+        },
+        "eta" => {
+            let when = text("when")?;
+            let eta = NaiveDateTime::parse_from_str(&when, "%Y-%m-%d %H:%M")
+                .ok()
+                .and_then(|local| tz.from_local_datetime(&local).earliest())
+                .ok_or(Invalid::When(when))?;
+            Change::Eta {
+                eta: eta.with_timezone(&Utc),
+                reason: text("reason")?,
+            }
+        }
+        other => return Err(Invalid::Unknown(other.to_string())),
+    };
+    Ok(DeskAction::Change(change))
+}
+
+fn string<'a>(args: &'a [ResolvedOption<'a>], name: &str) -> Option<&'a str> {
+    args.iter()
+        .find(|o| o.name == name)
+        .and_then(|o| match o.value {
+            ResolvedValue::String(s) => Some(s),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
-
     use super::*;
 
     #[test]
-    fn custom_ids_read_back() {
-        let t = TicketId::new(NaiveDate::from_ymd_opt(2023, 10, 1).unwrap(), 7);
-        let ids = [
-            CustomId::Rate {
-                ticket: t.clone(),
-                stars: 4,
-            },
-            CustomId::Reject { ticket: t.clone() },
-            CustomId::Claim { ticket: t.clone() },
-            CustomId::Pick {
-                message: 123,
-                ticket: Some(t.clone()),
-            },
-            CustomId::Pick {
-                message: 123,
-                ticket: None,
-            },
-            CustomId::NewTicket {
-                problem_type: ProblemType::Network,
-                urgency: Urgency::Urgent,
-            },
-            CustomId::Remark {
-                ticket: t.clone(),
-                stars: 5,
-            },
-            CustomId::RejectReason { ticket: t },
-        ];
-        for id in ids {
-            let text = id.encode();
-            assert!(text.len() <= 100, "Discord caps custom ids at 100: {text}");
-            assert_eq!(CustomId::parse(&text), Some(id), "{text}");
+    fn every_desk_subcommand_is_read() {
+        let registered = serde_json::to_value(desk_command()).unwrap();
+        assert_eq!(registered["default_member_permissions"], "17179869184");
+        let subs: Vec<String> = registered["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap().to_string())
+            .collect();
+        for want in ["close", "eta", "ask", "note", "step", "transcript", "panel"] {
+            assert!(subs.iter().any(|s| s == want), "/desk {want}");
         }
-        for bad in [
-            "",
-            "rate",
-            "rate:IT20231001007",
-            "rate:IT20231001007:6",
-            "rate:x:1",
-            "claim:IT20231001007:1",
-            "pick:x:new",
-            "new:printer:low",
-            "zap:1:2",
-        ] {
-            assert_eq!(CustomId::parse(bad), None, "{bad}");
+        for sub in &subs {
+            // Without its options a subcommand is refused as such, never unknown.
+            let read = desk(sub, &[], chrono_tz::Asia::Shanghai);
+            assert!(
+                !matches!(read, Err(Invalid::Unknown(_))),
+                "/desk {sub} is registered but not read"
+            );
         }
+        assert_eq!(
+            desk("zap", &[], chrono_tz::Asia::Shanghai),
+            Err(Invalid::Unknown("zap".into()))
+        );
     }
 }

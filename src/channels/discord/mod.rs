@@ -1,48 +1,56 @@
-//! The chat channel: a Discord bot (serenity). Requesters open and follow
-//! tickets by DM, by mentioning the bot in the help channel, or with
-//! `/ticket`; technicians work each ticket in its own thread in their group's
-//! channel; notices go out through the outbox like mail.
+//! The Discord adapter of the chat seam (`channels::chat`): a bot
+//! (serenity). Requesters open and follow tickets by DM, by mentioning the
+//! bot in the help channel, with `/ticket` or the help channel's panel;
+//! technicians work each ticket in its own thread in their group's channel.
 //!
-//! Invariant: this folder is the only code that imports serenity. Its types are
-//! converted to ours here — events to `InboundMessage`s and `Action`s in
-//! `gateway.rs`, rendered notices to posts in `transport.rs` — and go no further.
+//! Files: `connection.rs` (the gateway), `convert.rs` (Discord's events into
+//! the seam's types), `app.rs` (the REST calls behind the seam, mention
+//! syntax), `commands.rs` (slash commands and their syntax), `ui.rs`
+//! (buttons, forms, custom ids), `rota.rs` (who is on duty).
+//!
+//! Invariant: this folder is the only code that imports serenity or reads a
+//! Discord id or mention; ordering, cursors, dedup and every decision about
+//! tickets are the seam's.
 
+mod app;
 mod commands;
-mod gateway;
+mod connection;
+mod convert;
 mod rota;
-mod transport;
+mod ui;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use chrono_tz::Tz;
 use serenity::all::{ChannelId, GuildId, Http, HttpBuilder, RoleId, UserId};
 
-pub use gateway::ChatIntake;
-pub use transport::ChatTransport;
-
-use crate::clock::Clock;
-use crate::config::{Config, ConfigError, DiscordConfig, DiscordIds};
-use crate::engine::EngineHandle;
+use crate::channels::chat::{self, ChatIntake, ChatTransport, IntakeDeps, IntakeSettings};
+use crate::config::{Config, ConfigError};
 use crate::health::Health;
-use crate::intake::directory::Directory;
 
-/// What the gateway side works with, from the rest of the daemon.
-pub struct IntakeDeps {
-    pub engine: EngineHandle,
-    pub directory: Arc<Directory>,
-    pub clock: Arc<dyn Clock>,
-    pub health: Health,
+/// The bot: where it works, from `[discord]`, and what it learnt connected.
+pub struct DiscordApp {
+    http: Arc<Http>,
+    token: String,
+    api_base: Option<String>,
+    guild: GuildId,
+    help_channel: Option<ChannelId>,
+    technician_role: RoleId,
+    lead_role: Option<RoleId>,
+    rota: rota::Rota,
+    tz: Tz,
+    /// The bot's own user, read before the gateway connects.
+    bot: OnceLock<UserId>,
+    dm_channels: DmChannels,
+    health: Health,
 }
 
-/// The bot's identity and where it works, from `[discord]`.
+/// `[discord]`, ready to run: the adapter and what the seam needs with it.
 pub struct Discord {
-    config: DiscordConfig,
-    ids: DiscordIds,
-    token: String,
-    /// The groups' staff channels.
-    group_channels: Vec<ChannelId>,
-    dm_channels: DmChannels,
-    tz: chrono_tz::Tz,
+    app: Arc<DiscordApp>,
+    group_channels: Vec<chat::ChannelId>,
+    note_prefix: String,
 }
 
 /// Requester → their DM channel with the bot. Discord gives each user one, so
@@ -69,29 +77,78 @@ impl DmChannels {
 
 impl Discord {
     /// `None` when the config has no `[discord]` section.
-    pub fn from_config(config: &Config) -> Result<Option<Discord>, ConfigError> {
+    pub fn from_config(config: &Config, health: Health) -> Result<Option<Discord>, ConfigError> {
         let (Some(discord), Some(ids)) = (&config.discord, &config.settings.discord) else {
             return Ok(None);
         };
         let group_channels = ids
             .group_channels
             .values()
-            .map(|c| ChannelId::new(*c))
+            .map(|c| chat::ChannelId(c.to_string()))
             .collect();
-        Ok(Some(Discord {
-            ids: ids.clone(),
-            config: discord.clone(),
+        let lead_role = discord
+            .lead_role
+            .as_deref()
+            .and_then(|r| r.parse().ok())
+            .filter(|r| *r > 0)
+            .map(RoleId::new);
+        let tz = config.settings.policy.calendar.tz();
+        let mut app = DiscordApp {
+            http: Arc::new(Http::new("")),
             token: discord.token()?,
-            group_channels,
+            api_base: discord.api_base.clone(),
+            guild: GuildId::new(ids.guild),
+            help_channel: ids.help_channel.map(ChannelId::new),
+            technician_role: RoleId::new(ids.technician_role),
+            lead_role,
+            rota: rota::Rota::new(&ids.rota, tz),
+            tz,
+            bot: OnceLock::new(),
             dm_channels: DmChannels::default(),
-            tz: config.settings.policy.calendar.tz(),
+            health,
+        };
+        app.http = Arc::new(app.new_http());
+        Ok(Some(Discord {
+            app: Arc::new(app),
+            group_channels,
+            note_prefix: discord.note_prefix.clone(),
         }))
     }
 
+    pub fn transport(
+        &self,
+        engine: crate::engine::EngineHandle,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Arc<ChatTransport<DiscordApp>> {
+        Arc::new(ChatTransport::new(
+            self.app.clone(),
+            engine,
+            clock,
+            self.group_channels.clone(),
+        ))
+    }
+
+    pub fn intake(&self, config: &Config, deps: IntakeDeps) -> ChatIntake<DiscordApp> {
+        ChatIntake {
+            app: self.app.clone(),
+            settings: IntakeSettings {
+                note_prefix: self.note_prefix.clone(),
+                max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
+                help_channel: self.app.help_channel.map(convert::channel),
+                rules: config.classify.clone(),
+                calendar: config.policy().calendar,
+                staff_lang: config.default_lang(),
+            },
+            deps,
+        }
+    }
+}
+
+impl DiscordApp {
     /// A REST client. Pointed at `api_base` (a fake, a proxy) it runs without
     /// its own rate limiter, as serenity requires; against Discord it keeps it.
-    fn http(&self) -> Http {
-        match &self.config.api_base {
+    fn new_http(&self) -> Http {
+        match &self.api_base {
             Some(base) => HttpBuilder::new(&self.token)
                 .proxy(base.trim_end_matches('/'))
                 .ratelimiter_disabled(true)
@@ -100,85 +157,7 @@ impl Discord {
         }
     }
 
-    pub fn transport(&self, engine: EngineHandle, clock: Arc<dyn Clock>) -> Arc<ChatTransport> {
-        Arc::new(ChatTransport {
-            http: Arc::new(self.http()),
-            engine,
-            group_channels: self.group_channels.clone(),
-            dm_channels: self.dm_channels.clone(),
-            thread_locks: Mutex::new(HashMap::new()),
-            rota: rota::Rota::new(&self.ids.rota, self.tz),
-            lead_role: self
-                .config
-                .lead_role
-                .as_deref()
-                .and_then(|r| r.parse().ok())
-                .map(RoleId::new),
-            clock,
-        })
-    }
-
-    pub fn intake(&self, config: &Config, deps: IntakeDeps) -> ChatIntake {
-        let IntakeDeps {
-            engine,
-            directory,
-            clock,
-            health,
-        } = deps;
-        ChatIntake {
-            http: self.http(),
-            gateway_http: self.http(),
-            settings: gateway::Settings {
-                guild: GuildId::new(self.ids.guild),
-                help_channel: self.ids.help_channel.map(ChannelId::new),
-                technician_role: RoleId::new(self.ids.technician_role),
-                note_prefix: self.config.note_prefix.clone(),
-                max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
-            },
-            engine,
-            dm_channels: self.dm_channels.clone(),
-            rules: config.classify.clone(),
-            directory,
-            clock,
-            calendar: config.policy().calendar,
-            health,
-        }
-    }
-}
-
-/// A parsed `<@&ROLE>` / `<@USER>` mention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Snowflake {
-    Role(u64),
-    User(u64),
-}
-
-impl Snowflake {
-    fn mention(s: &str) -> Option<Snowflake> {
-        let inner = s.trim().strip_prefix("<@")?.strip_suffix('>')?;
-        match inner.strip_prefix('&') {
-            Some(role) => role.parse().ok().filter(|n| *n > 0).map(Snowflake::Role),
-            None => inner
-                .trim_start_matches('!')
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(Snowflake::User),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_mentions() {
-        assert_eq!(Snowflake::mention("<@&42>"), Some(Snowflake::Role(42)));
-        assert_eq!(Snowflake::mention("<@42>"), Some(Snowflake::User(42)));
-        assert_eq!(Snowflake::mention("<@!42>"), Some(Snowflake::User(42)));
-        for bad in ["42", "<@&>", "<@0>", "@here", "<#42>"] {
-            assert_eq!(Snowflake::mention(bad), None, "{bad}");
-        }
+    fn bot(&self) -> Option<UserId> {
+        self.bot.get().copied()
     }
 }

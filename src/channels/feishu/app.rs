@@ -173,24 +173,16 @@ impl ChatApp for FeishuApp {
         "feishu"
     }
 
-    async fn run(&self, events: mpsc::UnboundedSender<Event>, shutdown: Shutdown) {
+    async fn run(self: Arc<Self>, events: mpsc::UnboundedSender<Event>, shutdown: Shutdown) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let connection = LongConnection {
             rest: self.rest.clone(),
             health: self.health.clone(),
         };
-        let bot = UserId(self.rest.app_id().to_string());
-        let mut sessions = 0u32;
         let forward = async {
             while let Some(delivery) = rx.recv().await {
                 let event = match delivery {
-                    Delivery::Connected => {
-                        sessions += 1;
-                        Some(Event::Session {
-                            bot: bot.clone(),
-                            first: sessions == 1,
-                        })
-                    }
+                    Delivery::Connected => Some(Event::Session),
                     Delivery::Event(payload) => match events::parse(&payload) {
                         events::Event::Message(m) => {
                             Some(Event::Message(Box::new(self.message_of(m))))
@@ -324,6 +316,12 @@ impl ChatApp for FeishuApp {
         })?;
         remember(&self.roots, &thread, starter.id.as_str());
         Ok(ChannelId(thread))
+    }
+
+    fn thread_start(&self, _thread: &ChannelId) -> Position {
+        // A topic thread's id says nothing of its time: read it whole (the
+        // engine's dedup makes what was handled before a no-op).
+        0
     }
 
     async fn answer(&self, to: &ReplyTo, answer: Answer) -> Result<(), ChatError> {

@@ -19,7 +19,10 @@ pub use app::FeishuApp;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::channels::chat::{ChannelId, ChatIntake, ChatTransport, IntakeDeps, IntakeSettings};
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::engine::EngineHandle;
 use crate::health::Health;
 
 impl FeishuApp {
@@ -52,5 +55,41 @@ impl FeishuApp {
             roots: Mutex::new(HashMap::new()),
             p2p: Mutex::new(HashMap::new()),
         }))
+    }
+}
+
+/// Notices out through the seam's transport: ticket notices to a group's
+/// chat go to the ticket's topic thread there.
+pub fn transport(
+    app: &Arc<FeishuApp>,
+    config: &Config,
+    engine: EngineHandle,
+    clock: Arc<dyn Clock>,
+) -> Arc<ChatTransport<FeishuApp>> {
+    let group_chats = config
+        .feishu
+        .iter()
+        .flat_map(|f| f.group_chats.values())
+        .map(|c| ChannelId(c.clone()))
+        .collect();
+    Arc::new(ChatTransport::new(app.clone(), engine, clock, group_chats))
+}
+
+/// Events in through the seam's intake.
+pub fn intake(app: &Arc<FeishuApp>, config: &Config, deps: IntakeDeps) -> ChatIntake<FeishuApp> {
+    ChatIntake {
+        app: app.clone(),
+        settings: IntakeSettings {
+            note_prefix: config
+                .feishu
+                .as_ref()
+                .map_or_else(|| "!note".into(), |f| f.note_prefix.clone()),
+            max_attachment_bytes: (config.intake.max_attachment_mb * 1024.0 * 1024.0) as u64,
+            help_channel: None,
+            rules: config.classify.clone(),
+            calendar: config.policy().calendar,
+            staff_lang: config.default_lang(),
+        },
+        deps,
     }
 }

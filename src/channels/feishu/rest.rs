@@ -75,10 +75,6 @@ impl Rest {
         })
     }
 
-    pub fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
     /// The long connection's URL (`POST /callback/ws/endpoint`).
     pub async fn endpoint(&self) -> Result<Endpoint, FeishuError> {
         let call = "endpoint discovery";

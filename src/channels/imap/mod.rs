@@ -31,7 +31,7 @@ use crate::health::{Health, ImapFailure};
 use crate::intake::classify::Rules;
 use crate::intake::directory::Directory;
 use crate::intake::email::{parse_email, EmailLimits};
-use crate::intake::{prepare, Request};
+use crate::intake::{prepare, Request, Warning};
 use crate::shutdown::Shutdown;
 
 /// Bound on connect, login and every command but the big fetch.
@@ -53,7 +53,6 @@ const SIZES_CHUNK: usize = 1000;
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// Of a message over the size cap, this much of the text is read.
 const OVERSIZE_TEXT_BYTES: usize = 256 * 1024;
-const MB: f64 = 1024.0 * 1024.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
@@ -416,7 +415,7 @@ impl ImapIntake {
         Ok(done.len())
     }
 
-    fn request(&self, raw: &[u8], oversize: Option<String>) -> Request {
+    fn request(&self, raw: &[u8], oversize: Option<Warning>) -> Request {
         to_request(
             raw,
             oversize,
@@ -581,22 +580,18 @@ fn new_mail_announced(session: &Session<Stream>) -> bool {
 /// over the size cap and `raw` only its beginning.
 fn to_request(
     raw: &[u8],
-    oversize: Option<String>,
+    oversize: Option<Warning>,
     limits: &EmailLimits,
     rules: &Rules,
     directory: &Directory,
     now: DateTime<Utc>,
 ) -> Request {
     let mut message = parse_email(raw, limits, now);
-    if let Some(note) = oversize {
+    if let Some(Warning::MessageCut { size, limit, .. }) = oversize {
         // The parser saw a cut-off copy: its attachment sizes and warnings
         // describe that copy, not the mail. Name the files, keep none.
         let names: Vec<String> = message.attachments.drain(..).map(|a| a.name).collect();
-        message.warnings = vec![if names.is_empty() {
-            note
-        } else {
-            format!("{note}: {}", names.join(", "))
-        }];
+        message.warnings = vec![Warning::MessageCut { size, limit, names }];
     }
     prepare(message, rules, directory)
 }
@@ -615,13 +610,12 @@ fn cut_message(f: &Fetch) -> Vec<u8> {
 }
 
 /// What the requester and the ticket are told of a message over the cap.
-fn oversize_note(size: u32, max_message_bytes: u64) -> String {
-    // MB as [intake].max_message_mb counts them.
-    format!(
-        "the message was {:.1} MB, over the {:.1} MB limit: only its first part was read and its attachments were not kept",
-        f64::from(size) / MB,
-        max_message_bytes as f64 / MB
-    )
+fn oversize_note(size: u32, max_message_bytes: u64) -> Warning {
+    Warning::MessageCut {
+        size: u64::from(size),
+        limit: max_message_bytes,
+        names: Vec::new(),
+    }
 }
 
 /// `1,2,3,7` — short and correct for any set.
