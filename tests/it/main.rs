@@ -13,6 +13,7 @@ mod email;
 mod fake_discord;
 mod fake_feishu;
 mod feishu;
+mod feishu_life;
 mod identity;
 mod lifecycle;
 mod mailrig;
