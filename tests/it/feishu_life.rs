@@ -47,7 +47,9 @@ impl Desk {
             Some(rig) => Sandbox::new(&rig.config(&config)),
             None => Sandbox::new(&config),
         };
-        let daemon = sb.start_daemon();
+        // The chat seam's debug lines say when the engine saw a message before.
+        let daemon =
+            sb.start_daemon_with(&[], &[("ITDESK_LOG", "info,itdesk::channels::chat=debug")]);
         fake.wait_connected(1);
         Desk {
             fake,
@@ -99,6 +101,19 @@ impl Desk {
             .iter()
             .filter(|m| m.text().contains(needle))
             .count()
+    }
+
+    /// The daemon's log lines containing `needle`, colours stripped.
+    fn log_lines(&self, needle: &str) -> Vec<String> {
+        let text = self
+            .daemon
+            .as_ref()
+            .map(Daemon::log_text)
+            .unwrap_or_default();
+        text.lines()
+            .map(strip_colours)
+            .filter(|l| l.contains(needle))
+            .collect()
     }
 
     fn ticket(&self, id: &str) -> Value {
@@ -157,6 +172,20 @@ impl Drop for Desk {
             }
         }
     }
+}
+
+/// A log line without its ANSI colour codes.
+fn strip_colours(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether a card has a button whose value is `{"act": act, "ticket": id, …}`.
@@ -296,10 +325,18 @@ fn after_a_dropped_connection_nothing_is_lost_or_doubled() {
 
     desk.fake.split_events(true);
     desk.fake.drop_connection();
-    desk.fake.dm(ALICE, "补充：电源灯是橙色的");
+    let while_away = desk.fake.dm(ALICE, "补充：电源灯是橙色的");
     desk.fake.wait_connected(2);
     wait_until("the message pushed after the reconnect", WAIT, || {
         desk.log_texts(&id).iter().any(|l| l.contains("电源灯"))
+    });
+    // Read back after the new session and pushed again too: the engine saw
+    // it twice and took it once, by its key.
+    let seen_before = format!("message_id=\"feishu-{while_away}\"");
+    wait_until("the engine to see the pushed copy again", WAIT, || {
+        desk.log_lines("chat message seen before")
+            .iter()
+            .any(|l| l.contains(&seen_before))
     });
 
     desk.fake.forget_while_away(true);
