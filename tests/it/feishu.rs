@@ -120,6 +120,8 @@ fn a_dropped_connection_comes_back_and_nothing_is_lost_or_doubled() {
     fake.drop_connection();
     let while_away = fake.dm(BOB, "VPN 连不上");
     assert!(matches!(bot.next(), Event::Session), "a new session");
+    // The bot's side of the handshake may finish before the fake counts it.
+    fake.wait_connected(2);
     assert_eq!(fake.connects(), 2);
     let Event::Message(m) = bot.next() else {
         panic!("the message sent while away")
@@ -293,48 +295,4 @@ fn an_expired_token_is_renewed_and_rate_limits_are_waited_out() {
         .map(|m| m.text())
         .collect();
     assert_eq!(texts, vec!["one", "two"], "each sent once");
-}
-
-/// The daemon with `[feishu]` pointed at the fake: a DM opens a ticket, the
-/// requester hears it was accepted, the ticket card opens a topic thread in
-/// its group's chat, and a technician's message there reaches the requester.
-#[test]
-fn the_daemon_takes_a_dm_to_a_ticket_and_relays_the_technician() {
-    let fake = FakeFeishu::start();
-    let secret = tempfile::tempdir().expect("temp dir");
-    let secret_file = secret.path().join("feishu.secret");
-    std::fs::write(&secret_file, format!("{APP_SECRET}\n")).expect("secret file");
-    let mut config = format!(
-        "[feishu]\napp_id = \"{}\"\napp_secret_file = \"{}\"\nbase_url = \"{}\"\ntechnicians = [\"{TECH}\"]\n\n[feishu.group_chats]\n",
-        crate::fake_feishu::APP_ID,
-        secret_file.display(),
-        fake.base_url
-    );
-    for (group, chat) in crate::fake_feishu::GROUP_CHATS {
-        config.push_str(&format!("\"{group}\" = \"{chat}\"\n"));
-    }
-    let sb = crate::support::Sandbox::new(&config);
-    let _daemon = sb.start_daemon();
-    fake.wait_connected(1);
-    fake.dm(ALICE, "打印机坏了，无法打印");
-    let wait = Duration::from_secs(30);
-    crate::support::wait_until("a ticket", wait, || sb.tickets().len() == 1);
-    let id = sb.tickets()[0]["id"].as_str().expect("id").to_string();
-    crate::support::wait_until("the accepted notice", wait, || {
-        fake.dms_to(ALICE).iter().any(|m| m.text().contains(&id))
-    });
-    let mut thread = None;
-    crate::support::wait_until("the ticket's topic thread", wait, || {
-        thread = fake.threads().into_iter().next();
-        thread.is_some()
-    });
-    let (thread, _, _) = thread.expect("checked");
-    let before = fake.dms_to(ALICE).len();
-    fake.post_in_thread(TECH, &thread, "请重启打印机再试一次");
-    crate::support::wait_until("the technician's words in Alice's chat", wait, || {
-        fake.dms_to(ALICE)
-            .iter()
-            .skip(before)
-            .any(|m| m.text().contains("请重启打印机再试一次"))
-    });
 }

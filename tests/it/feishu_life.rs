@@ -1,9 +1,9 @@
 //! A ticket's life through the whole daemon with `[feishu]` pointed at the
-//! fake Feishu (`fake_feishu.rs`), as `discord.rs` has it for Discord: a
-//! technician's words reach an email requester's real mailbox, the requester
-//! rates from the card, urgent tickets page the on-duty people until claimed,
-//! a dropped long connection loses and doubles nothing, and forged presses or
-//! strangers' words change nothing.
+//! fake Feishu (`fake_feishu.rs`), as `discord.rs` has it for Discord: a DM
+//! opens a ticket, a technician's words reach a chat requester and an email
+//! requester's real mailbox, the requester rates from the card, urgent tickets
+//! page the on-duty people until claimed, a dropped long connection loses and
+//! doubles nothing, and forged presses or strangers' words change nothing.
 
 use std::time::Duration;
 
@@ -218,6 +218,22 @@ fn collect_buttons(v: &Value, out: &mut Vec<Value>) {
     }
 }
 
+/// A DM opens a ticket, the requester hears it was accepted, the ticket card
+/// opens a topic thread in its group's chat, and a technician's message there
+/// reaches the requester.
+#[test]
+fn the_daemon_takes_a_dm_to_a_ticket_and_relays_the_technician() {
+    let desk = Desk::start(None, "");
+    desk.fake.dm(ALICE, "打印机坏了，无法打印");
+    let id = desk.wait_tickets(1);
+    desk.wait_dm(ALICE, &id);
+    let thread = desk.wait_thread(&id, "hardware");
+    desk.fake
+        .post_in_thread(TECH, &thread, "请重启打印机再试一次");
+    desk.wait_dm(ALICE, "请重启打印机再试一次");
+    desk.stop();
+}
+
 /// What a technician writes in the topic thread of a ticket opened by mail
 /// arrives in the requester's real mailbox.
 #[test]
@@ -273,6 +289,7 @@ fn the_requester_rates_the_ticket_from_the_card() {
     let t = desk.ticket(&id);
     assert_eq!(t["status"], "closed");
     assert_eq!(t["rating"]["remark"], "很快");
+    desk.wait_dm(ALICE, "★★★★☆");
     desk.stop();
 }
 
@@ -294,7 +311,8 @@ fn an_urgent_ticket_pages_on_duty_until_claimed() {
     wait_until("a page and a re-page", WAIT, || pages().len() >= 2);
     for page in pages() {
         assert!(
-            page.content.contains(&format!("<at id={ON_DUTY}></at>")),
+            page.content.contains(&format!("<at id={ON_DUTY}></at>"))
+                && page.content.matches("<at ").count() == 1,
             "each page mentions the on-duty person: {}",
             page.content
         );
