@@ -318,6 +318,16 @@ fn an_urgent_ticket_pages_on_duty_until_claimed() {
         );
     }
     let page = pages()[0].message_id.clone();
+    // A colleague who is not staff presses the page's claim: refused.
+    desk.fake
+        .press(STRANGER, &page, json!({"act": "claim", "ticket": id}));
+    wait_until("the refusal in the on-duty chat", WAIT, || {
+        desk.fake.messages(ON_DUTY_CHAT).iter().any(|m| {
+            m.by_bot()
+                && (m.text().contains("nothing was changed") || m.text().contains("未做任何更改"))
+        })
+    });
+    assert_eq!(desk.ticket(&id)["assignee"], Value::Null, "not claimed");
     desk.fake
         .press(ON_DUTY, &page, json!({"act": "claim", "ticket": id}));
     wait_until("the claim", WAIT, || {
