@@ -11,6 +11,7 @@ use tracing::{info, warn};
 
 use crate::channels::chat::IntakeDeps;
 use crate::channels::discord::Discord;
+use crate::channels::feishu::{self, FeishuApp};
 use crate::channels::imap::sent::SentCopies;
 use crate::channels::imap::ImapIntake;
 use crate::channels::smtp::{SmtpChannel, SmtpSetupError};
@@ -218,6 +219,21 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), AppError> {
             clock: clock.clone(),
         };
         intake_tasks.spawn(discord.intake(&config, deps).run(shutdown.clone()));
+    }
+    if let Some(feishu) = FeishuApp::from_config(&config, core.health.clone())? {
+        let feishu = Arc::new(feishu);
+        transports.chat = Some(feishu::transport(
+            &feishu,
+            &config,
+            core.engine.clone(),
+            clock.clone(),
+        ));
+        let deps = IntakeDeps {
+            engine: core.engine.clone(),
+            directory: core.control.directory.clone(),
+            clock: clock.clone(),
+        };
+        intake_tasks.spawn(feishu::intake(&feishu, &config, deps).run(shutdown.clone()));
     }
 
     let socket = config.control_socket();

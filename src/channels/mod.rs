@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod discord;
+pub mod feishu;
 pub mod imap;
 pub mod smtp;
 

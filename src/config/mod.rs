@@ -15,7 +15,9 @@ use crate::core::sla::Policy;
 use crate::core::ticket::{Lang, ProblemType};
 use crate::intake::classify::Rules;
 
+mod feishu;
 mod settings;
+pub use feishu::{FeishuConfig, FeishuDomain};
 pub use settings::{AlertSettings, DiscordIds, MetricsSettings, RotaSlot, Settings};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The chat channel (a Discord bot); absent = off.
     pub discord: Option<DiscordConfig>,
+    /// The chat channel as a Feishu/Lark bot; absent = off.
+    pub feishu: Option<FeishuConfig>,
     #[serde(default)]
     pub intake: IntakeConfig,
     #[serde(default)]
@@ -773,6 +777,20 @@ impl Config {
                 .validate()
                 .map_err(|(key, reason)| invalid("discord", key, reason))?;
         }
+        if self.feishu.is_some() && self.discord.is_some() {
+            return Err(invalid(
+                "feishu",
+                "app_id",
+                "one chat app at a time: remove [discord] or [feishu]".into(),
+            ));
+        }
+        if let Some(feishu) = &self.feishu {
+            let mut groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+            groups.extend(ProblemType::ALL.iter().map(|t| self.routing.group_for(*t)));
+            feishu
+                .validate(&groups)
+                .map_err(|(key, reason)| invalid("feishu", key, reason))?;
+        }
         Ok(())
     }
 
@@ -792,6 +810,9 @@ impl Config {
         if let Some(discord) = &self.discord {
             discord.token()?;
         }
+        if let Some(feishu) = &self.feishu {
+            feishu.app_secret()?;
+        }
         Ok(())
     }
 
@@ -803,6 +824,9 @@ impl Config {
             self.imap.as_ref().and_then(|i| i.oauth_token_file.as_ref()),
             self.smtp.as_ref().and_then(|s| s.password_file.as_ref()),
             self.discord.as_ref().and_then(|d| d.token_file.as_ref()),
+            self.feishu
+                .as_ref()
+                .and_then(|f| f.app_secret_file.as_ref()),
         ];
         files
             .into_iter()

@@ -57,6 +57,19 @@ impl Routing {
                 lead_paged: d.lead_role.is_some(),
             }),
         }
+        .with_feishu(config)
+    }
+
+    /// With `[feishu]`: its groups' chats, on-duty chat and lead.
+    fn with_feishu(mut self, config: &Config) -> Routing {
+        if let Some(f) = &config.feishu {
+            self.chat = Some(ChatRouting {
+                group_channels: f.group_chats.clone(),
+                on_duty_channel: f.on_duty_chat.clone(),
+                lead_paged: f.lead.is_some(),
+            });
+        }
+        self
     }
 
     pub fn group_for(&self, t: ProblemType) -> &str {
