@@ -428,7 +428,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 lang,
                 group_labels: config.settings.group_labels.clone(),
             };
-            write_private(&path, html::render(&report, &page).as_bytes())?;
+            let template = app::load_templates(&config)?.report_template;
+            write_private(
+                &path,
+                html::render_with(&report, &page, &template)?.as_bytes(),
+            )?;
             eprintln!(
                 "report {} – {} written to {}",
                 report.period.from,
