@@ -95,8 +95,13 @@ impl Period {
         if self.end <= now {
             return self;
         }
+        // Records keep whole seconds: a ticket opened earlier in this second counts.
+        let now = match now.timestamp_subsec_nanos() {
+            0 => now,
+            _ => DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now),
+        };
         Period {
-            end: now.max(self.start),
+            end: now.max(self.start).min(self.end),
             clipped: true,
             ..self
         }
