@@ -189,7 +189,13 @@ impl Dispatcher {
                 lang: s.lang,
                 group_labels: notices.group_labels.clone(),
             };
-            let html = html::render(report, &page);
+            let html =
+                html::render_with(report, &page, &notices.report_template).map_err(|error| {
+                    RenderError::Template {
+                        file: "report.html".into(),
+                        error,
+                    }
+                })?;
             for to in &s.email {
                 out.push(prepared(
                     Destination::Email { to: to.clone() },

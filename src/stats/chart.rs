@@ -224,7 +224,7 @@ fn open(height: f64, title: &str) -> String {
     let mut s = String::with_capacity(4096);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" role="img" {FONT}><title>{}</title>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" style="max-width:100%;height:auto" role="img" {FONT}><title>{}</title>"##,
         esc(title)
     );
     s
