@@ -3,7 +3,7 @@
 # the .deb installs, under the same paths (usr/bin, usr/lib/systemd/system,
 # etc/itdesk, usr/share/…), so that `tar -xzf FILE -C /` installs it and the
 # unit's /usr/bin/itdesk is right. Then, as the .deb's postinst does:
-#   systemd-sysusers itdesk.conf; install -d -m 0700 /etc/itdesk/credentials
+#   systemd-sysusers itdesk.sysusers.conf; install -d -m 0700 /etc/itdesk/credentials
 # (the tarball's etc/itdesk/itdesk.toml overwrites an existing one: extract
 # with --skip-old-files on an upgrade).
 # Usage: scripts/release-tarball.sh   → target/dist/itdesk-VERSION-ARCH-linux.tar.gz
@@ -19,7 +19,7 @@ rm -rf "$root" && mkdir -p "$root"
 put() { install -D -m "$3" "$1" "$root/$2"; }
 put target/release/itdesk usr/bin/itdesk 755
 put systemd/itdesk.service usr/lib/systemd/system/itdesk.service 644
-put systemd/itdesk.sysusers.conf usr/lib/sysusers.d/itdesk.conf 644
+put systemd/itdesk.sysusers.conf usr/lib/sysusers.d/itdesk.sysusers.conf 644
 put config/itdesk.example.toml etc/itdesk/itdesk.toml 644
 put config/itdesk.example.toml usr/share/doc/itdesk/itdesk.example.toml 644
 for f in README.md ARCHITECTURE.md; do put "$f" "usr/share/doc/itdesk/$f" 644; done

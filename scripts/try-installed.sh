@@ -27,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 unit_file() { dpkg -L itdesk | grep '/systemd/system/itdesk.service$'; }
+# (grep -q on a pipe would end dpkg -L early, which pipefail counts as failure.)
+installed() { local files; files=$(dpkg -L itdesk); grep -q "$1" <<< "$files"; }
 
 while IFS= read -r line; do
     [ -z "$line" ] && continue
@@ -63,9 +65,10 @@ echo "+ what the package installed"
 ls /var/lib/itdesk/backups/*.itdesk
 getent group itdesk-staff
 test "$(stat -c %a /etc/itdesk/credentials)" = 700
-dpkg -L itdesk | grep -q '/usr/share/man/man1/itdesk.1'
-dpkg -L itdesk | grep -q '/usr/share/bash-completion/completions/itdesk'
-dpkg -L itdesk | grep -q '/usr/share/itdesk/templates/zh-CN/accepted.txt'
+installed '/usr/share/man/man1/itdesk.1'
+installed '/usr/share/man/man1/itdesk-tickets-list.1'
+installed '/usr/share/bash-completion/completions/itdesk'
+installed '/usr/share/itdesk/templates/zh-CN/accepted.txt'
 grep -q '^/etc/itdesk/itdesk.toml$' /var/lib/dpkg/info/itdesk.conffiles
 ! grep -q $'\e\[' "$log"   # no colour codes when stderr is not a terminal
 echo "the README's 'Running it for real' works on the installed package"

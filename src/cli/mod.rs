@@ -28,6 +28,7 @@ macro_rules! eprintln {
 mod daemon;
 mod docs;
 mod exit;
+mod faq;
 mod logging;
 mod outbox;
 mod output;
@@ -114,6 +115,8 @@ enum ConfigCommand {
     /// Statistics of a period: volume, response and resolution times, SLA,
     /// satisfaction, backlog, technicians, recurring problems.
     Stats(stats::StatsCmd),
+    /// Self-service FAQ candidates: per recurring problem, the fixes requesters confirmed.
+    Faq(faq::FaqCmd),
     /// The statistics as an HTML page with charts, as the digest mails it.
     Report(stats::ReportCmd),
     /// Write a consistent snapshot of the whole store to FILE (while the daemon
@@ -195,6 +198,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         ConfigCommand::Outbox(cmd) => cmd.execute(&ctx).await,
         ConfigCommand::Quarantine(cmd) => cmd.execute(&ctx).await,
         ConfigCommand::Stats(cmd) => cmd.execute(&ctx).await,
+        ConfigCommand::Faq(cmd) => cmd.execute(&ctx).await,
         ConfigCommand::Report(cmd) => cmd.execute(&ctx).await,
         ConfigCommand::Backup(cmd) => cmd.execute(&ctx).await,
         ConfigCommand::Restore(cmd) => cmd.execute(&ctx).await,

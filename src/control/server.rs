@@ -23,20 +23,24 @@ pub fn bind(path: &Path, staff_group: Option<&str>) -> Result<UnixListener, Cont
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    if path.exists() {
-        std::fs::remove_file(path).map_err(io)?;
+    // Bound under a temporary name and renamed once its mode is set, so
+    // nobody can connect while it still has the mode the umask gave it.
+    let fresh = path.with_extension("binding");
+    if fresh.exists() {
+        std::fs::remove_file(&fresh).map_err(io)?;
     }
-    let listener = UnixListener::bind(path).map_err(io)?;
+    let listener = UnixListener::bind(&fresh).map_err(io)?;
     let mode = match staff_group {
         Some(group) => {
             let gid =
                 peers::group_id(group).ok_or_else(|| ControlError::NoGroup(group.to_string()))?;
-            std::os::unix::fs::chown(path, None, Some(gid)).map_err(io)?;
+            std::os::unix::fs::chown(&fresh, None, Some(gid)).map_err(io)?;
             0o660
         }
         None => 0o600,
     };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
+    std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(mode)).map_err(io)?;
+    std::fs::rename(&fresh, path).map_err(io)?;
     Ok(listener)
 }
 

@@ -193,6 +193,15 @@ pub struct UrgencyLowered {
     pub cue: String,
 }
 
+labelled_enum!(
+    /// A part of 申请人信息 the requester may be asked for.
+    RequesterField {
+        Name => "name", "your name", "姓名";
+        Organisation => "department", "your department (external: your company)", "所在部门（外部单位请填写公司名称）";
+        Contact => "contact", "a phone number or extension (staff: your employee number)", "联系电话或分机（内部员工可填写工号）";
+    }
+);
+
 /// 申请人信息.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
@@ -205,6 +214,19 @@ pub struct Requester {
 }
 
 impl Requester {
+    /// What SPEC §2 wants of a requester and this one lacks: asked for in
+    /// the acceptance, without holding the ticket up.
+    pub fn missing(&self) -> Vec<RequesterField> {
+        [
+            (self.name.is_none(), RequesterField::Name),
+            (self.department.is_none(), RequesterField::Organisation),
+            (self.contact.is_none(), RequesterField::Contact),
+        ]
+        .into_iter()
+        .filter_map(|(missing, field)| missing.then_some(field))
+        .collect()
+    }
+
     /// A name to show: the name, else the email, else the chat user.
     pub fn display(&self) -> &str {
         self.name

@@ -133,3 +133,91 @@ impl Contacts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::core::id::TicketId;
+    use crate::core::lifecycle::{apply, open, Action, NewTicket};
+    use crate::core::sla::Policy;
+    use crate::core::ticket::{Channel, ProblemType, Requester, Urgency};
+
+    /// Every group of the default routing, hardware with `rule`.
+    fn config(rule: &str) -> Config {
+        let others =
+            "[groups.software]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n";
+        let text = format!(
+            "[store]\npath = \"/nonexistent\"\n{others}[groups.hardware]\nassign = \"{rule}\"\nmembers = [\"李四\", \"王五\", \"赵六\"]\naway = [\"王五\"]\n"
+        );
+        Config::parse(&text, Path::new("test.toml")).unwrap()
+    }
+
+    fn ticket(serial: u64, assignee: &str) -> Ticket {
+        let p = Policy::default();
+        let now = Utc.with_ymd_and_hms(2023, 10, 2, 2, 0, 0).unwrap();
+        let new = NewTicket {
+            copied: Vec::new(),
+            channel: Channel::Email,
+            requester: Requester::default(),
+            subject: "键盘坏了".into(),
+            description: String::new(),
+            source_message_id: None,
+            problem_type: ProblemType::Hardware,
+            urgency: Urgency::Medium,
+            urgency_lowered: None,
+            expected_time: None,
+            group: "hardware".into(),
+            lang: Lang::ZhCn,
+            attachments: Vec::new(),
+            vague: false,
+            warnings: Vec::new(),
+            related: None,
+        };
+        let (mut t, _) = open(TicketId::new(now.date_naive(), serial), new, now, &p);
+        let to = assignee.to_string();
+        apply(&mut t, Action::SystemAssign { to }, now, &p).unwrap();
+        t
+    }
+
+    #[test]
+    fn round_robin_takes_turns_among_those_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = Assigner::from_config(&config("round-robin"));
+        let picked: Vec<String> = (0..4)
+            .map(|_| a.pick("hardware", &store).unwrap().unwrap())
+            .collect();
+        assert_eq!(picked, ["李四", "赵六", "李四", "赵六"]);
+        assert_eq!(a.pick("software", &store).unwrap(), None, "no rule");
+    }
+
+    #[test]
+    fn least_open_picks_whoever_has_fewest_open_tickets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = Assigner::from_config(&config("least-open"));
+        assert_eq!(
+            a.pick("hardware", &store).unwrap().unwrap(),
+            "李四",
+            "tie: first listed"
+        );
+        store.import(&ticket(1, "李四")).unwrap();
+        assert_eq!(a.pick("hardware", &store).unwrap().unwrap(), "赵六");
+        store.import(&ticket(2, "赵六")).unwrap();
+        store.import(&ticket(3, "赵六")).unwrap();
+        assert_eq!(a.pick("hardware", &store).unwrap().unwrap(), "李四");
+    }
+
+    #[test]
+    fn an_assign_rule_needs_members() {
+        let text = "[store]\npath = \"/x\"\n[groups.software]\n[groups.network]\n[groups.access]\n[groups.service-desk]\n[groups.hardware]\nassign = \"least-open\"\n";
+        let err = Config::parse(text, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("members"), "{err}");
+    }
+}

@@ -16,9 +16,34 @@ pub struct Person {
     pub email: Option<String>,
     pub name: Option<String>,
     pub department: Option<String>,
-    /// Extension, employee number or phone.
+    /// An external requester's company (公司/单位).
+    pub company: Option<String>,
+    /// 工号, letters and digits (`A10023`).
+    pub employee_id: Option<String>,
+    /// Extension or phone.
     pub contact: Option<String>,
     pub chat_user: Option<String>,
+}
+
+impl Person {
+    /// The department/company field: the department, the company, or both.
+    pub fn organisation(&self) -> Option<String> {
+        match (&self.department, &self.company) {
+            (Some(d), Some(c)) => Some(format!("{d}（{c}）")),
+            (d, c) => d.clone().or_else(|| c.clone()),
+        }
+    }
+
+    /// The contact field: the employee number and the extension or phone.
+    pub fn contact_field(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .employee_id
+            .iter()
+            .map(|id| format!("工号 {id}"))
+            .chain(self.contact.clone())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -140,6 +165,13 @@ chat_user = "123456789"
 [[person]]
 chat_user = "987"
 name = "Li Si"
+
+[[person]]
+email = "wang@partner.example"
+name = "王五"
+company = "华信科技有限公司"
+employee_id = "A10023"
+contact = "13800138000"
 "#,
         )
         .unwrap();
@@ -152,6 +184,13 @@ name = "Li Si"
             Some("Li Si")
         );
         assert_eq!(dir.by_email("nobody@example.com"), None);
+        let wang = dir.by_email("wang@partner.example").unwrap();
+        assert_eq!(wang.organisation().as_deref(), Some("华信科技有限公司"));
+        assert_eq!(
+            wang.contact_field().as_deref(),
+            Some("工号 A10023; 13800138000")
+        );
+        assert_eq!(zhang.organisation().as_deref(), Some("销售部"));
         assert_eq!(Directory::default().by_email("zhangsan@example.com"), None);
     }
 

@@ -13,6 +13,7 @@ pub mod inert;
 pub mod quote;
 pub mod redact;
 pub mod reply;
+pub mod signature;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -25,6 +26,7 @@ use regex::Regex;
 use self::auth::SenderAuth;
 use self::classify::{classify, Rules};
 use self::directory::Directory;
+use self::signature::Signature;
 use crate::core::id::TicketId;
 use crate::core::ticket::{
     Channel, Lang, ProblemType, Requester, Urgency, UrgencyLowered, Written,
@@ -297,57 +299,22 @@ fn requester(msg: &InboundMessage, directory: &Directory, signature: Signature) 
     let name = match msg.channel {
         Channel::Chat => listed_name.or(given),
         Channel::Email | Channel::Desk => given.or(listed_name),
-    };
+    }
+    .or_else(|| signature.name.clone());
     Requester {
         name,
+        // SPEC §2 has one department/company field and one contact field
+        // (employee number, extension or phone).
         department: person
-            .and_then(|p| p.department.clone())
-            .or(signature.department),
-        contact: person.and_then(|p| p.contact.clone()).or(signature.contact),
+            .and_then(|p| p.organisation())
+            .or_else(|| signature.organisation()),
+        contact: person
+            .and_then(|p| p.contact_field())
+            .or_else(|| signature.contact()),
         // The directory joins one person's email and chat identities, so their
         // tickets from either channel belong to the same requester.
         email: email.or_else(|| person.and_then(|p| p.email.clone())),
         chat_user: chat_user.or_else(|| person.and_then(|p| p.chat_user.clone())),
-    }
-}
-
-/// Department and contact lines from the requester's own signature (masked
-/// like everything else that is stored).
-struct Signature {
-    department: Option<String>,
-    contact: Option<String>,
-}
-
-static DEPARTMENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:部门|所属部门|dept\.?|department)\s*[:：]\s*(\S.{0,40}?)\s*$")
-        .expect("static regex")
-});
-static CONTACT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*(分机号?|工号|电话|手机|座机|tel\.?|phone|mobile|cell|ext\.?|extension)\s*[:：]?\s*(\+?\d[\d\s()-]{1,20}\d)\s*$",
-    )
-    .expect("static regex")
-});
-
-impl Signature {
-    fn read(text: &str) -> Signature {
-        let department = text
-            .lines()
-            .find_map(|l| DEPARTMENT_LINE.captures(l))
-            .map(|c| redact::mask(&c[1]));
-        let contacts: Vec<String> = text
-            .lines()
-            .filter_map(|l| CONTACT_LINE.captures(l))
-            .map(|c| redact::mask(&format!("{} {}", &c[1], &c[2])))
-            .collect();
-        Signature {
-            department,
-            contact: (!contacts.is_empty()).then(|| contacts.join("; ")),
-        }
-    }
-
-    fn is_signature_line(line: &str) -> bool {
-        DEPARTMENT_LINE.is_match(line) || CONTACT_LINE.is_match(line)
     }
 }
 

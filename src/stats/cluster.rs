@@ -71,6 +71,16 @@ enum Topic {
 
 /// The `top` largest clusters of `docs` (given in ticket-ID order).
 pub fn clusters(docs: &[Document], words: &Interner, lang: Lang, top: usize) -> Vec<Cluster> {
+    with_members(docs, words, lang)
+        .into_iter()
+        .take(top)
+        .map(|(cluster, _)| cluster)
+        .collect()
+}
+
+/// Every recurring cluster of `docs`, largest first, with the indexes into
+/// `docs` of all its tickets (the FAQ reads their fixes).
+pub fn with_members(docs: &[Document], words: &Interner, lang: Lang) -> Vec<(Cluster, Vec<usize>)> {
     let mut singles: HashMap<u32, u64> = HashMap::new();
     let mut pairs: HashMap<(u32, u32), u64> = HashMap::new();
     for doc in docs {
@@ -110,16 +120,18 @@ pub fn clusters(docs: &[Document], words: &Interner, lang: Lang, top: usize) -> 
         .collect();
     out.sort_by(|(ka, a), (kb, b)| b.len().cmp(&a.len()).then_with(|| ka.cmp(kb)));
     out.into_iter()
-        .take(top)
-        .map(|(keys, idx)| Cluster {
-            label: keywords::label(&keys, lang),
-            keywords: keys.iter().map(|k| k.to_string()).collect(),
-            count: idx.len() as u64,
-            examples: idx
-                .iter()
-                .take(EXAMPLES)
-                .map(|i| docs[*i].id.clone())
-                .collect(),
+        .map(|(keys, idx)| {
+            let cluster = Cluster {
+                label: keywords::label(&keys, lang),
+                keywords: keys.iter().map(|k| k.to_string()).collect(),
+                count: idx.len() as u64,
+                examples: idx
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|i| docs[*i].id.clone())
+                    .collect(),
+            };
+            (cluster, idx)
         })
         .collect()
 }

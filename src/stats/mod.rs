@@ -14,6 +14,7 @@ pub mod aggregate;
 pub mod chart;
 pub mod cluster;
 pub mod digest;
+pub mod faq;
 pub mod format;
 pub mod html;
 pub mod keywords;

@@ -166,7 +166,7 @@ fn cli_works_against_a_running_daemon_and_a_stopped_one() {
         "{record}"
     );
     let all = sb.cli_ok(&["export", "--format", "markdown"]);
-    assert_eq!(all.matches("# 服务单 IT").count(), 2, "{all}");
+    assert_eq!(all.matches("# Ticket IT").count(), 2, "{all}");
 }
 
 #[test]

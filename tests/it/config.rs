@@ -135,8 +135,14 @@ fn exported_templates_pass_check_config_and_preview_shows_an_edit() {
     let dir_arg = dir.display().to_string();
     let said = sb.cli_ok(&["templates", "export", &dir_arg]);
     let files = walkdir_count(&dir);
-    assert!(said.contains(&format!("{files} templates written")), "{said}");
-    assert!(files >= 46, "{files} templates: every kind in both languages");
+    assert!(
+        said.contains(&format!("{files} templates written")),
+        "{said}"
+    );
+    assert!(
+        files >= 46,
+        "{files} templates: every kind in both languages"
+    );
     assert!(dir.join("en/accepted.txt").is_file() && dir.join("zh-CN/digest.txt").is_file());
     // A second export would overwrite the admin's edits: refused unless --force.
     let again = sb.cli(&["templates", "export", &dir_arg]);

@@ -167,3 +167,44 @@ fn a_vendors_reply_threads_onto_the_escalated_ticket_as_internal() {
     );
     daemon.stop();
 }
+
+/// SPEC §3 step 5, "build guides for frequent problems": `itdesk faq` lists,
+/// per recurring problem, the fixes requesters confirmed; an unconfirmed
+/// fix is no advice.
+#[test]
+fn the_faq_lists_the_confirmed_fixes_of_a_recurring_problem() {
+    let sb = Sandbox::new("");
+    let open = |subject: &str| {
+        let t = sb.cli_json(&[
+            "tickets",
+            "open",
+            "--from",
+            "alice@example.test",
+            "--name",
+            "王爱丽",
+            "--subject",
+            subject,
+            "--body",
+            "连上公司 VPN 后十几分钟就断开，每天都这样。",
+            "--json",
+        ]);
+        str_of(&t, "id").to_string()
+    };
+    for (subject, fix, confirmed) in [
+        ("VPN 断线", "重装 VPN 客户端", true),
+        ("VPN 经常断线", "重装 VPN 客户端", true),
+        ("VPN 又断线了", "重启电脑", false),
+    ] {
+        let id = open(subject);
+        sb.cli_ok(&["tickets", "resolve", &id, "--fix", fix, "--by", "李四"]);
+        if confirmed {
+            sb.cli_ok(&["tickets", "confirm", &id, "--stars", "5", "--by", "李四"]);
+        }
+    }
+    let md = sb.cli_ok(&["faq", "--markdown", "--lang", "zh-CN"]);
+    assert!(md.contains("# 常见问题及有效解决方法"), "{md}");
+    assert!(md.contains("- 重装 VPN 客户端 (2)"), "{md}");
+    assert!(!md.contains("重启电脑"), "{md}");
+    let entries = sb.cli_json(&["faq", "--json", "--period", "2000-01-01..2000-01-31"]);
+    assert_eq!(entries, serde_json::json!([]), "nothing resolved then");
+}

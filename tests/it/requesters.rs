@@ -143,3 +143,47 @@ fn a_zh_cn_desk_answers_in_chinese_unless_the_requester_writes_english() {
     assert!(leaks.is_empty(), "English in zh-CN output:\n{leaks:#?}");
     daemon.stop();
 }
+
+/// Issue 12 item 5: 公司 and the alphanumeric 工号 come from a real mail's
+/// signature; a requester who gave a department but no contact is asked for
+/// exactly that, in the acceptance, and the ticket is not held up for it.
+#[test]
+fn requester_fields_come_from_the_signature_and_only_what_is_missing_is_asked() {
+    let rig = MailRig::start();
+    let sb = Sandbox::new(&rig.config(GROUPS));
+    let daemon = sb.start_daemon();
+
+    let external = request(
+        &rig,
+        &sb,
+        "贵司系统登录报错",
+        "登录贵司 CRM 时提示“数据库连接超时”，从今天上午 10 点开始，每次都出现。\n\n--\n公司：华信科技有限公司\n工号：A10023\n",
+    );
+    let internal = request(
+        &rig,
+        &sb,
+        "共享盘无法访问",
+        "从今天上午开始无法打开 S 盘，提示“网络路径找不到”。\n\n--\n部门：销售部\n",
+    );
+    let t = sb.ticket(&external);
+    assert_eq!(t["requester"]["department"], "华信科技有限公司", "{t}");
+    assert_eq!(t["requester"]["contact"], "工号 A10023", "{t}");
+    let t = sb.ticket(&internal);
+    assert_eq!(t["requester"]["department"], "销售部", "{t}");
+    assert!(t["requester"]["contact"].is_null(), "{t}");
+    assert_eq!(t["status"], "new", "the description is enough: not paused");
+
+    wait_until("both acceptances", WAIT, || {
+        count(&about(&rig, "alice", &external), "服务单已受理") == 1
+            && count(&about(&rig, "alice", &internal), "服务单已受理") == 1
+    });
+    let asked = about(&rig, "alice", &internal).remove(0).body;
+    assert!(
+        asked.contains("请回复本消息补充：联系电话或分机（内部员工可填写工号）。"),
+        "{asked}"
+    );
+    let complete = about(&rig, "alice", &external).remove(0).body;
+    assert!(!complete.contains("请回复本消息补充"), "{complete}");
+    assert!(sb.ticket(&internal)["paused_since"].is_null());
+    daemon.stop();
+}

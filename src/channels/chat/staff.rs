@@ -247,7 +247,7 @@ fn action_key(change: &Change) -> &'static str {
         Change::Urgency { .. } => "action_urgency",
         Change::Type { .. } => "action_type",
         Change::Eta { .. } => "action_eta",
-        Change::Escalate { .. } => "action_escalate",
+        Change::Escalate { .. } | Change::EscalateTo { .. } => "action_escalate",
         Change::Resolve { .. } | Change::ConfirmForRequester { .. } => "action_resolve",
         Change::Reopen { .. } | Change::RejectForRequester { .. } => "action_reopen",
         Change::Close { .. } => "action_close",

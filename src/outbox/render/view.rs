@@ -101,6 +101,8 @@ pub struct TicketView {
     pub requester_name: String,
     pub requester_department: Option<String>,
     pub requester_contact: Option<String>,
+    /// What the requester is asked to add (name, department, contact), in `lang`.
+    pub requester_missing: Vec<String>,
     pub subject: String,
     pub description: String,
     pub created_local: String,
@@ -143,6 +145,12 @@ impl TicketView {
             requester_name: ticket.requester.display().to_string(),
             requester_department: ticket.requester.department.clone(),
             requester_contact: ticket.requester.contact.clone(),
+            requester_missing: ticket
+                .requester
+                .missing()
+                .into_iter()
+                .map(|f| f.label(lang).to_string())
+                .collect(),
             subject: ticket.subject.clone(),
             description: ticket.description.clone(),
             created_local: local(ticket.created_at),
