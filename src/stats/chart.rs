@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-const WIDTH: f64 = 640.0;
+/// Every chart's width in px (its height follows its rows).
+pub const WIDTH: f64 = 640.0;
 const LABEL_W: f64 = 170.0;
 const VALUE_W: f64 = 150.0;
 const ROW_H: f64 = 26.0;

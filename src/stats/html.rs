@@ -20,6 +20,7 @@ use super::aggregate::Report;
 use super::chart::{self, Columns, HBars, Row, Series};
 use super::format::{self, duration, percent, words};
 use crate::core::ticket::{Lang, ProblemType, Urgency};
+use crate::queue::InlineChart;
 
 /// The built-in page template.
 pub const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -106,12 +107,42 @@ pub fn render(r: &Report, page: &Page) -> String {
 
 /// The page from `template` (an override's text).
 pub fn render_with(r: &Report, page: &Page, template: &str) -> Result<String, minijinja::Error> {
+    render_model(model(r, page), template)
+}
+
+/// The page for a mail, from `template`: each chart is an `<img>` referring
+/// to `cid:chart-N@{domain}`, and the SVGs come back to be attached under
+/// those Content-IDs, as common mail clients do not show inline SVG.
+pub fn render_mail_with(
+    r: &Report,
+    page: &Page,
+    template: &str,
+    domain: &str,
+) -> Result<(String, Vec<InlineChart>), minijinja::Error> {
+    let mut model = model(r, page);
+    let mut charts = Vec::new();
+    for section in &mut model.sections {
+        if let Some(svg) = section.chart.take() {
+            let cid = format!("chart-{}@{domain}", charts.len() + 1);
+            section.chart = Some(format!(
+                r#"<img src="cid:{}" alt="{}" width="{w}" style="display:block;width:100%;max-width:{w}px;height:auto;border:0">"#,
+                chart::esc(&cid),
+                chart::esc(&section.heading),
+                w = chart::WIDTH,
+            ));
+            charts.push(InlineChart { cid, svg });
+        }
+    }
+    Ok((render_model(model, template)?, charts))
+}
+
+fn render_model(model: Model, template: &str) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_keep_trailing_newline(true);
     env.add_template("report.html", template)?;
-    env.get_template("report.html")?.render(model(r, page))
+    env.get_template("report.html")?.render(model)
 }
 
 /// The template's data.
@@ -480,6 +511,33 @@ fn technician_table(r: &Report, lang: Lang) -> Option<HtmlTable> {
 mod tests {
     use super::*;
     use crate::stats::aggregate::tests::report_fixture;
+
+    #[test]
+    fn the_mail_page_shows_each_chart_by_cid_and_hands_its_svg_back() {
+        let page = Page {
+            helpdesk: "IT".into(),
+            title: "Weekly report".into(),
+            lang: Lang::En,
+            group_labels: Default::default(),
+        };
+        let (html, charts) =
+            render_mail_with(&report_fixture(), &page, TEMPLATE, "itdesk.test").unwrap();
+        assert!(!html.contains("<svg"));
+        let cids: Vec<&str> = charts.iter().map(|c| c.cid.as_str()).collect();
+        assert_eq!(
+            cids,
+            [
+                "chart-1@itdesk.test",
+                "chart-2@itdesk.test",
+                "chart-3@itdesk.test",
+                "chart-4@itdesk.test"
+            ]
+        );
+        for chart in &charts {
+            assert!(html.contains(&format!("src=\"cid:{}\"", chart.cid)));
+            roxmltree::Document::parse(&chart.svg).unwrap();
+        }
+    }
 
     #[test]
     fn the_page_holds_every_chart_and_table_and_escapes_text() {
