@@ -2,7 +2,9 @@
 # Renders the statistics report in a real browser and saves a screenshot:
 # builds a synthetic store (a month of ~3000 tickets, examples/synthetic_store.rs),
 # writes `itdesk report --html` for that month, and has headless Chromium
-# take docs/report.png. See docs/statistics.md for what to look at.
+# take docs/report.png, and the same page as a 400 px phone shows it,
+# docs/report-narrow.png (nothing may be cut off or need sideways scrolling).
+# See docs/statistics.md for what to look at.
 #
 # Usage: scripts/report-screenshot.sh [LANG]   (en, the default, or zh-CN)
 # Needs root for apt-get when Chromium or the CJK fonts are missing.
@@ -11,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 lang="${1:-en}"
 out="docs/report.png"
-[ "$lang" = "en" ] || out="docs/report-$lang.png"
+narrow="docs/report-narrow.png"
+[ "$lang" = "en" ] || { out="docs/report-$lang.png"; narrow="docs/report-narrow-$lang.png"; }
 
 if ! command -v chromium >/dev/null; then
     apt-get update -q
@@ -51,8 +54,12 @@ ITDESK_LOG=warn target/debug/itdesk --config "$work/itdesk.toml" report \
     --period 2023-10-01..2023-10-31 --lang "$lang" --html "$work/report.html"
 
 mkdir -p docs
-chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --hide-scrollbars --user-data-dir="$work/chromium" \
-    --screenshot="$PWD/$out" --window-size=1200,2600 "file://$work/report.html" 2>/dev/null
-echo "screenshot: $out"
+shoot() { # FILE WIDTH,HEIGHT
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --hide-scrollbars --user-data-dir="$work/chromium" \
+        --screenshot="$PWD/$1" --window-size="$2" "file://$work/report.html" 2>/dev/null
+    echo "screenshot: $1"
+}
+shoot "$out" 1200,2600
+shoot "$narrow" 400,6400

@@ -92,6 +92,18 @@ pub struct PreparedMessage {
     /// An HTML alternative to `body`, for mail.
     pub html: Option<String>,
     pub message_id: String,
+    /// The charts `html` shows by `cid:` reference, as SVG: mail attaches them
+    /// rasterised when it sends (PNG bytes are not kept in the queue).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<InlineChart>,
+}
+
+/// A chart an HTML part refers to as `cid:{cid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineChart {
+    /// The Content-ID, without angle brackets (`chart-1@example.org`).
+    pub cid: String,
+    pub svg: String,
 }
 
 /// A notice with its concrete destination. Rendered when sent, from the ticket

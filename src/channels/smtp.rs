@@ -16,8 +16,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use lettre::message::header::ContentType;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
@@ -245,7 +246,26 @@ impl SmtpChannel {
         // `singlepart` adds MIME-Version, without which readers may leave the
         // base64 or quoted-printable body undecoded.
         let built = match &msg.html {
-            // The digest: its charts as HTML, with the plain text as the alternative.
+            // The digest: the page as HTML with the plain text as the
+            // alternative; its charts as PNG parts the page refers to by `cid:`.
+            Some(html) if !msg.images.is_empty() => {
+                let png = ContentType::parse("image/png")
+                    .map_err(|e| DeliveryError::Permanent(format!("cannot build the mail: {e}")))?;
+                let related = msg.images.iter().fold(
+                    MultiPart::related().singlepart(SinglePart::html(html.clone())),
+                    |related, image| {
+                        related.singlepart(
+                            Attachment::new_inline(image.cid.clone())
+                                .body(image.png.clone(), png.clone()),
+                        )
+                    },
+                );
+                builder.multipart(
+                    MultiPart::alternative()
+                        .singlepart(SinglePart::plain(msg.body.clone()))
+                        .multipart(related),
+                )
+            }
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 msg.body.clone(),
                 html.clone(),

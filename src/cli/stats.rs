@@ -76,7 +76,11 @@ impl ReportCmd {
             lang,
             group_labels: config.settings.group_labels.clone(),
         };
-        write_private(&self.html, html::render(&report, &page).as_bytes())?;
+        let template = crate::app::load_templates(&ctx.config)?.report_template;
+        write_private(
+            &self.html,
+            html::render_with(&report, &page, &template)?.as_bytes(),
+        )?;
         let summary = json!({
             "from": report.period.from,
             "to": report.period.to,

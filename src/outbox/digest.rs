@@ -1,7 +1,7 @@
 //! Digest timers in the outbox. At start-up `arm` makes the queue hold exactly
 //! one timer per configured cadence; when one is due, the report for its
 //! period becomes one prepared message per recipient — by mail the HTML page
-//! with charts plus the plain-text `digest` template, to the staff chat (when
+//! with its charts by `cid:` (kept as SVG, sent as PNG) plus the plain-text `digest` template, to the staff chat (when
 //! a chat channel exists) the template's short form — queued together with
 //! the next timer in one transaction.
 //!
@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::render::{NoticeContext, NoticeView, RenderError};
 use super::Dispatcher;
 use crate::core::effect::NoticeKind;
-use crate::queue::{Cadence, Destination, EntryBody, PreparedMessage, QueueEntry};
+use crate::queue::{Cadence, Destination, EntryBody, InlineChart, PreparedMessage, QueueEntry};
 use crate::stats::aggregate::Report;
 use crate::stats::digest::{self, context, DigestSettings, Format};
 use crate::stats::format::words;
@@ -164,16 +164,19 @@ impl Dispatcher {
             };
             notices.renderer.render(NoticeKind::Digest, s.lang, &ctx)
         };
-        let prepared = |dest: Destination, subject: String, body: String, html: Option<String>| {
-            PreparedMessage {
-                kind: NoticeKind::Digest,
-                dest,
-                lang: s.lang,
-                subject,
-                body,
-                html,
-                message_id: String::new(),
-            }
+        let prepared = |dest: Destination,
+                        subject: String,
+                        body: String,
+                        html: Option<String>,
+                        charts: Vec<InlineChart>| PreparedMessage {
+            kind: NoticeKind::Digest,
+            dest,
+            lang: s.lang,
+            subject,
+            body,
+            html,
+            message_id: String::new(),
+            charts,
         };
         let mut out = Vec::new();
         if !s.email.is_empty() {
@@ -189,13 +192,24 @@ impl Dispatcher {
                 lang: s.lang,
                 group_labels: notices.group_labels.clone(),
             };
-            let html = html::render(report, &page);
+            // The charts go by `cid:` as PNG, rasterised when each copy is sent.
+            let (html, charts) = html::render_mail_with(
+                report,
+                &page,
+                &notices.report_template,
+                &s.message_id_domain,
+            )
+            .map_err(|error| RenderError::Template {
+                file: "report.html".into(),
+                error,
+            })?;
             for to in &s.email {
                 out.push(prepared(
                     Destination::Email { to: to.clone() },
                     mail.subject.clone(),
                     mail.body.clone(),
                     Some(html.clone()),
+                    charts.clone(),
                 ));
             }
         }
@@ -210,6 +224,7 @@ impl Dispatcher {
                     chat.subject,
                     chat.body,
                     None,
+                    Vec::new(),
                 ));
             }
             (Some(channel), false) => {

@@ -1,5 +1,6 @@
 //! What notices are made of and may change while the daemon runs: the
-//! templates (`[outbox] templates_dir` and the files in it), the helpdesk's
+//! templates (`[outbox] templates_dir` and the files in it, `report.html`
+//! among them), the helpdesk's
 //! name and address as notices show them, `[on_duty] phone`, the group
 //! labels. SIGHUP reads the config file again and swaps them in — only after
 //! the new set passed the same check as `check-config`.
@@ -15,12 +16,18 @@ use tracing::{info, warn};
 
 use super::render::{HelpdeskInfo, RenderError, Renderer};
 use crate::config::Config;
+use crate::core::ticket::Lang;
 use crate::shutdown::Shutdown;
+use crate::stats::aggregate::Aggregator;
+use crate::stats::html;
+use crate::stats::period::Period;
 
 /// One consistent set: a notice is rendered from one set, never half of two.
 #[derive(Debug)]
 pub struct NoticeSettings {
     pub renderer: Renderer,
+    /// The HTML report's template: `report.html` in the override dir, else the built-in.
+    pub report_template: String,
     pub helpdesk: HelpdeskInfo,
     /// Group name → the label requesters see ("软件组").
     pub group_labels: HashMap<String, String>,
@@ -31,6 +38,7 @@ impl NoticeSettings {
     pub fn load(config: &Config) -> Result<NoticeSettings, RenderError> {
         Ok(NoticeSettings {
             renderer: Renderer::new(config.outbox.templates_dir.as_deref())?,
+            report_template: report_template(config)?,
             helpdesk: HelpdeskInfo {
                 name: config.helpdesk.name.clone(),
                 address: config.helpdesk.address.clone(),
@@ -39,6 +47,45 @@ impl NoticeSettings {
             group_labels: config.settings.group_labels.clone(),
         })
     }
+}
+
+/// `report.html` from the override dir, checked by rendering an empty report
+/// in both languages; the built-in one if there is none.
+fn report_template(config: &Config) -> Result<String, RenderError> {
+    let Some(path) = config
+        .outbox
+        .templates_dir
+        .as_deref()
+        .map(|dir| dir.join("report.html"))
+    else {
+        return Ok(html::TEMPLATE.to_string());
+    };
+    let source = match std::fs::read_to_string(&path) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(html::TEMPLATE.into()),
+        Err(error) => return Err(RenderError::OverrideFile { path, error }),
+    };
+    let basis = &config.settings.basis;
+    let today = chrono::Utc::now().with_timezone(&basis.tz).date_naive();
+    for lang in [Lang::En, Lang::ZhCn] {
+        let query = basis.query(Period::new(today, today, basis.tz), None, lang);
+        let report = Aggregator::new(query).finish();
+        let page = html::Page {
+            helpdesk: config.helpdesk.name.clone(),
+            title: "report".into(),
+            lang,
+            group_labels: config.settings.group_labels.clone(),
+        };
+        html::render_with(&report, &page, &source).map_err(|error| RenderError::Check {
+            file: path.display().to_string(),
+            line: error.line(),
+            reason: match error.detail() {
+                Some(detail) => format!("{}: {detail}", error.kind()),
+                None => error.kind().to_string(),
+            },
+        })?;
+    }
+    Ok(source)
 }
 
 /// The set in use, shared by the dispatcher and the reload task.

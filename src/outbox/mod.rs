@@ -8,6 +8,7 @@
 
 pub mod digest;
 pub mod live;
+pub mod raster;
 pub mod render;
 pub mod transport;
 
@@ -26,13 +27,15 @@ use crate::core::calendar::Calendar;
 use crate::core::ticket::Ticket;
 use crate::engine::EngineHandle;
 use crate::health::Health;
-use crate::queue::{DeadLetter, Destination, EntryBody, OutgoingNotice, QueueEntry};
+use crate::queue::{
+    DeadLetter, Destination, EntryBody, OutgoingNotice, PreparedMessage, QueueEntry,
+};
 use crate::shutdown::Shutdown;
 use crate::store::{QueueKey, Store, StoreError};
 
 use live::LiveNotices;
 use render::NoticeContext;
-use transport::{DeliveryError, OutgoingMessage, Transports};
+use transport::{DeliveryError, InlineImage, OutgoingMessage, Transports};
 
 /// How many notices are sent at once; transports pool their connections.
 const PARALLEL_SENDS: usize = 8;
@@ -308,6 +311,7 @@ impl Dispatcher {
                 subject: p.subject.clone(),
                 body: p.body.clone(),
                 html: p.html.clone(),
+                images: images(p),
                 message_id: p.message_id.clone(),
                 in_reply_to: None,
                 ticket: entry.ticket.clone(),
@@ -340,10 +344,24 @@ impl Dispatcher {
             subject: rendered.subject,
             body: rendered.body,
             html: None,
+            images: Vec::new(),
             message_id: notice.message_id.clone(),
             in_reply_to: ticket.and_then(|t| t.source_message_id.clone()),
             ticket: entry.ticket.clone(),
             lang: notice.lang,
         })
     }
+}
+
+/// A prepared mail's charts as PNG, made now rather than kept in the queue.
+/// A chart that cannot be rasterised costs the pictures, never the message:
+/// the HTML then shows each chart's alt text (its heading) instead.
+fn images(p: &PreparedMessage) -> Vec<InlineImage> {
+    if p.charts.is_empty() || !matches!(p.dest, Destination::Email { .. }) {
+        return Vec::new();
+    }
+    raster::rasterise(&p.charts).unwrap_or_else(|e| {
+        warn!(message_id = %p.message_id, "digest mail sent without its charts: {e}");
+        Vec::new()
+    })
 }

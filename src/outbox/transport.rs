@@ -21,12 +21,23 @@ pub struct OutgoingMessage {
     /// An HTML alternative to `body` (the digest's charts); mail sends both
     /// as multipart/alternative, chat uses `body`.
     pub html: Option<String>,
+    /// Pictures `html` refers to as `cid:`; mail sends them with it as
+    /// multipart/related.
+    pub images: Vec<InlineImage>,
     /// Stable across retries, so a repeat is recognisable as one.
     pub message_id: String,
     /// The requester's original message, for mail threading.
     pub in_reply_to: Option<String>,
     pub ticket: Option<TicketId>,
     pub lang: Lang,
+}
+
+/// A PNG an HTML part shows by its Content-ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineImage {
+    /// Without angle brackets (`chart-1@example.org`).
+    pub cid: String,
+    pub png: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

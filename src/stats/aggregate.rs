@@ -104,6 +104,9 @@ pub struct Report {
 pub struct PeriodView {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,
+    /// Counted up to this instant only (the period runs into the future).
+    #[serde(default)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
     pub timezone: String,
     pub group: Option<String>,
 }
@@ -434,6 +437,7 @@ impl Aggregator {
             period: PeriodView {
                 from: q.period.from,
                 to: q.period.to,
+                until: q.period.clipped.then_some(q.period.end),
                 timezone: q.timezone.clone(),
                 group: q.group.clone(),
             },

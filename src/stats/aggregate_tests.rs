@@ -556,3 +556,80 @@ fn the_json_shape_is_stable() {
     let back: Report = serde_json::from_value(json).unwrap();
     assert_eq!(back, report_fixture());
 }
+
+/// A week asked for on its Wednesday: the ticket due on Friday is not missed
+/// yet, the one due on Tuesday is; rates with nothing to divide by are `None`.
+#[test]
+fn a_period_running_into_the_future_is_counted_up_to_now() {
+    use Urgency::*;
+    let due_tuesday = r(
+        2,
+        1,
+        ProblemType::Other,
+        Medium,
+        "desk",
+        at(2, 9, 0),
+        None,
+        None,
+        at(3, 9, 0),
+    );
+    let due_friday = r(
+        4,
+        1,
+        ProblemType::Other,
+        Medium,
+        "desk",
+        at(4, 9, 0),
+        None,
+        None,
+        at(6, 9, 0),
+    );
+    let wednesday_noon = chrono::DateTime::from_timestamp(at(4, 12, 0), 0).unwrap();
+    let mut q = query(None);
+    q.period = q.period.clipped_at(wednesday_noon);
+    let report = run(&[due_tuesday, due_friday], q.clone());
+    assert_eq!(report.totals.breached, 1, "only the ETA already passed");
+    assert_eq!(report.totals.open_at_end, 2);
+    assert_eq!(report.period.until, Some(wednesday_noon));
+    assert_eq!(report.sla.all.compliance, Some(0.0));
+    assert_eq!(report.csat.response_rate, None, "nothing resolved: no rate");
+    assert_eq!(report.reopen.rate, None);
+    assert_eq!(
+        crate::stats::format::percent(report.csat.response_rate),
+        "—"
+    );
+
+    // The whole week, as asked after it ended: both missed, nothing clipped.
+    q.period = query(None)
+        .period
+        .clipped_at(wednesday_noon + chrono::Duration::days(30));
+    let done = run(
+        &[
+            r(
+                2,
+                1,
+                ProblemType::Other,
+                Medium,
+                "desk",
+                at(2, 9, 0),
+                None,
+                None,
+                at(3, 9, 0),
+            ),
+            r(
+                4,
+                1,
+                ProblemType::Other,
+                Medium,
+                "desk",
+                at(4, 9, 0),
+                None,
+                None,
+                at(6, 9, 0),
+            ),
+        ],
+        q,
+    );
+    assert_eq!(done.totals.breached, 2);
+    assert_eq!(done.period.until, None);
+}

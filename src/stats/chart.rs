@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-const WIDTH: f64 = 640.0;
+/// Every chart's width in px (its height follows its rows).
+pub const WIDTH: f64 = 640.0;
 const LABEL_W: f64 = 170.0;
 const VALUE_W: f64 = 150.0;
 const ROW_H: f64 = 26.0;
@@ -224,7 +225,7 @@ fn open(height: f64, title: &str) -> String {
     let mut s = String::with_capacity(4096);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" role="img" {FONT}><title>{}</title>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" style="max-width:100%;height:auto" role="img" {FONT}><title>{}</title>"##,
         esc(title)
     );
     s

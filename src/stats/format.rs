@@ -1,12 +1,13 @@
 //! How report numbers read, in English and Chinese: durations, percentages,
 //! averages, and the words of the report's headings.
 //!
-//! Invariant: pure; `None` (no data) always reads as "–".
+//! Invariant: pure; `None` (no data, e.g. a rate without a denominator)
+//! always reads as "—", never as "0 %".
 
 use super::aggregate::{Report, Times};
 use crate::core::ticket::{Lang, Urgency};
 
-pub const NO_DATA: &str = "–";
+pub const NO_DATA: &str = "—";
 
 /// "45 min", "3 h 10 min", "2 d 4 h" / "45分钟", "3小时10分", "2天4小时".
 pub fn duration(seconds: Option<f64>, lang: Lang) -> String {
@@ -108,6 +109,8 @@ pub struct Words {
     pub monthly: &'static str,
     pub report: &'static str,
     pub period: &'static str,
+    /// "counted until" a period that runs into the future was clipped at.
+    pub until: &'static str,
     pub timezone: &'static str,
     pub group: &'static str,
     pub all_groups: &'static str,
@@ -168,6 +171,7 @@ const EN: Words = Words {
     monthly: "Monthly report",
     report: "Report",
     period: "Period",
+    until: "counted until",
     timezone: "time zone",
     group: "Group",
     all_groups: "all groups",
@@ -221,6 +225,7 @@ const ZH: Words = Words {
     monthly: "IT服务月报",
     report: "IT服务统计",
     period: "统计周期",
+    until: "统计截至",
     timezone: "时区",
     group: "处理小组",
     all_groups: "全部小组",
@@ -345,7 +350,7 @@ mod tests {
     #[test]
     fn formats_durations_in_both_languages() {
         let cases = [
-            (None, "–", "–"),
+            (None, "—", "—"),
             (Some(20.0), "< 1 min", "不到1分钟"),
             (Some(45.0 * 60.0), "45 min", "45分钟"),
             (Some(3.0 * 3600.0), "3 h", "3小时"),
@@ -380,7 +385,7 @@ mod tests {
     fn formats_shares_averages_and_targets() {
         assert_eq!(percent(Some(0.923)), "92.3 %");
         assert_eq!(percent(Some(1.0)), "100 %");
-        assert_eq!(percent(None), "–");
+        assert_eq!(percent(None), "—");
         assert_eq!(average(Some(4.5555)), "4.6");
         assert_eq!(target("4h", Lang::En), "4h");
         assert_eq!(target("3wd", Lang::En), "3 working days");

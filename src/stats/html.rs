@@ -3,15 +3,27 @@
 //! backlog age) and tables. The same page is the digest mail's HTML part and
 //! `itdesk report --html FILE`.
 //!
-//! Invariant: pure; no script, no external resource, every text escaped.
-//! Styles are inline, as mail clients drop `<style>` blocks.
+//! The page is a minijinja template (`templates/report.html`, overridable as
+//! `report.html` in `[outbox] templates_dir`) over the model built here, with
+//! HTML auto-escaping: every text a person wrote is escaped by the template
+//! engine; only the charts, escaped by `chart.rs`, are inserted as they are.
+//!
+//! Invariant: pure — the caller reads an override and hands its text in; no
+//! script, no external resource. Styles are inline, as mail clients drop
+//! `<style>` blocks; the layout flows (inline blocks, charts scaled to the
+//! width), so it reads on a 400 px phone without a media query.
 
-use std::fmt::Write as _;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
 
 use super::aggregate::Report;
-use super::chart::{self, esc, Columns, HBars, Row, Series};
+use super::chart::{self, Columns, HBars, Row, Series};
 use super::format::{self, duration, percent, words};
 use crate::core::ticket::{Lang, ProblemType, Urgency};
+use crate::queue::InlineChart;
+
+/// The built-in page template.
+pub const TEMPLATE: &str = include_str!("../../templates/report.html");
 
 /// What the page is called and for whom.
 #[derive(Debug, Clone)]
@@ -24,75 +36,181 @@ pub struct Page {
     pub group_labels: std::collections::HashMap<String, String>,
 }
 
-const CELL: &str =
-    "padding:6px 10px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top";
-const NUM: &str = "padding:6px 10px;border-bottom:1px solid #e5e7eb;text-align:right;vertical-align:top;font-variant-numeric:tabular-nums;white-space:nowrap";
-const HEAD: &str = "padding:6px 10px;border-bottom:2px solid #9ca3af;text-align:left;font-weight:600;color:#374151";
-const H2: &str = "font-size:19px;margin:28px 0 10px;color:#111827;border-bottom:1px solid #d1d5db;padding-bottom:4px";
+/// Everything the template sees; `templates/README.md` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub lang: &'static str,
+    pub helpdesk: String,
+    pub title: String,
+    pub period: PeriodModel,
+    pub labels: Labels,
+    /// The headline figures.
+    pub tiles: Vec<Tile>,
+    pub sections: Vec<Section>,
+}
 
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodModel {
+    pub from: String,
+    pub to: String,
+    /// Local time the figures were counted until, when the period runs on into the future.
+    pub until: Option<String>,
+    pub timezone: String,
+    /// The group's label, or "all groups".
+    pub group: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Labels {
+    pub period: &'static str,
+    pub until: &'static str,
+    pub timezone: &'static str,
+    pub group: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tile {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub heading: String,
+    /// An SVG chart, already escaped (inserted with `|safe`).
+    pub chart: Option<String>,
+    pub tables: Vec<HtmlTable>,
+    /// Shown when there is nothing to list ("none").
+    pub empty: Option<String>,
+    /// Tables as wide as the page (no chart beside them).
+    pub wide: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HtmlTable {
+    pub caption: Option<String>,
+    pub head: Vec<Cell>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub text: String,
+    /// Right-aligned, tabular figures.
+    pub num: bool,
+}
+
+/// The page from the built-in template, which the tests render: it cannot fail.
 pub fn render(r: &Report, page: &Page) -> String {
+    render_with(r, page, TEMPLATE).unwrap_or_else(|e| format!("report template: {e}"))
+}
+
+/// The page from `template` (an override's text).
+pub fn render_with(r: &Report, page: &Page, template: &str) -> Result<String, minijinja::Error> {
+    render_model(model(r, page), template)
+}
+
+/// The page for a mail, from `template`: each chart is an `<img>` referring
+/// to `cid:chart-N@{domain}`, and the SVGs come back to be attached under
+/// those Content-IDs, as common mail clients do not show inline SVG.
+pub fn render_mail_with(
+    r: &Report,
+    page: &Page,
+    template: &str,
+    domain: &str,
+) -> Result<(String, Vec<InlineChart>), minijinja::Error> {
+    let mut model = model(r, page);
+    let mut charts = Vec::new();
+    for section in &mut model.sections {
+        if let Some(svg) = section.chart.take() {
+            let cid = format!("chart-{}@{domain}", charts.len() + 1);
+            section.chart = Some(format!(
+                r#"<img src="cid:{}" alt="{}" width="{w}" style="display:block;width:100%;max-width:{w}px;height:auto;border:0">"#,
+                chart::esc(&cid),
+                chart::esc(&section.heading),
+                w = chart::WIDTH,
+            ));
+            charts.push(InlineChart { cid, svg });
+        }
+    }
+    Ok((render_model(model, template)?, charts))
+}
+
+fn render_model(model: Model, template: &str) -> Result<String, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_keep_trailing_newline(true);
+    env.add_template("report.html", template)?;
+    env.get_template("report.html")?.render(model)
+}
+
+/// The template's data.
+pub fn model(r: &Report, page: &Page) -> Model {
     let w = words(page.lang);
     let lang = page.lang;
-    let mut h = String::with_capacity(64 * 1024);
-    let title = format!(
-        "{} — {} {} – {}",
-        page.helpdesk, page.title, r.period.from, r.period.to
-    );
-    let _ = write!(
-        h,
-        r#"<!DOCTYPE html><html lang="{}"><head><meta charset="utf-8"><title>{}</title></head><body style="margin:0;background:#f3f4f6;font-family:'Noto Sans','Noto Sans CJK SC','Microsoft YaHei',Arial,sans-serif;color:#111827"><div style="max-width:1160px;margin:0 auto;background:#ffffff;padding:24px 32px">"#,
-        lang.code(),
-        esc(&title)
-    );
-    let _ = write!(
-        h,
-        r#"<h1 style="font-size:26px;margin:0 0 4px">{} — {}</h1>"#,
-        esc(&page.helpdesk),
-        esc(&page.title)
-    );
     let group = r
         .period
         .group
         .as_deref()
         .map(|g| group_label(page, g))
         .unwrap_or_else(|| w.all_groups.to_string());
-    let _ = write!(
-        h,
-        r#"<p style="margin:0 0 18px;color:#4b5563;font-size:15px">{}: <b>{} – {}</b> ({} {}) · {}: {}</p>"#,
-        w.period,
-        r.period.from,
-        r.period.to,
-        w.timezone,
-        esc(&r.period.timezone),
-        w.group,
-        esc(&group)
-    );
-    headline(&mut h, r, lang);
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.by_type);
-    side_by_side(&mut h, &type_chart(r, lang), &volume_tables(r, page));
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.resolution_vs_sla);
-    side_by_side(&mut h, &sla_chart(r, lang), &sla_table(r, lang));
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.csat);
-    side_by_side(&mut h, &csat_chart(r, lang), &csat_table(r, lang));
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.backlog);
-    side_by_side(
-        &mut h,
-        &backlog_chart(r, lang),
-        &first_response_table(r, lang),
-    );
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.recurring);
-    h.push_str(&recurring_table(r, lang));
-
-    let _ = write!(h, r#"<h2 style="{H2}">{}</h2>"#, w.technicians);
-    h.push_str(&technician_table(r, lang));
-
-    h.push_str("</div></body></html>\n");
-    h
+    let until = r
+        .period
+        .until
+        .map(|at| match r.period.timezone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+            Err(_) => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        });
+    let section = |heading: &str, chart: Option<String>, tables: Vec<HtmlTable>| Section {
+        heading: heading.to_string(),
+        chart,
+        tables,
+        empty: None,
+        wide: false,
+    };
+    let listing = |heading: &str, table: Option<HtmlTable>| Section {
+        heading: heading.to_string(),
+        chart: None,
+        empty: table.is_none().then(|| w.none.to_string()),
+        tables: table.into_iter().collect(),
+        wide: true,
+    };
+    Model {
+        lang: lang.code(),
+        helpdesk: page.helpdesk.clone(),
+        title: page.title.clone(),
+        period: PeriodModel {
+            from: r.period.from.to_string(),
+            to: r.period.to.to_string(),
+            until,
+            timezone: r.period.timezone.clone(),
+            group,
+        },
+        labels: Labels {
+            period: w.period,
+            until: w.until,
+            timezone: w.timezone,
+            group: w.group,
+        },
+        tiles: tiles(r, lang),
+        sections: vec![
+            section(w.by_type, Some(type_chart(r, lang)), volume_tables(r, page)),
+            section(
+                w.resolution_vs_sla,
+                Some(sla_chart(r, lang)),
+                vec![sla_table(r, lang)],
+            ),
+            section(w.csat, Some(csat_chart(r, lang)), vec![csat_table(r, lang)]),
+            section(
+                w.backlog,
+                Some(backlog_chart(r, lang)),
+                vec![first_response_table(r, lang)],
+            ),
+            listing(w.recurring, recurring_table(r, lang)),
+            listing(w.technicians, technician_table(r, lang)),
+        ],
+    }
 }
 
 fn group_label(page: &Page, group: &str) -> String {
@@ -102,9 +220,9 @@ fn group_label(page: &Page, group: &str) -> String {
         .unwrap_or_else(|| group.to_string())
 }
 
-fn headline(h: &mut String, r: &Report, lang: Lang) {
+fn tiles(r: &Report, lang: Lang) -> Vec<Tile> {
     let w = words(lang);
-    let tiles = [
+    [
         (w.opened, r.totals.opened.to_string()),
         (w.resolved, r.totals.resolved.to_string()),
         (w.open_at_end, r.totals.open_at_end.to_string()),
@@ -117,63 +235,55 @@ fn headline(h: &mut String, r: &Report, lang: Lang) {
             w.satisfaction,
             format!("{} / 5", format::average(r.csat.average)),
         ),
-    ];
-    h.push_str(r#"<table role="presentation" style="width:100%;border-collapse:separate;border-spacing:8px 0;margin:0 -8px"><tr>"#);
-    for (label, value) in tiles {
-        let _ = write!(
-            h,
-            r#"<td style="background:#eff6ff;border-radius:8px;padding:12px 14px;width:16%"><div style="font-size:13px;color:#4b5563">{}</div><div style="font-size:24px;font-weight:700;margin-top:4px">{}</div></td>"#,
-            esc(label),
-            esc(&value)
-        );
-    }
-    h.push_str("</tr></table>");
+    ]
+    .into_iter()
+    .map(|(label, value)| Tile {
+        label: label.to_string(),
+        value,
+    })
+    .collect()
 }
 
-fn side_by_side(h: &mut String, chart: &str, table: &str) {
-    let _ = write!(
-        h,
-        r#"<table role="presentation" style="width:100%;border-collapse:collapse"><tr><td style="width:650px;vertical-align:top;padding:0 16px 0 0">{chart}</td><td style="vertical-align:top">{table}</td></tr></table>"#
-    );
-}
-
-/// Columns from `numeric_from` on are right-aligned numbers, except the
-/// `text` columns.
-fn table(head: &[&str], numeric_from: usize, rows: &[Vec<String>]) -> String {
+/// Columns from `numeric_from` on are right-aligned numbers, except the `text` columns.
+fn table(head: &[&str], numeric_from: usize, rows: &[Vec<String>]) -> HtmlTable {
     text_table(head, numeric_from, &[], rows)
 }
 
-fn text_table(head: &[&str], numeric_from: usize, text: &[usize], rows: &[Vec<String>]) -> String {
-    let mut t =
-        String::from(r#"<table style="border-collapse:collapse;font-size:14px;width:100%"><tr>"#);
-    for (i, col) in head.iter().enumerate() {
-        let align = if i >= numeric_from && !text.contains(&i) {
-            ";text-align:right"
-        } else {
-            ""
-        };
-        let _ = write!(t, r#"<th style="{HEAD}{align}">{}</th>"#, esc(col));
+fn text_table(
+    head: &[&str],
+    numeric_from: usize,
+    text: &[usize],
+    rows: &[Vec<String>],
+) -> HtmlTable {
+    let num = |i: usize| i >= numeric_from && !text.contains(&i);
+    HtmlTable {
+        caption: None,
+        head: head
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Cell {
+                text: (*h).to_string(),
+                num: num(i),
+            })
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(i, c)| Cell {
+                        text: c.clone(),
+                        num: num(i),
+                    })
+                    .collect()
+            })
+            .collect(),
     }
-    t.push_str("</tr>");
-    for row in rows {
-        t.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            let style = if i >= numeric_from && !text.contains(&i) {
-                NUM
-            } else {
-                CELL
-            };
-            let _ = write!(t, r#"<td style="{style}">{}</td>"#, esc(cell));
-        }
-        t.push_str("</tr>");
-    }
-    t.push_str("</table>");
-    t
 }
 
 fn type_chart(r: &Report, lang: Lang) -> String {
     let w = words(lang);
-    let total = r.totals.opened.max(1) as f64;
+    let total = r.totals.opened;
     HBars {
         title: w.by_type.into(),
         series: vec![Series {
@@ -187,7 +297,10 @@ fn type_chart(r: &Report, lang: Lang) -> String {
                 Row {
                     label: t.label(lang).into(),
                     values: vec![Some(n as f64)],
-                    note: format!("{n} ({})", percent(Some(n as f64 / total))),
+                    note: format!(
+                        "{n} ({})",
+                        percent((total > 0).then(|| n as f64 / total as f64))
+                    ),
                 }
             })
             .collect(),
@@ -196,7 +309,7 @@ fn type_chart(r: &Report, lang: Lang) -> String {
     .svg()
 }
 
-fn volume_tables(r: &Report, page: &Page) -> String {
+fn volume_tables(r: &Report, page: &Page) -> Vec<HtmlTable> {
     let lang = page.lang;
     let w = words(lang);
     let urgency: Vec<Vec<String>> = Urgency::ALL
@@ -212,12 +325,11 @@ fn volume_tables(r: &Report, page: &Page) -> String {
         .iter()
         .map(|g| vec![group_label(page, &g.name), g.count.to_string()])
         .collect();
-    let mut out = table(&[w.by_urgency, w.tickets], 1, &urgency);
-    out.push_str("<div style=\"height:12px\"></div>");
-    out.push_str(&table(&[w.by_channel, w.tickets], 1, &channel));
-    out.push_str("<div style=\"height:12px\"></div>");
-    out.push_str(&table(&[w.by_group, w.tickets], 1, &groups));
-    out
+    vec![
+        table(&[w.by_urgency, w.tickets], 1, &urgency),
+        table(&[w.by_channel, w.tickets], 1, &channel),
+        table(&[w.by_group, w.tickets], 1, &groups),
+    ]
 }
 
 fn sla_chart(r: &Report, lang: Lang) -> String {
@@ -256,7 +368,7 @@ fn sla_chart(r: &Report, lang: Lang) -> String {
     .svg()
 }
 
-fn sla_table(r: &Report, lang: Lang) -> String {
+fn sla_table(r: &Report, lang: Lang) -> HtmlTable {
     let w = words(lang);
     let mut rows: Vec<Vec<String>> = Urgency::ALL
         .iter()
@@ -323,7 +435,7 @@ fn csat_chart(r: &Report, lang: Lang) -> String {
     .svg()
 }
 
-fn csat_table(r: &Report, lang: Lang) -> String {
+fn csat_table(r: &Report, lang: Lang) -> HtmlTable {
     let w = words(lang);
     let rows = vec![
         vec![
@@ -371,36 +483,61 @@ fn backlog_chart(r: &Report, lang: Lang) -> String {
     .svg()
 }
 
-fn first_response_table(r: &Report, lang: Lang) -> String {
+fn first_response_table(r: &Report, lang: Lang) -> HtmlTable {
     let t = format::times_table(&r.first_response, lang);
-    let mut out = format!(
-        r#"<div style="font-weight:600;margin:0 0 6px">{}</div>"#,
-        esc(words(lang).first_response)
-    );
-    out.push_str(&table(&t.head, 1, &t.rows));
-    out
+    HtmlTable {
+        caption: Some(words(lang).first_response.to_string()),
+        ..table(&t.head, 1, &t.rows)
+    }
 }
 
-fn recurring_table(r: &Report, lang: Lang) -> String {
+fn recurring_table(r: &Report, lang: Lang) -> Option<HtmlTable> {
     if r.recurring.is_empty() {
-        return format!("<p>{}</p>", esc(words(lang).none));
+        return None;
     }
     let t = format::recurring_table(r, lang);
-    text_table(&t.head, 1, &[2], &t.rows)
+    Some(text_table(&t.head, 1, &[2], &t.rows))
 }
 
-fn technician_table(r: &Report, lang: Lang) -> String {
+fn technician_table(r: &Report, lang: Lang) -> Option<HtmlTable> {
     if r.technicians.is_empty() {
-        return format!("<p>{}</p>", esc(words(lang).none));
+        return None;
     }
     let t = format::technician_table(r, lang);
-    table(&t.head, 1, &t.rows)
+    Some(table(&t.head, 1, &t.rows))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::aggregate::tests::report_fixture;
+
+    #[test]
+    fn the_mail_page_shows_each_chart_by_cid_and_hands_its_svg_back() {
+        let page = Page {
+            helpdesk: "IT".into(),
+            title: "Weekly report".into(),
+            lang: Lang::En,
+            group_labels: Default::default(),
+        };
+        let (html, charts) =
+            render_mail_with(&report_fixture(), &page, TEMPLATE, "itdesk.test").unwrap();
+        assert!(!html.contains("<svg"));
+        let cids: Vec<&str> = charts.iter().map(|c| c.cid.as_str()).collect();
+        assert_eq!(
+            cids,
+            [
+                "chart-1@itdesk.test",
+                "chart-2@itdesk.test",
+                "chart-3@itdesk.test",
+                "chart-4@itdesk.test"
+            ]
+        );
+        for chart in &charts {
+            assert!(html.contains(&format!("src=\"cid:{}\"", chart.cid)));
+            roxmltree::Document::parse(&chart.svg).unwrap();
+        }
+    }
 
     #[test]
     fn the_page_holds_every_chart_and_table_and_escapes_text() {
@@ -412,7 +549,7 @@ mod tests {
             lang: Lang::En,
             group_labels: Default::default(),
         };
-        let html = render(&report, &page);
+        let html = render_with(&report, &page, TEMPLATE).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
         assert_eq!(
             html.matches("<svg ").count(),
@@ -448,5 +585,27 @@ mod tests {
             },
         );
         assert!(zh.contains("硬件故障") && zh.contains("紧急 (4小时)") && zh.contains("5 星"));
+    }
+
+    #[test]
+    fn an_override_renders_the_model_and_a_misspelt_one_fails() {
+        let report = report_fixture();
+        let page = Page {
+            helpdesk: "Desk".into(),
+            title: "Report".into(),
+            lang: Lang::En,
+            group_labels: Default::default(),
+        };
+        let custom = "<p>{{ helpdesk }}: {{ tiles[0].label }} {{ tiles[0].value }}</p>";
+        assert_eq!(
+            render_with(&report, &page, custom).unwrap(),
+            format!("<p>Desk: New tickets {}</p>", report.totals.opened)
+        );
+        let err = render_with(&report, &page, "line 1\n{{ helpdsk }}").unwrap_err();
+        assert_eq!(err.line(), Some(2), "{err}");
+        let mut empty = report;
+        empty.period.until = Some(chrono::Utc::now());
+        let html = render(&empty, &page);
+        assert!(html.contains("counted until"), "a clipped period says so");
     }
 }

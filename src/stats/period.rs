@@ -60,7 +60,7 @@ impl PeriodSpec {
             }
             PeriodSpec::Range { from, to } => (from, to),
         };
-        Period::new(from, to, tz)
+        Period::new(from, to, tz).clipped_at(now)
     }
 }
 
@@ -71,6 +71,10 @@ pub struct Period {
     pub to: NaiveDate,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// `end` was moved back to "now": the period runs on into the future, and
+    /// what has not happened yet (an ETA still ahead) is not counted.
+    #[serde(default)]
+    pub clipped: bool,
 }
 
 impl Period {
@@ -81,6 +85,25 @@ impl Period {
             to,
             start: midnight(from),
             end: midnight(to + Days::new(1)),
+            clipped: false,
+        }
+    }
+
+    /// Ends the period at `now` if it runs past it: open tickets whose ETA is
+    /// still ahead are not missed, and the backlog is aged as of now.
+    pub fn clipped_at(self, now: DateTime<Utc>) -> Period {
+        if self.end <= now {
+            return self;
+        }
+        // Records keep whole seconds: a ticket opened earlier in this second counts.
+        let now = match now.timestamp_subsec_nanos() {
+            0 => now,
+            _ => DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now),
+        };
+        Period {
+            end: now.max(self.start).min(self.end),
+            clipped: true,
+            ..self
         }
     }
 
@@ -109,6 +132,32 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_period_is_clipped_at_now_only_when_it_runs_past_it() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let week = Period::new(d("2023-10-09"), d("2023-10-15"), tz);
+        let wednesday = week.start + chrono::Duration::days(2);
+        let clipped = week.clipped_at(wednesday);
+        assert_eq!((clipped.end, clipped.clipped), (wednesday, true));
+        assert_eq!(
+            (clipped.from, clipped.to),
+            (week.from, week.to),
+            "named as asked"
+        );
+        assert_eq!(week.clipped_at(week.end), week);
+        let before = week.clipped_at(week.start - chrono::Duration::days(1));
+        assert_eq!(
+            before.end, week.start,
+            "a future period is empty, not negative"
+        );
+        let asked = PeriodSpec::Range {
+            from: week.from,
+            to: week.to,
+        }
+        .resolve(wednesday, tz);
+        assert!(asked.clipped && asked.end == wednesday);
     }
 
     fn utc(s: &str) -> DateTime<Utc> {

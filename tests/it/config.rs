@@ -209,6 +209,30 @@ fn exported_templates_pass_check_config_and_preview_shows_an_edit() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("accepted, "));
 }
 
+#[test]
+fn check_config_refuses_a_report_template_that_does_not_render() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("report.html"),
+        "<html>\n<h1>{{ helpdesk }}</h1>\n{{ period.form }}\n</html>\n",
+    )
+    .unwrap();
+    let sb = Sandbox::new(&format!(
+        "[outbox]\ntemplates_dir = \"{}\"\n",
+        dir.path().display()
+    ));
+    let out = sb.cli(&["check-config"]);
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("report.html:3"), "file and line: {err}");
+    std::fs::write(
+        dir.path().join("report.html"),
+        "<h1>{{ helpdesk }} {{ period.from }}</h1>\n",
+    )
+    .unwrap();
+    sb.cli_ok(&["check-config"]);
+}
+
 /// Files under `dir`, at any depth.
 fn walkdir_count(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)

@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod damage;
 mod desk;
+mod digest_mail;
 mod discord;
 mod disk_full;
 mod email;

@@ -31,7 +31,7 @@ use crate::support::Sandbox;
 const CONFIG: &str = "[outbox]\nmax_notices_per_recipient_per_hour = 100\n[digest]\nweekly = \"mon 09:00\"\nemail = [\"lead@example.test\"]\n";
 
 /// October 2023 in Asia/Shanghai; the 9th is a Monday.
-fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
+pub(crate) fn local(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     chrono::FixedOffset::east_opt(8 * 3600)
         .unwrap()
         .with_ymd_and_hms(2023, 10, day, h, m, 0)
@@ -49,10 +49,10 @@ impl Transport for Recorder {
     }
 }
 
-struct Week {
-    core: Core,
-    clock: Arc<ManualClock>,
-    config: Config,
+pub(crate) struct Week {
+    pub(crate) core: Core,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) config: Config,
 }
 
 impl Week {
@@ -119,7 +119,7 @@ impl Week {
             .unwrap();
     }
 
-    fn dispatcher(&self, recorder: Arc<Recorder>) -> Dispatcher {
+    pub(crate) fn dispatcher(&self, email: Arc<dyn Transport>) -> Dispatcher {
         Dispatcher::new(
             &self.config,
             DispatcherParts {
@@ -127,7 +127,7 @@ impl Week {
                 engine: self.core.engine.clone(),
                 notices: LiveNotices::new(NoticeSettings::load(&self.config).unwrap()),
                 transports: Transports {
-                    email: Some(recorder),
+                    email: Some(email),
                     chat: None,
                 },
                 clock: self.clock.clone(),
@@ -158,7 +158,7 @@ fn by(who: &str) -> String {
     who.to_string()
 }
 
-async fn a_week_of_tickets(week: &Week) {
+pub(crate) async fn a_week_of_tickets(week: &Week) {
     use ProblemType::*;
     use Urgency::*;
     let a = week
@@ -347,7 +347,10 @@ async fn a_week_of_tickets_becomes_statistics_a_digest_and_a_report() {
         );
     }
     let html = mail.html.as_deref().expect("an HTML part");
-    assert_eq!(html.matches("<svg ").count(), 4);
+    // Charts by `cid:` as PNG (`digest_mail` checks the mail as sent).
+    assert_eq!(html.matches("src=\"cid:chart-").count(), 4);
+    assert_eq!(mail.images.len(), 4);
+    assert!(!html.contains("<svg"));
     assert!(
         html.contains("Weekly report")
             && html.contains("VPN disconnects")

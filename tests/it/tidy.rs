@@ -69,6 +69,7 @@ fn foreign_types_stop_at_their_adapter() {
         ("async_imap", "channels"),
         ("lettre", "channels"),
         ("serenity", "channels"),
+        ("resvg", "outbox"),
     ];
     for file in rust_files(&src()) {
         let rel = relative(&file);

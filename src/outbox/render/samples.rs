@@ -20,14 +20,18 @@ use crate::core::ticket::{
 };
 
 pub fn utc(h: u32, m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2023, 10, 1, h, m, 0).unwrap()
+    // Invariant: callers pass literal hours and minutes of a day.
+    Utc.with_ymd_and_hms(2023, 10, 1, h, m, 0)
+        .single()
+        .expect("a valid time of day")
 }
 
 /// A software ticket of 张三, resolved by 李四 and rated 4 stars; times are UTC, the
 /// default calendar is Asia/Shanghai (+8).
 pub fn sample_ticket() -> Ticket {
-    let date = NaiveDate::from_ymd_opt(2023, 10, 1).unwrap();
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    // Invariant: constants, valid.
+    let date = NaiveDate::from_ymd_opt(2023, 10, 1).expect("a valid date");
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
     Ticket {
         copied: Vec::new(),
         contacts: Vec::new(),
@@ -137,7 +141,8 @@ pub fn bare_ticket() -> Ticket {
 pub fn full_ticket() -> Ticket {
     Ticket {
         related: Some(TicketId::new(
-            NaiveDate::from_ymd_opt(2023, 9, 28).unwrap(),
+            // Invariant: a constant, valid date.
+            NaiveDate::from_ymd_opt(2023, 9, 28).expect("a valid date"),
             7,
         )),
         ..sample_ticket()
