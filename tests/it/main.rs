@@ -11,6 +11,7 @@ mod discord;
 mod disk_full;
 mod email;
 mod fake_discord;
+mod faq;
 mod handlers;
 mod identity;
 mod lifecycle;
