@@ -42,7 +42,10 @@ enum Review {
     /// The approved entries.
     Approved,
     /// Stop offering a cluster's fix.
-    Revoke { cluster: String },
+    Revoke {
+        /// The approved cluster, as `itdesk faq approved` shows it.
+        cluster: String,
+    },
 }
 
 impl Review {
