@@ -5,6 +5,7 @@
 //! handler in-process on the store.
 
 pub mod client;
+mod faq;
 pub mod peers;
 mod privacy;
 mod recover;
@@ -221,6 +222,17 @@ pub enum ControlRequest {
         since: chrono::NaiveDate,
         dry_run: bool,
     },
+    /// Approve a recurring cluster's fix for the self-service FAQ; without
+    /// `fix`, the one its requesters confirmed most often.
+    FaqApprove {
+        cluster: String,
+        #[serde(default)]
+        fix: Option<String>,
+    },
+    FaqApproved,
+    FaqRevoke {
+        cluster: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -395,6 +407,11 @@ pub async fn handle(
             // Invariant: a Report is plain data, like a Ticket.
             Ok(serde_json::to_value(report).expect("reports serialise"))
         }
+        ControlRequest::FaqApprove { cluster, fix } => {
+            faq::approve(ctx, caller, &cluster, fix).await
+        }
+        ControlRequest::FaqApproved => faq::approved(ctx),
+        ControlRequest::FaqRevoke { cluster } => faq::revoke(ctx, &cluster).await,
         ControlRequest::Export { after, limit } => tickets::export(ctx, caller, after, limit).await,
         req @ (ControlRequest::QuarantineList
         | ControlRequest::QuarantineShow { .. }

@@ -262,6 +262,7 @@ pub fn open(
         escalated: false,
         contacts: Vec::new(),
         related: new.related,
+        known_fix: None,
         copied: new.copied,
         erased_at: None,
         timers: Timers::default(),

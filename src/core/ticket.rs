@@ -403,6 +403,10 @@ pub struct Ticket {
     pub contacts: Vec<String>,
     /// A closed ticket this one continues.
     pub related: Option<TicketId>,
+    /// The approved FAQ fix this request matched when it was opened, offered
+    /// in the acceptance ("try this first"); masked staff text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_fix: Option<String>,
     /// Colleagues the requester copied (`Cc`) on the request: they may add
     /// information; confirming and rating stay the requester's.
     #[serde(default)]

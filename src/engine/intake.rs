@@ -334,6 +334,7 @@ impl Engine {
             related,
         };
         let (mut ticket, mut effects) = lifecycle::open(id.clone(), new, now, &self.policy);
+        ticket.known_fix = self.store.known_fix(&ticket.subject, &ticket.description)?;
         if original.is_none() {
             if let Some(to) = self.assigner.pick(&ticket.group, &self.store)? {
                 let more =

@@ -33,7 +33,7 @@ use crate::core::ticket::{Lang, Ticket};
 use crate::health::Health;
 use crate::intake::{redact, Request};
 use crate::queue::{Destination, EntryBody, OutgoingNotice, QueueEntry};
-use crate::store::{Commit, QueueKey, Store, StoreError};
+use crate::store::{ApprovedFaq, Commit, QueueKey, Store, StoreError};
 
 /// How long an address that bounced gets no notices.
 const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
@@ -116,6 +116,10 @@ enum Command {
         reply: Reply<ErasureReport>,
     },
     Audit(crate::store::AuditEntry, Reply<()>),
+    /// An approved FAQ entry to store (its fix masked here), or the keywords
+    /// of one to revoke.
+    FaqApprove(Box<ApprovedFaq>, Reply<ApprovedFaq>),
+    FaqRevoke(Vec<String>, Reply<bool>),
     ArmRetention(Reply<()>),
     Quarantine {
         origin: String,
@@ -234,6 +238,16 @@ impl EngineHandle {
 
     pub async fn import(&self, ticket: Ticket) -> Result<(), EngineError> {
         self.call(|r| Command::Import(Box::new(ticket), r)).await
+    }
+
+    /// Stores a staff-approved FAQ entry; answers it as stored (masked).
+    pub async fn approve_faq(&self, entry: ApprovedFaq) -> Result<ApprovedFaq, EngineError> {
+        self.call(|r| Command::FaqApprove(Box::new(entry), r)).await
+    }
+
+    /// Whether an approval of the cluster with these keywords was removed.
+    pub async fn revoke_faq(&self, keywords: Vec<String>) -> Result<bool, EngineError> {
+        self.call(|r| Command::FaqRevoke(keywords, r)).await
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
@@ -371,6 +385,22 @@ impl Engine {
                 }
                 Command::Audit(entry, reply) => {
                     let _ = reply.send(self.store.append_audit(&entry).map_err(EngineError::from));
+                }
+                Command::FaqApprove(entry, reply) => {
+                    let mut entry = *entry;
+                    entry.fix = redact::mask(&entry.fix);
+                    let r = match self.store.approve_faq(&entry) {
+                        Ok(()) => self.store.flush().await.map(|()| entry),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(r.map_err(EngineError::from));
+                }
+                Command::FaqRevoke(keywords, reply) => {
+                    let r = match self.store.revoke_faq(&keywords) {
+                        Ok(found) => self.store.flush().await.map(|()| found),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(r.map_err(EngineError::from));
                 }
                 Command::ArmRetention(reply) => {
                     let _ = reply.send(self.arm_retention().await);

@@ -17,6 +17,7 @@ use crate::core::effect::NoticeKind;
 use crate::queue::{Cadence, Destination, EntryBody, InlineChart, PreparedMessage, QueueEntry};
 use crate::stats::aggregate::Report;
 use crate::stats::digest::{self, context, DigestSettings, Format};
+use crate::stats::faq_known;
 use crate::stats::format::words;
 use crate::stats::html::{self, Page};
 use crate::store::{Commit, QueueKey, Store, StoreError};
@@ -96,7 +97,7 @@ impl Dispatcher {
             .report(settings.basis.query(period, None, settings.lang))
         {
             Ok(report) => self
-                .digest_messages(&settings, cadence, &report)
+                .digest_messages(&settings, cadence, &report, &self.no_faq(&report))
                 .map_err(|e| format!("its template does not render: {e}")),
             Err(e) => Err(format!("the statistics could not be read: {e}")),
         };
@@ -137,12 +138,28 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// The labels of the report's recurring problems no approved FAQ entry
+    /// covers; none when the approvals cannot be read (the digest still goes).
+    fn no_faq(&self, report: &Report) -> Vec<String> {
+        match self.store.faq_approved() {
+            Ok(approved) => faq_known::unapproved(&report.recurring, &approved)
+                .into_iter()
+                .map(|c| c.label.clone())
+                .collect(),
+            Err(e) => {
+                warn!("the approved FAQ entries could not be read: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     /// One message per mail recipient and, with a chat transport, one for the staff channel.
     fn digest_messages(
         &self,
         s: &DigestSettings,
         cadence: Cadence,
         report: &Report,
+        no_faq: &[String],
     ) -> Result<Vec<PreparedMessage>, RenderError> {
         let notices = self.notices.current();
         let render = |format: Format| {
@@ -154,13 +171,12 @@ impl Dispatcher {
                     text: None,
                     actor: None,
                 },
-                digest: Some(context(
-                    report,
-                    cadence,
-                    s.lang,
-                    format,
-                    &notices.group_labels,
-                )),
+                digest: Some({
+                    let mut digest =
+                        context(report, cadence, s.lang, format, &notices.group_labels);
+                    digest["no_faq"] = serde_json::json!(no_faq);
+                    digest
+                }),
             };
             notices.renderer.render(NoticeKind::Digest, s.lang, &ctx)
         };

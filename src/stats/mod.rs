@@ -15,6 +15,7 @@ pub mod chart;
 pub mod cluster;
 pub mod digest;
 pub mod faq;
+pub mod faq_known;
 pub mod format;
 pub mod html;
 pub mod keywords;

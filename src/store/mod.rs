@@ -23,6 +23,7 @@ mod codec;
 mod cursors;
 mod erase;
 mod failure;
+mod faq;
 mod integrity;
 mod quarantine;
 mod queue;
@@ -45,6 +46,7 @@ use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
 use crate::queue::QueueEntry;
 
+pub use crate::stats::faq_known::Approved as ApprovedFaq;
 pub use audit::{AuditEntry, AuditQuery};
 pub use backup::{BackupError, BackupSummary};
 pub use census::Census;

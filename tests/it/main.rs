@@ -13,6 +13,7 @@ mod disk_full;
 mod email;
 mod fake_discord;
 mod fake_feishu;
+mod faq;
 mod feishu;
 mod feishu_life;
 mod handlers;

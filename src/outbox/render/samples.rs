@@ -109,6 +109,7 @@ pub fn sample_ticket() -> Ticket {
         clarify_asked: false,
         escalated: false,
         related: None,
+        known_fix: None,
         timers: Timers {
             auto_close: Some(utc(3, 0) + chrono::Duration::days(3)),
             ..Timers::default()
@@ -145,6 +146,7 @@ pub fn full_ticket() -> Ticket {
             NaiveDate::from_ymd_opt(2023, 9, 28).expect("a valid date"),
             7,
         )),
+        known_fix: Some("重启电脑后重新连接 VPN".into()),
         ..sample_ticket()
     }
 }
@@ -190,6 +192,7 @@ pub fn digest_sample(format: &str) -> Value {
         "by_urgency": [{ "label": "高", "count": 7 }],
         "by_group": [{ "label": "软件组", "count": 20 }],
         "recurring": [{ "label": "VPN 断线", "count": 4 }],
+        "no_faq": ["VPN 断线"],
     })
 }
 
@@ -200,6 +203,7 @@ fn quiet_digest_sample(format: &str) -> Value {
         "opened": 0, "resolved": 0, "closed": 0, "open_now": 0, "breached": 0,
         "sla_met": "—",
         "by_type": [], "by_urgency": [], "by_group": [], "recurring": [],
+        "no_faq": [],
     })
 }
 

@@ -123,6 +123,8 @@ pub struct TicketView {
     pub attachments: Vec<String>,
     /// The closed ticket this one continues.
     pub related: Option<String>,
+    /// The approved FAQ fix the request matched when it was opened.
+    pub known_fix: Option<String>,
 }
 
 impl TicketView {
@@ -174,6 +176,7 @@ impl TicketView {
                 .map(|a| format!("{} ({})", a.name, human_size(a.size)))
                 .collect(),
             related: ticket.related.as_ref().map(ToString::to_string),
+            known_fix: ticket.known_fix.clone(),
         }
     }
 }
