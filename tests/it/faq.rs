@@ -14,20 +14,7 @@ fn an_approved_fix_is_offered_to_a_matching_request_only() {
     let rig = MailRig::start();
     let sb = Sandbox::new(&rig.config(GROUPS));
     for subject in ["VPN 断线", "VPN 经常断线"] {
-        let t = sb.cli_json(&[
-            "tickets",
-            "open",
-            "--from",
-            "alice@example.test",
-            "--name",
-            "王爱丽",
-            "--subject",
-            subject,
-            "--body",
-            "连上公司 VPN 后十几分钟就断开，每天都这样。",
-            "--json",
-        ]);
-        let id = str_of(&t, "id").to_string();
+        let id = sb.open_vpn_request(subject);
         sb.cli_ok(&[
             "tickets",
             "resolve",

@@ -174,22 +174,7 @@ fn a_vendors_reply_threads_onto_the_escalated_ticket_as_internal() {
 #[test]
 fn the_faq_lists_the_confirmed_fixes_of_a_recurring_problem() {
     let sb = Sandbox::new("");
-    let open = |subject: &str| {
-        let t = sb.cli_json(&[
-            "tickets",
-            "open",
-            "--from",
-            "alice@example.test",
-            "--name",
-            "王爱丽",
-            "--subject",
-            subject,
-            "--body",
-            "连上公司 VPN 后十几分钟就断开，每天都这样。",
-            "--json",
-        ]);
-        str_of(&t, "id").to_string()
-    };
+    let open = |subject: &str| sb.open_vpn_request(subject);
     for (subject, fix, confirmed) in [
         ("VPN 断线", "重装 VPN 客户端", true),
         ("VPN 经常断线", "重装 VPN 客户端", true),

@@ -82,6 +82,27 @@ impl Sandbox {
             .unwrap_or_else(|e| panic!("itdesk {args:?} printed no JSON ({e}): {text}"))
     }
 
+    /// Alice's "VPN drops" request logged at the desk under `subject`; its ID.
+    pub fn open_vpn_request(&self, subject: &str) -> String {
+        let t = self.cli_json(&[
+            "tickets",
+            "open",
+            "--from",
+            "alice@example.test",
+            "--name",
+            "王爱丽",
+            "--subject",
+            subject,
+            "--body",
+            "连上公司 VPN 后十几分钟就断开，每天都这样。",
+            "--json",
+        ]);
+        t["id"]
+            .as_str()
+            .expect("the opened ticket's id")
+            .to_string()
+    }
+
     /// Every ticket, as `itdesk tickets list --json` prints them.
     pub fn tickets(&self) -> Vec<serde_json::Value> {
         self.cli_json(&["tickets", "list", "--json"])
