@@ -72,7 +72,7 @@ pub struct Core {
 impl Core {
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
         let path = &config.store.path;
-        let mut store = Store::open_checked(path)?;
+        let mut store = Store::open_checked(path, config.store.cache_mb << 20)?;
         // An erasure made while the daemon held the store: its data leaves
         // the disk now, before anything else opens it.
         if store.rewrite_pending()? {
@@ -82,7 +82,7 @@ impl Core {
                 records = summary.records,
                 "store rewritten after an erasure: erased data is gone from its files"
             );
-            store = Store::open(path)?;
+            store = Store::open_with_cache(path, config.store.cache_mb << 20)?;
         }
         let outbox_wake = Arc::new(Notify::new());
         let health = Health::new();

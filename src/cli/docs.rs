@@ -35,7 +35,10 @@ pub struct ManCmd {
 
 impl ManCmd {
     pub fn execute(self) -> anyhow::Result<()> {
-        let cmd = Cli::command();
+        let mut cmd = Cli::command();
+        // Built, every subcommand carries the global options (--config, --json)
+        // its own page must list.
+        cmd.build();
         match self.dir {
             None => {
                 let mut page = Vec::new();

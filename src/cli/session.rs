@@ -17,6 +17,11 @@ use crate::control::peers::Caller;
 use crate::control::{client, handle, ControlRequest};
 use crate::core::id::TicketId;
 
+/// sled's cache for a command that opens the store itself: a command reads
+/// most pages once, so a larger cache would only keep what an export or a
+/// full check read (up to the whole store) until the command ends.
+pub const COMMAND_CACHE_MB: u64 = 16;
+
 pub enum Session {
     Daemon { stream: UnixStream, socket: PathBuf },
     Offline(Core),
@@ -29,7 +34,9 @@ impl Session {
         if let Some(stream) = client::connect(&socket).await? {
             return Ok(Session::Daemon { stream, socket });
         }
-        let core = Core::start(config, Arc::new(SystemClock)).with_context(|| {
+        let mut config = config.clone();
+        config.store.cache_mb = config.store.cache_mb.min(COMMAND_CACHE_MB);
+        let core = Core::start(&config, Arc::new(SystemClock)).with_context(|| {
             format!(
                 "no daemon answered at {} and the store could not be opened directly",
                 socket.display()

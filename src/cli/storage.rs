@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::output::json_text;
-use super::session::request;
+use super::session::{request, COMMAND_CACHE_MB};
 use super::{fail, Ctx};
 use crate::config::Config;
 use crate::control::{client, ControlRequest, ErrorCode};
@@ -110,9 +110,11 @@ async fn fsck(config: &Config, a: FsckCmd, json: bool) -> anyhow::Result<()> {
             .context("the repair did not finish")??;
         return print_replaced("repaired", &repaired, json);
     }
-    let found = tokio::task::spawn_blocking(move || Store::open_checked(&dir).map(drop))
-        .await
-        .context("the check did not finish")?;
+    let found = tokio::task::spawn_blocking(move || {
+        Store::open_checked(&dir, COMMAND_CACHE_MB << 20).map(drop)
+    })
+    .await
+    .context("the check did not finish")?;
     match found {
         Ok(()) if json => println!("{}", json_text(&serde_json::json!({"damaged": false}))?),
         Ok(()) => println!("{}: no damage found", config.store.path.display()),

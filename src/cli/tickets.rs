@@ -472,9 +472,14 @@ async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
             },
         )
         .await;
-    session.close().await?;
+    let closed = session.close().await;
+    // A failure midway still ends what stdout began (the JSON array, the
+    // table's last rows); the error follows it.
+    if listed.is_ok() || printer.count() > 0 {
+        printer.finish();
+    }
     let (_, more_after) = listed?;
-    printer.finish();
+    closed?;
     eprintln!("{} ticket(s)", printer.count());
     if let Some(id) = more_after {
         eprintln!("more may follow: --after {id}");

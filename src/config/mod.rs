@@ -120,6 +120,14 @@ impl Default for HelpdeskConfig {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub path: PathBuf,
+    /// MiB of the store sled keeps in memory once read (its page cache);
+    /// what a backup or a full read leaves resident (docs/scaling.md).
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
+}
+
+fn default_cache_mb() -> u64 {
+    64
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -675,6 +683,16 @@ impl Config {
         }
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store", "path", "must not be empty".into()));
+        }
+        if !(1..=65536).contains(&self.store.cache_mb) {
+            return Err(invalid(
+                "store",
+                "cache_mb",
+                format!(
+                    "must be between 1 and 65536 (MiB), got {}",
+                    self.store.cache_mb
+                ),
+            ));
         }
         for (name, g) in &self.groups {
             if g.assign.is_some() && g.members.is_empty() {

@@ -105,7 +105,7 @@ mod tests {
     use crate::store::Store;
 
     fn flushed_store(dir: &Path) {
-        let store = Store::open_checked(dir).unwrap();
+        let store = Store::open_checked(dir, crate::store::DEFAULT_CACHE_BYTES).unwrap();
         let day = chrono::NaiveDate::from_ymd_opt(2023, 10, 9).unwrap();
         commit_new(&store, day, new_ticket());
         tokio::runtime::Runtime::new()
@@ -127,7 +127,7 @@ mod tests {
         assert!(untouched_since_clean_stop(&dir).unwrap());
 
         // Opening drops the record: a crash from here on means a full check.
-        drop(Store::open_checked(&dir).unwrap());
+        drop(Store::open_checked(&dir, crate::store::DEFAULT_CACHE_BYTES).unwrap());
         assert!(read_mark(&dir).unwrap().unwrap().clean_stop.is_none());
 
         assert!(record_clean_stop(&dir).unwrap());

@@ -80,7 +80,7 @@ impl Store {
         // The failed database goes first (sled locks its files), and no lock
         // of ours is held while sled opens: every call meanwhile gets `Failed`.
         self.open.write().unwrap_or_else(|e| e.into_inner()).take();
-        let trees = Trees::open(&self.path)?;
+        let trees = Trees::open(&self.path, self.cache_bytes)?;
         // A write proves the disk takes writes again.
         trees.meta.insert("store:reopened", &[1u8][..])?;
         trees.db.flush()?;

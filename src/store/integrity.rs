@@ -283,14 +283,15 @@ fn precheck(dir: &Path, findings: &mut Findings) {
 impl Store {
     /// Opens the store and checks it (see the module); a damaged store is
     /// refused with `StoreError::Damaged`, naming the damage and the way out.
-    pub fn open_checked(path: &Path) -> Result<Store, StoreError> {
+    /// sled keeps up to `cache_bytes` of what it read in memory.
+    pub fn open_checked(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         super::swap::finish_interrupted(path).map_err(|e| StoreError::Io(sled::Error::Io(e)))?;
         let mut findings = Findings::default();
         precheck(path, &mut findings);
         findings.into_result(path)?;
         let untouched = super::clean_stop::untouched_since_clean_stop(path)?;
         take_sled_reports();
-        let opened = Store::open(path).and_then(|store| {
+        let opened = Store::open_with_cache(path, cache_bytes).and_then(|store| {
             match untouched {
                 true => store.check_mark_only()?,
                 false => store.check()?,

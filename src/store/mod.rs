@@ -137,6 +137,8 @@ pub struct Store {
     flushing: Arc<tokio::sync::Mutex<u64>>,
     /// Flush requests so far; a request's number is taken after its commit.
     flush_requests: Arc<AtomicU64>,
+    /// sled's page cache, kept for a reopen (`failure.rs`).
+    cache_bytes: u64,
     /// The ID mark beside the data (`integrity.rs`).
     mark: Arc<integrity::MarkKeeper>,
     /// Seals quarantined mail (`seal.rs`).
@@ -170,11 +172,16 @@ struct Trees {
 /// may still hold: sled releases it from a background thread.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-fn open_db(path: &Path) -> sled::Result<sled::Db> {
+/// sled's page cache when nobody chose one: its own default (1 GiB) would
+/// keep everything a backup or an export read (docs/scaling.md).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+
+fn open_db(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match sled::Config::new()
             .path(path)
+            .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()
         {
@@ -190,8 +197,8 @@ fn open_db(path: &Path) -> sled::Result<sled::Db> {
 }
 
 impl Trees {
-    fn open(path: &Path) -> Result<Trees, StoreError> {
-        let db = open_db(path).map_err(|source| match source {
+    fn open(path: &Path, cache_bytes: u64) -> Result<Trees, StoreError> {
+        let db = open_db(path, cache_bytes).map_err(|source| match source {
             sled::Error::Corruption { .. } => integrity::unreadable(path, &source).into(),
             source => StoreError::Open {
                 path: path.to_path_buf(),
@@ -242,13 +249,19 @@ fn private(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Opens the store without checking it; the daemon and the CLI use
-    /// `open_checked` (`integrity.rs`).
+    /// Opens the store without checking it, with the default cache; the
+    /// daemon and the CLI use `open_checked` (`integrity.rs`).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let trees = Trees::open(path)?;
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// `open` with `cache_bytes` of sled's page cache.
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let trees = Trees::open(path, cache_bytes)?;
         let mark = integrity::MarkKeeper::load(path, &trees)?;
         let store = Store {
             path: path.to_path_buf(),
+            cache_bytes,
             open: Arc::new(RwLock::new(Some(Arc::new(trees)))),
             failure: Arc::default(),
             failed: Arc::default(),

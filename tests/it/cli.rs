@@ -472,5 +472,48 @@ fn completions_and_man_pages_are_generated() {
         top.contains("EXIT STATUS") && top.contains("unavailable"),
         "{top}"
     );
-    assert!(dir.path().join("itdesk-tickets-list.1").exists());
+    let list = std::fs::read_to_string(dir.path().join("itdesk-tickets-list.1")).unwrap();
+    for option in ["\\-\\-limit", "\\-\\-json", "\\-\\-config"] {
+        assert!(
+            list.contains(option),
+            "{option} in tickets list's page: {list}"
+        );
+    }
+}
+
+/// A list the daemon breaks off midway still leaves stdout a whole JSON array
+/// of what arrived, the error after it, and a failing exit status.
+#[test]
+fn a_list_broken_off_midway_still_ends_its_json() {
+    use std::io::{BufRead, BufReader, Write};
+    let sb = Sandbox::new("");
+    let state = sb.dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(state.join("control.sock")).unwrap();
+    // A daemon that answers the first page, then hangs up on the second.
+    let daemon = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request = String::new();
+        reader.read_line(&mut request).unwrap();
+        let page = serde_json::json!({"ok": {
+            "tickets": [{"id": "IT20231009001"}, {"id": "IT20231009002"}],
+            "next": "IT20231009002",
+        }});
+        writeln!(stream, "{page}").unwrap();
+        request.clear();
+        reader.read_line(&mut request).unwrap();
+        request
+    });
+    let out = sb.cli(&["tickets", "list", "--json"]);
+    let second = daemon.join().unwrap();
+    assert!(second.contains("IT20231009002"), "paged on: {second}");
+    assert!(!out.status.success(), "{out:?}");
+    let printed: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("stdout is not whole JSON ({e}): {out:?}"));
+    assert_eq!(printed.len(), 2, "the array, then the error: {printed:?}");
+    assert_eq!(printed[0].as_array().map(Vec::len), Some(2), "{printed:?}");
+    assert!(printed[1]["error"].is_string(), "{printed:?}");
 }

@@ -23,6 +23,8 @@ fn broken_configs_name_the_key_and_what_is_wrong() {
         ("[calendar]\ntimezone = \"Mars/Olympus\"\n", &["calendar.timezone", "line", "Mars/Olympus"]),
         ("[sla]\nlow = \"3 fortnights\"\n", &["line", "low", "3 fortnights"]),
         ("[sla]\nbreach_warning_ratio = 1.5\n", &["sla.breach_warning_ratio", "between 0 and 1"]),
+        // Lines before any header belong to the sandbox's [store] table.
+        ("cache_mb = 0\n", &["store.cache_mb", "line", "between 1 and 65536"]),
         ("[imap]\nhost = \"mail.example.com\"\nsecurity = \"plain\"\nusername = \"u\"\npassword_env = \"X\"\n", &["imap.security", "unencrypted", "allow_plain"]),
         ("[imap]\nhost = \"mail.example.com\"\nsecurity = \"tls\"\nusernme = \"u\"\n", &["usernme"]),
         ("[routing]\nnetwork = \"netops\"\n[groups.software]\nemail = []\n", &["routing.hardware", "no [groups.hardware]"]),
