@@ -215,7 +215,7 @@ impl Dispatcher {
         };
         let result = match self.hold_back(&dest, staff) {
             Some(reason) => Err(DeliveryError::Permanent(reason)),
-            None => match self.message(&entry, ticket.as_ref()) {
+            None => match self.message(&entry, ticket.as_ref()).await {
                 Ok(msg) => self.transports.send(&msg).await,
                 Err(reason) => Err(DeliveryError::Permanent(reason)),
             },
@@ -298,7 +298,7 @@ impl Dispatcher {
     }
 
     /// A notice rendered now, or a prepared message as it was queued.
-    fn message(
+    async fn message(
         &self,
         entry: &QueueEntry,
         ticket: Option<&Ticket>,
@@ -311,7 +311,7 @@ impl Dispatcher {
                 subject: p.subject.clone(),
                 body: p.body.clone(),
                 html: p.html.clone(),
-                images: images(p),
+                images: images(p).await,
                 message_id: p.message_id.clone(),
                 in_reply_to: None,
                 ticket: entry.ticket.clone(),
@@ -353,15 +353,20 @@ impl Dispatcher {
     }
 }
 
-/// A prepared mail's charts as PNG, made now rather than kept in the queue.
-/// A chart that cannot be rasterised costs the pictures, never the message:
-/// the HTML then shows each chart's alt text (its heading) instead.
-fn images(p: &PreparedMessage) -> Vec<InlineImage> {
+/// A prepared mail's charts as PNG, made now rather than kept in the queue,
+/// on a blocking thread (the first also loads the system's fonts). A chart
+/// that cannot be rasterised costs the pictures, never the message: the HTML
+/// then shows each chart's alt text (its heading) instead.
+async fn images(p: &PreparedMessage) -> Vec<InlineImage> {
     if p.charts.is_empty() || !matches!(p.dest, Destination::Email { .. }) {
         return Vec::new();
     }
-    raster::rasterise(&p.charts).unwrap_or_else(|e| {
-        warn!(message_id = %p.message_id, "digest mail sent without its charts: {e}");
-        Vec::new()
-    })
+    let charts = p.charts.clone();
+    let failure = match tokio::task::spawn_blocking(move || raster::rasterise(&charts)).await {
+        Ok(Ok(images)) => return images,
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("rasterising stopped: {e}"),
+    };
+    warn!(message_id = %p.message_id, "digest mail sent without its charts: {failure}");
+    Vec::new()
 }
