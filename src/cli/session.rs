@@ -24,7 +24,7 @@ pub const COMMAND_CACHE_MB: u64 = 16;
 
 pub enum Session {
     Daemon { stream: UnixStream, socket: PathBuf },
-    Offline(Core),
+    Offline(Box<Core>),
 }
 
 impl Session {
@@ -42,7 +42,7 @@ impl Session {
                 socket.display()
             )
         })?;
-        Ok(Session::Offline(core))
+        Ok(Session::Offline(Box::new(core)))
     }
 
     pub fn is_daemon(&self) -> bool {

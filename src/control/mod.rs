@@ -321,7 +321,11 @@ pub async fn handle(
             filter,
             after,
             limit,
-        } => tickets::list(ctx, &filter, after, limit),
+        } => {
+            let page = tickets::list(ctx, &filter, after, limit)?;
+            tickets::shed_if_scanned(ctx).await;
+            Ok(page)
+        }
         ControlRequest::Show { id } => {
             let ticket = show(ctx, &id)?;
             privacy::record(ctx, caller, Some(id.to_string()), "show".into()).await?;
@@ -419,13 +423,20 @@ pub async fn handle(
         | ControlRequest::QuarantineDelete { .. }) => quarantine(req, ctx).await,
         ControlRequest::Backup { path } => {
             let (store, now) = (ctx.store.clone(), ctx.clock.now());
-            // Reading every tree is blocking work; writers wait meanwhile (see store::backup).
-            let summary = tokio::task::spawn_blocking(move || store.backup(&path, now))
-                .await
-                .map_err(|e| ControlError::Daemon {
-                    message: format!("the backup did not finish: {e}"),
-                    code: ErrorCode::Failed,
-                })??;
+            // Reading every tree is blocking work; writers wait meanwhile (see
+            // store::backup). Then sled lets go of all it read (store::shed).
+            let summary = tokio::task::spawn_blocking(move || {
+                let summary = store.backup(&path, now)?;
+                if let Err(e) = store.shed_cache() {
+                    tracing::warn!("after the backup: {e}");
+                }
+                Ok::<_, BackupError>(summary)
+            })
+            .await
+            .map_err(|e| ControlError::Daemon {
+                message: format!("the backup did not finish: {e}"),
+                code: ErrorCode::Failed,
+            })??;
             ctx.store.record_backup(&summary.file, now)?;
             Ok(serde_json::to_value(summary).map_err(|e| ControlError::Protocol(e.to_string()))?)
         }

@@ -86,6 +86,18 @@ pub fn list(
     Ok(json!({ "tickets": tickets, "next": next }))
 }
 
+/// After pages that together read many tickets, sled lets go of them
+/// (`store::shed`), so a long export or listing does not stay resident. A
+/// failure to reopen leaves the store to its failure path; the page stands.
+pub async fn shed_if_scanned(ctx: &ControlContext) {
+    let store = ctx.store.clone();
+    match tokio::task::spawn_blocking(move || store.shed_cache_if_scanned()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!("after a long read: {e}"),
+        Err(e) => tracing::warn!("after a long read: the reopen did not finish: {e}"),
+    }
+}
+
 /// One page of every ticket; the first page is audited (an export is a read
 /// of everyone's data) and says how many there are, for a progress bar.
 pub async fn export(
@@ -94,10 +106,16 @@ pub async fn export(
     after: Option<TicketId>,
     limit: Option<usize>,
 ) -> Result<Value, ControlError> {
-    let first = after.is_none();
+    // Counted before the first page, so that what counting read is let go
+    // of before the page is read too.
+    let total = match after {
+        None => Some(ctx.store.ticket_count()?),
+        Some(_) => None,
+    };
+    shed_if_scanned(ctx).await;
     let mut page = list(ctx, &TicketFilter::default(), after, limit)?;
-    if first {
-        let total = ctx.store.ticket_count()?;
+    shed_if_scanned(ctx).await;
+    if let Some(total) = total {
         privacy::record(ctx, caller, None, format!("export of {total} tickets")).await?;
         page["total"] = json!(total);
     }

@@ -292,9 +292,12 @@ impl Store {
         let untouched = super::clean_stop::untouched_since_clean_stop(path)?;
         take_sled_reports();
         let opened = Store::open_with_cache(path, cache_bytes).and_then(|store| {
-            match untouched {
-                true => store.check_mark_only()?,
-                false => store.check()?,
+            if untouched {
+                store.check_mark_only()?;
+            } else {
+                store.check()?;
+                // The check read everything; sled would keep it all (`shed.rs`).
+                store.shed_cache()?;
             }
             // From now on the files change: the next start checks in full
             // unless this run, too, ends in a clean stop.

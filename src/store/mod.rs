@@ -30,6 +30,7 @@ mod queue;
 mod repair;
 mod scan;
 mod seal;
+mod shed;
 mod stats;
 mod swap;
 mod threads;
@@ -137,8 +138,10 @@ pub struct Store {
     flushing: Arc<tokio::sync::Mutex<u64>>,
     /// Flush requests so far; a request's number is taken after its commit.
     flush_requests: Arc<AtomicU64>,
-    /// sled's page cache, kept for a reopen (`failure.rs`).
+    /// sled's page cache, kept for a reopen (`failure.rs`, `shed.rs`).
     cache_bytes: u64,
+    /// What long reads have cost since sled was last reopened (`shed.rs`).
+    shedding: Arc<shed::Shedding>,
     /// The ID mark beside the data (`integrity.rs`).
     mark: Arc<integrity::MarkKeeper>,
     /// Seals quarantined mail (`seal.rs`).
@@ -193,6 +196,30 @@ fn open_db(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
             }
             opened => return opened,
         }
+    }
+}
+
+/// A scan together with the trees it reads, kept open as long as it is:
+/// `shed.rs` reopens sled only when nobody holds them.
+struct Held<I> {
+    scan: I,
+    _trees: Arc<Trees>,
+}
+
+impl<I> Held<I> {
+    fn new(scan: I, trees: Arc<Trees>) -> Held<I> {
+        Held {
+            scan,
+            _trees: trees,
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Held<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.scan.next()
     }
 }
 
@@ -262,6 +289,7 @@ impl Store {
         let store = Store {
             path: path.to_path_buf(),
             cache_bytes,
+            shedding: Arc::default(),
             open: Arc::new(RwLock::new(Some(Arc::new(trees)))),
             failure: Arc::default(),
             failed: Arc::default(),
@@ -299,7 +327,7 @@ impl Store {
         prefix: &[u8],
     ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> {
         let (records, failed) = match self.t() {
-            Ok(t) => (Some(tree(&t).scan_prefix(prefix)), None),
+            Ok(t) => (Some(Held::new(tree(&t).scan_prefix(prefix), t)), None),
             Err(e) => (None, Some(Err(e))),
         };
         failed.into_iter().chain(
@@ -356,8 +384,17 @@ impl Store {
         })
     }
 
+    /// Counted from the compact statistics records (one per ticket) when
+    /// they are complete: counting the tickets themselves reads them all.
     pub fn ticket_count(&self) -> Result<usize, StoreError> {
-        Ok(self.t()?.tickets.len())
+        let t = self.t()?;
+        let count = match self.stats_ready()? {
+            true => t.stats.len(),
+            false => t.tickets.len(),
+        };
+        // Counting read every record: a long read, as `shed.rs` sees it.
+        self.shedding.read(count);
+        Ok(count)
     }
 
     pub fn ticket_for_message(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {

@@ -9,7 +9,7 @@ use std::ops::Bound;
 
 use chrono::NaiveDate;
 
-use super::{codec, counter_key, ticket_key, Store, StoreError};
+use super::{codec, counter_key, ticket_key, Held, Store, StoreError};
 use crate::core::id::TicketId;
 use crate::core::ticket::Ticket;
 
@@ -44,13 +44,17 @@ impl Store {
             None => Bound::Unbounded,
         };
         let (scan, failed) = match self.t() {
-            Ok(t) => (Some(t.tickets.range::<Vec<u8>, _>((lower, upper))), None),
+            Ok(t) => (
+                Some(Held::new(t.tickets.range::<Vec<u8>, _>((lower, upper)), t)),
+                None,
+            ),
             Err(e) => (None, Some(Err(e))),
         };
         failed
             .into_iter()
             .chain(scan.into_iter().flatten().map(|item| {
                 let (key, bytes) = item?;
+                self.shedding.read(1);
                 codec::decode(&String::from_utf8_lossy(&key[..8]), &bytes)
             }))
     }

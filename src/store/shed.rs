@@ -1,0 +1,121 @@
+//! Letting go of the pages sled keeps in memory.
+//!
+//! sled's cache evicts only after about 16,000 page reads (256 shards, each
+//! acting on 64 queued accesses), whatever its `cache_capacity`: a full read
+//! of a smaller store — 100,000 tickets are ≈ 120 MiB of pages — stays
+//! resident until the database is closed (docs/benchmarks.md, "The CLI over
+//! 100,000 tickets"). So after a read of everything (the full check at
+//! start, a backup) and along a long one (an export, a filtered listing)
+//! the store closes sled and opens it again, when nobody else holds it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Store, StoreError, Trees};
+
+/// Tickets a long read goes through before sled is reopened …
+const SCANNED_BEFORE_SHEDDING: usize = 5_000;
+/// … unless the last reopen was less than this many times its own length
+/// ago: reopening costs more in a larger store, and never more than a fifth
+/// of the time spent reading.
+const READING_PER_REOPEN: u32 = 4;
+
+/// What a long read has cost since sled was last reopened.
+#[derive(Default)]
+pub(super) struct Shedding {
+    scanned: AtomicUsize,
+    /// When the last reopen ended, and how long it took.
+    last: Mutex<Option<(Instant, Duration)>>,
+}
+
+impl Shedding {
+    pub(super) fn read(&self, records: usize) {
+        self.scanned.fetch_add(records, Ordering::Relaxed);
+    }
+
+    fn due(&self) -> bool {
+        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        self.scanned.load(Ordering::Relaxed) >= SCANNED_BEFORE_SHEDDING
+            && last.is_none_or(|(at, took)| at.elapsed() >= took * READING_PER_REOPEN)
+    }
+
+    fn done(&self, started: Instant) {
+        self.scanned.store(0, Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), started.elapsed()));
+    }
+}
+
+impl Store {
+    /// Closes sled and opens it again, dropping every cached page.
+    /// `Ok(false)` when someone still holds the open trees (a read in
+    /// progress): nothing is dropped then. Commits wait meanwhile.
+    pub fn shed_cache(&self) -> Result<bool, StoreError> {
+        let started = Instant::now();
+        let _no_commits = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        // Nobody can take a new reference while `open` is held: one holder
+        // now means that, once dropped, sled lets go of its files.
+        let Some(trees) = open.take_if(|t| Arc::strong_count(t) == 1) else {
+            return Ok(false);
+        };
+        trees.db.flush()?;
+        drop(trees);
+        let reopened = Trees::open(&self.path, self.cache_bytes).and_then(|trees| {
+            self.mark.reload(&trees)?;
+            Ok(trees)
+        });
+        match reopened {
+            Ok(trees) => {
+                *open = Some(Arc::new(trees));
+                self.shedding.done(started);
+                Ok(true)
+            }
+            Err(e) => {
+                // The failure path reopens it later (`failure.rs`).
+                self.stop_answering(format!("reopening the store to free memory failed: {e}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// `shed_cache` once long reads have gone through many tickets since
+    /// the last, and long enough after it (`READING_PER_REOPEN`).
+    pub fn shed_cache_if_scanned(&self) -> Result<bool, StoreError> {
+        match self.shedding.due() {
+            true => self.shed_cache(),
+            false => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::tests::{commit_new, new_ticket};
+    use crate::store::{Store, TicketRange};
+
+    #[test]
+    fn shedding_keeps_every_ticket_and_waits_for_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2023, 10, 9).unwrap();
+        let ids: Vec<_> = (0..3)
+            .map(|_| commit_new(&store, day, new_ticket()))
+            .collect();
+        let mut reading = store.tickets_in(&TicketRange::default());
+        reading.next().unwrap().unwrap();
+        assert!(!store.shed_cache().unwrap(), "a scan holds the trees");
+        drop(reading);
+        assert!(store.shed_cache().unwrap());
+        let after: Vec<_> = store
+            .tickets_in(&TicketRange::default())
+            .map(|t| t.unwrap().id)
+            .collect();
+        assert_eq!(after, ids);
+        assert_eq!(store.ticket_count().unwrap(), 3);
+        // A ticket committed after shedding gets the next ID.
+        let next = commit_new(&store, day, new_ticket());
+        assert!(next.serial() > ids[2].serial(), "{next} after {}", ids[2]);
+    }
+}
