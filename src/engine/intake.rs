@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::identity::{self, Role};
-use super::{Engine, EngineError, IntakeOutcome, Outcome, BOUNCE_SUPPRESSION_HOURS};
+use super::{Engine, EngineError, IntakeOutcome, Outcome};
 use crate::core::change::Change;
 use crate::core::effect::{Audience, Effect, Notice};
 use crate::core::id::TicketId;
@@ -20,6 +20,9 @@ use crate::core::ticket::{Attachment, Channel, Status, Ticket};
 use crate::intake::auth::SenderAuth;
 use crate::intake::{commands, redact, reply::parse_reply, Automated, Request};
 use crate::store::{Commit, Store, StoreError};
+
+/// How long an address that bounced gets no notices.
+const BOUNCE_SUPPRESSION_HOURS: i64 = 24;
 
 /// A ticket that was lost (a restore from an older backup) and is opened
 /// again from its request mail: the ID the requester was given, and when the

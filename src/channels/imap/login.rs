@@ -16,7 +16,8 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 use tracing::info;
 
-use super::{protocol, timed, ImapError, Stream};
+use super::commands::{protocol, timed};
+use super::{ImapError, Stream};
 use crate::config::{ImapAuth, ImapConfig, Security};
 
 /// Logs in to `config`'s account; `password` is the resolved secret for

@@ -20,10 +20,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::info;
 
-use super::{
-    cut_message, cut_query, fetch, login, oversize_note, search_uids, timed, to_request, uid_set,
-    units, ImapError, Stream, Unit, FETCH_TIMEOUT, SIZES_CHUNK,
-};
+use super::chunks::{cut_message, cut_query, oversize_note, to_request, units, Unit, SIZES_CHUNK};
+use super::commands::{fetch, search_uids, timed, uid_set, FETCH_TIMEOUT};
+use super::{login, ImapError, Stream};
 use crate::clock::Clock;
 use crate::config::{AfterProcessing, ImapConfig};
 use crate::core::id::TicketId;

@@ -10,7 +10,8 @@ use async_imap::Session;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
-use super::{login, protocol, timed, ImapError, Stream};
+use super::commands::{protocol, timed};
+use super::{login, ImapError, Stream};
 use crate::config::ImapConfig;
 
 pub struct SentCopies {
