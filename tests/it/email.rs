@@ -834,6 +834,11 @@ fn the_daemon_reconnects_after_dovecot_restarts_during_idle() {
     wait_until("the first request processed", WAIT, || {
         sb.tickets().len() == 1 && rig.unseen(HELPDESK, "INBOX") == 0
     });
+    // Sent before the outage: retried through a long one it could run out
+    // of attempts (the rig's retries are seconds apart).
+    wait_until("the first accepted notice", WAIT, || {
+        notices(&rig, "alice").len() == 1
+    });
 
     rig.stop();
     // A stopped Dovecot master leaves its IMAP processes serving until their

@@ -47,6 +47,8 @@ pub struct MailRig {
     pub root: PathBuf,
     env: HashMap<String, String>,
     rt: tokio::runtime::Runtime,
+    /// Mail `send` handed to Postfix, by recipient: what must arrive.
+    submitted: std::sync::Mutex<HashMap<String, usize>>,
 }
 
 fn script() -> PathBuf {
@@ -95,6 +97,7 @@ impl MailRig {
             root,
             env: HashMap::new(),
             rt,
+            submitted: Default::default(),
         };
         rig.start_servers();
         rig
@@ -360,6 +363,17 @@ retry_max_seconds = 2
                     .await
             })
             .expect("SMTP submission to the rig");
+        *self
+            .submitted
+            .lock()
+            .unwrap()
+            .entry(to.to_string())
+            .or_default() += 1;
+    }
+
+    /// How many mails `send` has handed to Postfix for `to`.
+    pub fn submitted_to(&self, to: &str) -> usize {
+        self.submitted.lock().unwrap().get(to).copied().unwrap_or(0)
     }
 
     /// Every message in `user`'s `mailbox`, read without marking anything.
