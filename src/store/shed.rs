@@ -118,4 +118,18 @@ mod tests {
         let next = commit_new(&store, day, new_ticket());
         assert!(next.serial() > ids[2].serial(), "{next} after {}", ids[2]);
     }
+
+    #[test]
+    fn a_long_read_sheds_once_and_a_short_one_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2023, 10, 9).unwrap();
+        commit_new(&store, day, new_ticket());
+        store.shedding.read(super::SCANNED_BEFORE_SHEDDING - 1);
+        assert!(!store.shed_cache_if_scanned().unwrap(), "a short read");
+        assert_eq!(store.ticket_count().unwrap(), 1, "counting reads too");
+        assert!(store.shed_cache_if_scanned().unwrap(), "a long read");
+        assert!(!store.shed_cache_if_scanned().unwrap(), "counted afresh");
+        assert_eq!(store.tickets().count(), 1);
+    }
 }
