@@ -300,6 +300,7 @@ impl Store {
             mark: Arc::new(mark),
             sealer: Arc::new(seal::Sealer::new(path)),
         };
+        store.shedding.opened(store.t()?.db.size_on_disk()?);
         store.mark_stats_ready_if_empty()?;
         private(path)?;
         Ok(store)

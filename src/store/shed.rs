@@ -7,26 +7,28 @@
 //! 100,000 tickets"). So after a read of everything (the full check at
 //! start, a backup) and along a long one (an export, a filtered listing)
 //! the store closes sled and opens it again, when nobody else holds it.
+//! Memory then stays within the pages of a few thousand tickets; what the
+//! reopening costs an export: docs/benchmarks.md.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use super::{Store, StoreError, Trees};
 
-/// Tickets a long read goes through before sled is reopened …
+/// Tickets a long read goes through before sled is reopened, at the least …
 const SCANNED_BEFORE_SHEDDING: usize = 5_000;
-/// … unless the last reopen was less than this many times its own length
-/// ago: reopening costs more in a larger store, and never more than a fifth
-/// of the time spent reading.
-const READING_PER_REOPEN: u32 = 4;
+/// … and one more per this many bytes of the store on disk: reopening costs
+/// in proportion to the store's size, so in a larger store it happens after
+/// more reading (5,000 tickets up to ≈ 300 MB, 100,000 tickets; 50,000 at
+/// 3 GB), and always costs about the same share of a long read.
+const DISK_BYTES_PER_TICKET: u64 = 60_000;
 
-/// What a long read has cost since sled was last reopened.
+/// What long reads have gone through since sled was last (re)opened.
 #[derive(Default)]
 pub(super) struct Shedding {
     scanned: AtomicUsize,
-    /// When the last reopen ended, and how long it took.
-    last: Mutex<Option<(Instant, Duration)>>,
+    /// Tickets read before the next reopen, from the store's size.
+    window: AtomicUsize,
 }
 
 impl Shedding {
@@ -34,16 +36,20 @@ impl Shedding {
         self.scanned.fetch_add(records, Ordering::Relaxed);
     }
 
-    fn due(&self) -> bool {
-        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
-        self.scanned.load(Ordering::Relaxed) >= SCANNED_BEFORE_SHEDDING
-            && last.is_none_or(|(at, took)| at.elapsed() >= took * READING_PER_REOPEN)
+    /// Called at every (re)open with sled's files' total size.
+    pub(super) fn opened(&self, bytes_on_disk: u64) {
+        let by_size = usize::try_from(bytes_on_disk / DISK_BYTES_PER_TICKET).unwrap_or(usize::MAX);
+        self.window
+            .store(by_size.max(SCANNED_BEFORE_SHEDDING), Ordering::Relaxed);
+        self.scanned.store(0, Ordering::Relaxed);
     }
 
-    fn done(&self, started: Instant) {
-        self.scanned.store(0, Ordering::Relaxed);
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), started.elapsed()));
+    fn due(&self) -> bool {
+        let window = self
+            .window
+            .load(Ordering::Relaxed)
+            .max(SCANNED_BEFORE_SHEDDING);
+        self.scanned.load(Ordering::Relaxed) >= window
     }
 }
 
@@ -52,7 +58,6 @@ impl Store {
     /// `Ok(false)` when someone still holds the open trees (a read in
     /// progress): nothing is dropped then. Commits wait meanwhile.
     pub fn shed_cache(&self) -> Result<bool, StoreError> {
-        let started = Instant::now();
         let _no_commits = self.gate.write().unwrap_or_else(|e| e.into_inner());
         let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
         // Nobody can take a new reference while `open` is held: one holder
@@ -64,12 +69,13 @@ impl Store {
         drop(trees);
         let reopened = Trees::open(&self.path, self.cache_bytes).and_then(|trees| {
             self.mark.reload(&trees)?;
-            Ok(trees)
+            let bytes_on_disk = trees.db.size_on_disk()?;
+            Ok((trees, bytes_on_disk))
         });
         match reopened {
-            Ok(trees) => {
+            Ok((trees, bytes_on_disk)) => {
+                self.shedding.opened(bytes_on_disk);
                 *open = Some(Arc::new(trees));
-                self.shedding.done(started);
                 Ok(true)
             }
             Err(e) => {
@@ -81,7 +87,7 @@ impl Store {
     }
 
     /// `shed_cache` once long reads have gone through many tickets since
-    /// the last, and long enough after it (`READING_PER_REOPEN`).
+    /// the last (`DISK_BYTES_PER_TICKET`).
     pub fn shed_cache_if_scanned(&self) -> Result<bool, StoreError> {
         match self.shedding.due() {
             true => self.shed_cache(),
