@@ -1,4 +1,4 @@
-//! What staff do while working an open ticket: take it (or the group's rule
+//! What staff do while working a ticket: take it (or the group's rule
 //! hands it to someone), record steps, notes and remarks, talk to the
 //! requester, and escalate it to the lead or an outside contact.
 
