@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{close, escalate, log};
+use super::steps::{close, escalate, log};
 use crate::core::effect::{Audience, Effect, NoticeKind, TimerKind};
 use crate::core::sla::Policy;
 use crate::core::ticket::{CloseReason, LogKind, Status, Ticket, Timers};

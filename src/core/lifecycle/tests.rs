@@ -3,8 +3,15 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
-use super::*;
-use crate::core::effect::Notice;
+use super::timers::slot;
+use super::{apply, open, Action, NewTicket, Refusal, ReplyIntent};
+use crate::core::effect::{Audience, Effect, Notice, NoticeKind, TimerKind};
+use crate::core::id::TicketId;
+use crate::core::sla::Policy;
+use crate::core::ticket::{
+    Channel, CloseReason, Lang, LogKind, ProblemType, Rating, Requester, Status, Ticket, Timers,
+    Urgency, UrgencyLowered,
+};
 
 fn at(s: &str) -> DateTime<Utc> {
     // Times in the tests are Asia/Shanghai (UTC+8) local.
