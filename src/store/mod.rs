@@ -25,6 +25,7 @@ mod erase;
 mod failure;
 mod faq;
 mod integrity;
+mod open;
 mod quarantine;
 mod queue;
 mod repair;
@@ -55,10 +56,13 @@ pub use clean_stop::record_clean_stop;
 pub use cursors::{ChatCursor, ChatPlace};
 pub use erase::{rewrite, Erased, Erasure};
 pub use integrity::{Damaged, Mark, SledReports, MARK_FILE};
+pub use open::DEFAULT_CACHE_BYTES;
+use open::{private, Trees};
 pub use queue::QueueKey;
 pub use repair::{Replaced, Salvage};
 pub use scan::TicketRange;
 pub use seal::KEY_FILE as QUARANTINE_KEY_FILE;
+use shed::Held;
 pub use stats::ScanCount;
 pub use threads::ThreadLink;
 
@@ -146,133 +150,6 @@ pub struct Store {
     mark: Arc<integrity::MarkKeeper>,
     /// Seals quarantined mail (`seal.rs`).
     sealer: Arc<seal::Sealer>,
-}
-
-struct Trees {
-    db: sled::Db,
-    tickets: sled::Tree,
-    counters: sled::Tree,
-    message_ids: sled::Tree,
-    queue: sled::Tree,
-    dead: sled::Tree,
-    blobs: sled::Tree,
-    meta: sled::Tree,
-    quarantine: sled::Tree,
-    /// Compact per-ticket statistics records and the open-ticket index (`stats.rs`).
-    stats: sled::Tree,
-    stats_open: sled::Tree,
-    /// Chat thread ↔ ticket, both directions (see `threads.rs`).
-    threads: sled::Tree,
-    /// Chat channel → the last message handled there (see `cursors.rs`).
-    chat_cursors: sled::Tree,
-    /// Who read or changed which ticket (`audit.rs`).
-    audit: sled::Tree,
-    /// Added to sled's ID generator; non-zero in a restored store.
-    id_base: u64,
-}
-
-/// How long an open waits for the lock a dropped database of this process
-/// may still hold: sled releases it from a background thread.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// sled's page cache when nobody chose one: its own default (1 GiB) would
-/// keep everything a backup or an export read (docs/scaling.md).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
-
-fn open_db(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    loop {
-        match sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(500))
-            .open()
-        {
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            opened => return opened,
-        }
-    }
-}
-
-/// A scan together with the trees it reads, kept open as long as it is:
-/// `shed.rs` reopens sled only when nobody holds them.
-struct Held<I> {
-    scan: I,
-    _trees: Arc<Trees>,
-}
-
-impl<I> Held<I> {
-    fn new(scan: I, trees: Arc<Trees>) -> Held<I> {
-        Held {
-            scan,
-            _trees: trees,
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for Held<I> {
-    type Item = I::Item;
-
-    fn next(&mut self) -> Option<I::Item> {
-        self.scan.next()
-    }
-}
-
-impl Trees {
-    fn open(path: &Path, cache_bytes: u64) -> Result<Trees, StoreError> {
-        let db = open_db(path, cache_bytes).map_err(|source| match source {
-            sled::Error::Corruption { .. } => integrity::unreadable(path, &source).into(),
-            source => StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
-        let meta = db.open_tree("meta")?;
-        Ok(Trees {
-            tickets: db.open_tree("tickets")?,
-            counters: db.open_tree("counters")?,
-            message_ids: db.open_tree("message_ids")?,
-            queue: db.open_tree("queue")?,
-            dead: db.open_tree("dead_letters")?,
-            blobs: db.open_tree("blobs")?,
-            id_base: backup::id_base(&meta)?,
-            meta,
-            quarantine: db.open_tree("quarantine")?,
-            threads: db.open_tree("threads")?,
-            chat_cursors: db.open_tree("chat_cursors")?,
-            audit: db.open_tree("audit")?,
-            stats: db.open_tree("stats")?,
-            stats_open: db.open_tree("stats_open")?,
-            db,
-        })
-    }
-}
-
-/// The store holds personal data: its directory 0700, its files 0600, also
-/// for a store made before this rule or under a lax umask.
-fn private(dir: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |e: std::io::Error| StoreError::Io(sled::Error::Io(e));
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
-        for entry in std::fs::read_dir(&d).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let kind = entry.file_type().map_err(io)?;
-            if kind.is_dir() {
-                dirs.push(entry.path());
-            } else if kind.is_file() {
-                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))
-                    .map_err(io)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Store {

@@ -53,6 +53,30 @@ impl Shedding {
     }
 }
 
+/// A scan together with the trees it reads, kept open as long as it is:
+/// `shed.rs` reopens sled only when nobody holds them.
+pub(super) struct Held<I> {
+    scan: I,
+    _trees: Arc<Trees>,
+}
+
+impl<I> Held<I> {
+    pub(super) fn new(scan: I, trees: Arc<Trees>) -> Held<I> {
+        Held {
+            scan,
+            _trees: trees,
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Held<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.scan.next()
+    }
+}
+
 impl Store {
     /// Closes sled and opens it again, dropping every cached page.
     /// `Ok(false)` when someone still holds the open trees (a read in

@@ -140,6 +140,9 @@ impl Chat {
             group_channel(group),
             "{id}'s thread is in the {group} group's channel"
         );
+        if let Some(daemon) = &self.daemon {
+            daemon.wait_thread_linked(id);
+        }
         thread
     }
 

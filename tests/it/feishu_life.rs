@@ -82,6 +82,9 @@ impl Desk {
             });
             thread.is_some()
         });
+        if let Some(daemon) = &self.daemon {
+            daemon.wait_thread_linked(id);
+        }
         thread.expect("checked")
     }
 

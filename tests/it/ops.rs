@@ -145,9 +145,10 @@ fn metrics_and_healthz_follow_the_daemon() {
     assert!(metric(&before, "process_open_fds") >= 3.0);
     assert!(metric(&before, "process_cpu_seconds_total") >= 0.0);
     let started = metric(&before, "process_start_time_seconds");
-    let now = chrono::Utc::now().timestamp() as f64;
+    // The start time has hundredths of a second (clock ticks); now, millis.
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     assert!(
-        started <= now && started > now - 600.0,
+        started <= now + 0.01 && started > now - 600.0,
         "{started} vs {now}"
     );
     assert_eq!(

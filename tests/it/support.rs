@@ -213,6 +213,21 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Until the daemon has linked `ticket`'s new chat thread to it. The
+    /// chat app shows the thread a moment before: a message posted there in
+    /// between (at a bot's speed, not a person's) finds no ticket yet.
+    pub fn wait_thread_linked(&self, ticket: &str) {
+        wait_until(
+            &format!("{ticket}'s thread linked"),
+            Duration::from_secs(20),
+            || {
+                self.log_text()
+                    .lines()
+                    .any(|l| l.contains("ticket thread opened") && l.contains(ticket))
+            },
+        );
+    }
 }
 
 impl Drop for Daemon {
