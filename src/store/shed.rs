@@ -45,16 +45,12 @@ impl Shedding {
     }
 
     fn due(&self) -> bool {
-        let window = self
-            .window
-            .load(Ordering::Relaxed)
-            .max(SCANNED_BEFORE_SHEDDING);
-        self.scanned.load(Ordering::Relaxed) >= window
+        self.scanned.load(Ordering::Relaxed) >= self.window.load(Ordering::Relaxed)
     }
 }
 
 /// A scan together with the trees it reads, kept open as long as it is:
-/// `shed.rs` reopens sled only when nobody holds them.
+/// `shed_cache` reopens sled only when nobody holds them.
 pub(super) struct Held<I> {
     scan: I,
     _trees: Arc<Trees>,
@@ -89,7 +85,10 @@ impl Store {
         let Some(trees) = open.take_if(|t| Arc::strong_count(t) == 1) else {
             return Ok(false);
         };
-        trees.db.flush()?;
+        if let Err(e) = trees.db.flush() {
+            *open = Some(trees);
+            return Err(e.into());
+        }
         drop(trees);
         let reopened = Trees::open(&self.path, self.cache_bytes).and_then(|trees| {
             self.mark.reload(&trees)?;
