@@ -17,22 +17,8 @@ pub(super) fn claim(
     now: DateTime<Utc>,
     p: &Policy,
 ) -> Result<(), Refusal> {
-    require_open(t)?;
-    if t.assignee.as_deref() == Some(by.as_str()) {
-        return Err(Refusal::NoChange(format!("already assigned to {by}")));
-    }
-    acknowledge(t, now);
-    t.assignee = Some(by.clone());
-    log(
-        t,
-        now,
-        p,
-        &by,
-        LogKind::Assigned,
-        Said::ClaimedBy(&by).text(p.staff_lang),
-        true,
-    );
-    Ok(())
+    let said = Said::ClaimedBy(&by).text(p.staff_lang);
+    give_to(t, &by, &by, said, now, p)
 }
 
 pub(super) fn assign(
@@ -42,21 +28,27 @@ pub(super) fn assign(
     now: DateTime<Utc>,
     p: &Policy,
 ) -> Result<(), Refusal> {
+    let said = Said::AssignedTo(&to).text(p.staff_lang);
+    give_to(t, &to, &by, said, now, p)
+}
+
+/// Claiming and assigning alike: `to` works the ticket from now on, as
+/// `by` decided, logged with `said`.
+fn give_to(
+    t: &mut Ticket,
+    to: &str,
+    by: &str,
+    said: String,
+    now: DateTime<Utc>,
+    p: &Policy,
+) -> Result<(), Refusal> {
     require_open(t)?;
-    if t.assignee.as_deref() == Some(to.as_str()) {
+    if t.assignee.as_deref() == Some(to) {
         return Err(Refusal::NoChange(format!("already assigned to {to}")));
     }
     acknowledge(t, now);
-    t.assignee = Some(to.clone());
-    log(
-        t,
-        now,
-        p,
-        &by,
-        LogKind::Assigned,
-        Said::AssignedTo(&to).text(p.staff_lang),
-        true,
-    );
+    t.assignee = Some(to.to_string());
+    log(t, now, p, by, LogKind::Assigned, said, true);
     Ok(())
 }
 
