@@ -90,8 +90,11 @@ pub fn list(
 /// (`store::shed`), so a long export or listing does not stay resident. A
 /// failure to reopen leaves the store to its failure path; the page stands.
 pub async fn shed_if_scanned(ctx: &ControlContext) {
+    if !ctx.store.shed_due() {
+        return;
+    }
     let store = ctx.store.clone();
-    match tokio::task::spawn_blocking(move || store.shed_cache_if_scanned()).await {
+    match tokio::task::spawn_blocking(move || store.shed_cache()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::warn!("after a long read: {e}"),
         Err(e) => tracing::warn!("after a long read: the reopen did not finish: {e}"),

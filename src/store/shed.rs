@@ -109,13 +109,10 @@ impl Store {
         }
     }
 
-    /// `shed_cache` once long reads have gone through many tickets since
-    /// the last (`DISK_BYTES_PER_TICKET`).
-    pub fn shed_cache_if_scanned(&self) -> Result<bool, StoreError> {
-        match self.shedding.due() {
-            true => self.shed_cache(),
-            false => Ok(false),
-        }
+    /// Whether long reads have gone through enough tickets since the last
+    /// reopen to call `shed_cache` (`DISK_BYTES_PER_TICKET`).
+    pub fn shed_due(&self) -> bool {
+        self.shedding.due()
     }
 }
 
@@ -149,16 +146,17 @@ mod tests {
     }
 
     #[test]
-    fn a_long_read_sheds_once_and_a_short_one_not() {
+    fn a_long_read_makes_shedding_due_and_a_short_one_not() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let day = chrono::NaiveDate::from_ymd_opt(2023, 10, 9).unwrap();
         commit_new(&store, day, new_ticket());
         store.shedding.read(super::SCANNED_BEFORE_SHEDDING - 1);
-        assert!(!store.shed_cache_if_scanned().unwrap(), "a short read");
+        assert!(!store.shed_due(), "a short read");
         assert_eq!(store.ticket_count().unwrap(), 1, "counting reads too");
-        assert!(store.shed_cache_if_scanned().unwrap(), "a long read");
-        assert!(!store.shed_cache_if_scanned().unwrap(), "counted afresh");
+        assert!(store.shed_due(), "a long read");
+        assert!(store.shed_cache().unwrap());
+        assert!(!store.shed_due(), "counted afresh");
         assert_eq!(store.tickets().count(), 1);
     }
 }
